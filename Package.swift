@@ -1,0 +1,37 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Autodiff",
+    products: [
+        .library(name: "Autodiff", targets: ["Autodiff"]),
+        .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .executable(name: "example-sqrt", targets: ["example-sqrt"]),
+        .executable(name: "example-mnist", targets: ["example-mnist"]),
+        .executable(name: "bench", targets: ["bench"]),
+    ],
+    targets: [
+        // The few hot kernels, in C so that AVX2/FMA code can be chosen at run time
+        // through target attributes, without unsafeFlags.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Autodiff", dependencies: ["CKernels"]),
+        .target(name: "NeuralNetworks", dependencies: ["Autodiff"]),
+        .target(name: "Datasets", dependencies: ["Autodiff", "CZlib"]),
+        .executableTarget(
+            name: "example-sqrt", dependencies: ["Autodiff"], path: "Examples/example-sqrt"),
+        .executableTarget(
+            name: "example-mnist", dependencies: ["Autodiff", "NeuralNetworks", "Datasets"],
+            path: "Examples/example-mnist"),
+        .executableTarget(
+            name: "bench", dependencies: ["Autodiff", "NeuralNetworks", "Datasets"],
+            path: "Benchmarks/bench"),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+        .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autodiff"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Autodiff"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

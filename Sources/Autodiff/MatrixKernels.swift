@@ -1,0 +1,113 @@
+import Dispatch
+import Synchronization
+
+/// Process-wide settings of the compute kernels.
+public enum ComputeSettings {
+    static let threadLimit = Atomic<Int>(defaultThreads)
+    static let defaultThreads = max(1, min(8, sysconfThreads()))
+
+    /// The most threads one matrix product may use (at least 1). Products below
+    /// ``parallelThreshold`` always run on the calling thread.
+    public static var maxThreads: Int {
+        get { threadLimit.load(ordering: .relaxed) }
+        set { threadLimit.store(max(1, newValue), ordering: .relaxed) }
+    }
+
+    /// The multiply-add count (m·n·k) from which a matrix product is split across threads.
+    /// Waking a worker costs ~10 µs here, so smaller products run faster on one thread
+    /// (measured with `swift run -c release bench gemm`).
+    public static let parallelThreshold = 6_000_000
+
+    /// Whether the AVX2/FMA kernels are in use on this CPU.
+    public static var usesAVX2: Bool { ck_gemm_uses_avx2() != 0 }
+}
+
+import CKernels
+import Foundation
+
+private func sysconfThreads() -> Int { ProcessInfo.processInfo.activeProcessorCount }
+
+/// The matrix product on raw buffers; Swift decides the split across threads, C computes.
+@usableFromInline
+enum MatrixKernels {
+    /// C (m×n, row-major, leading dimension ldc) = A·B + beta·C, where A(i,p) is
+    /// `a[i*rsa + p*csa]` and B(p,j) is `b[p*rsb + j*csb]`.
+    @inlinable
+    static func gemm<S: TensorScalar>(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<S>, rsa: Int, csa: Int,
+        b: UnsafePointer<S>, rsb: Int, csb: Int,
+        c: UnsafeMutablePointer<S>, ldc: Int, beta: S
+    ) {
+        let threads = ComputeSettings.maxThreads
+        if threads <= 1 || m * n * k < ComputeSettings.parallelThreshold {
+            S.gemmKernel(m: m, n: n, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
+                         b: b, rowStrideB: rsb, columnStrideB: csb, c: c, ldc: ldc, beta: beta)
+            return
+        }
+        parallelGemm(threads: threads, m: m, n: n, k: k, a: a, rsa: rsa, csa: csa,
+                     b: b, rsb: rsb, csb: csb, c: c, ldc: ldc, beta: beta)
+    }
+
+    @usableFromInline
+    static func parallelGemm<S: TensorScalar>(
+        threads: Int, m: Int, n: Int, k: Int,
+        a: UnsafePointer<S>, rsa: Int, csa: Int,
+        b: UnsafePointer<S>, rsb: Int, csb: Int,
+        c: UnsafeMutablePointer<S>, ldc: Int, beta: S
+    ) {
+        // Split the longer side of C in whole register blocks so no thread gets a ragged edge
+        // it need not have; each thread packs its own panels in thread-local buffers.
+        let splitRows = m >= n
+        let length = splitRows ? m : n
+        let block = splitRows ? 6 : 16
+        let parts = min(threads, max(1, length / block))
+        let chunk = ((length + parts - 1) / parts + block - 1) / block * block
+        let addresses = (UInt(bitPattern: a), UInt(bitPattern: b), UInt(bitPattern: c))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let start = part * chunk
+            let end = min(length, start + chunk)
+            guard start < end else { return }
+            let a = UnsafePointer<S>(bitPattern: addresses.0)!
+            let b = UnsafePointer<S>(bitPattern: addresses.1)!
+            let c = UnsafeMutablePointer<S>(bitPattern: addresses.2)!
+            if splitRows {
+                S.gemmKernel(m: end - start, n: n, k: k, a: a + start * rsa, rowStrideA: rsa, columnStrideA: csa,
+                             b: b, rowStrideB: rsb, columnStrideB: csb, c: c + start * ldc, ldc: ldc, beta: beta)
+            } else {
+                S.gemmKernel(m: m, n: end - start, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
+                             b: b + start * csb, rowStrideB: rsb, columnStrideB: csb, c: c + start, ldc: ldc, beta: beta)
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// The matrix product of two matrices, `[m, k] × [k, n] → [m, n]`.
+    public static func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let (m, k, n) = MatrixKernels.checkedDimensions(a.shape, b.shape, op: "matmul")
+        return Tensor(shape: [m, n]) { out in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    MatrixKernels.gemm(m: m, n: n, k: k, a: pa.baseAddress!, rsa: k, csa: 1,
+                                       b: pb.baseAddress!, rsb: n, csb: 1,
+                                       c: out.baseAddress!, ldc: n, beta: 0)
+                }
+            }
+        }
+    }
+}
+
+extension MatrixKernels {
+    /// (m, k, n) of a product, or a stop naming the op and both shapes.
+    @usableFromInline
+    static func checkedDimensions(_ a: [Int], _ b: [Int], op: StaticString) -> (Int, Int, Int) {
+        guard a.count == 2, b.count == 2 else {
+            preconditionFailure("\(op): \(ShapeMath.describe(a)) × \(ShapeMath.describe(b)): both operands must be matrices")
+        }
+        guard a[1] == b[0] else {
+            preconditionFailure("\(op): \(ShapeMath.describe(a)) × \(ShapeMath.describe(b)): inner dimensions differ")
+        }
+        return (a[0], a[1], b[1])
+    }
+}

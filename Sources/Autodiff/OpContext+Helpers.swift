@@ -1,0 +1,56 @@
+extension OpContext {
+    /// For an elementwise op: `gx += g · dy/dx`, with `derivative(x, y)` giving dy/dx from the
+    /// input and output values. Does nothing when the input needs no gradient.
+    @inlinable
+    public func accumulateElementwise(_ derivative: (_ x: Scalar, _ y: Scalar) -> Scalar) {
+        let a = self.a
+        guard let gx = a.gradient else { return }
+        let out = output
+        let g = out.gradient.unsafelyUnwrapped
+        let x = a.value
+        let y = out.value
+        for i in 0..<out.count { gx[i] += g[i] * derivative(x[i], y[i]) }
+    }
+
+    /// `target.gradient += contribution`, summed down to the target's shape when the target
+    /// was broadcast. `contribution` has the output's shape.
+    @inlinable
+    public func accumulateBroadcast(_ contribution: UnsafePointer<Scalar>, into target: TapeValue<Scalar>) {
+        guard let gt = target.gradient else { return }
+        let out = output
+        if target.count == out.count {
+            for i in 0..<out.count { gt[i] += contribution[i] }
+        } else {
+            ElementwiseKernels.accumulateReduced(contribution, out.shape, into: gt, target.shape)
+        }
+    }
+
+    /// `target.gradient += g ⊙ factor`, where `factor(i, j)` is given for output element i and
+    /// the element j of `other` broadcast to it... in the common same-shape case; otherwise a
+    /// scratch product is reduced. Used by `*` and `/`.
+    @inlinable
+    func accumulateProduct(
+        into target: TapeValue<Scalar>, times other: TapeValue<Scalar>, scaledBy scale: Scalar = 1,
+        dividedBy divisor: TapeValue<Scalar>? = nil
+    ) {
+        guard target.gradient != nil else { return }
+        let out = output
+        let g = out.gradient.unsafelyUnwrapped
+        let n = out.count
+        let product = scratch(n)
+        if other.count == n {
+            for i in 0..<n { product[i] = scale * g[i] * other.value[i] }
+        } else {
+            ElementwiseKernels.binary(MultiplyOperation.self, g, out.shape, other.value, other.shape, product, out.shape)
+            if scale != 1 { for i in 0..<n { product[i] *= scale } }
+        }
+        if let divisor {
+            if divisor.count == n {
+                for i in 0..<n { product[i] /= divisor.value[i] }
+            } else {
+                ElementwiseKernels.binary(DivideOperation.self, product, out.shape, divisor.value, divisor.shape, product, out.shape)
+            }
+        }
+        accumulateBroadcast(product, into: target)
+    }
+}

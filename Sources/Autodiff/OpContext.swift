@@ -1,0 +1,68 @@
+/// One entry of a tape seen from inside an op: its value, and in a pullback its gradient.
+public struct TapeValue<Scalar: TensorScalar> {
+    /// The value (written by the forward function for an op's output).
+    public let value: UnsafeMutablePointer<Scalar>
+    /// In a pullback: for the output, the incoming gradient; for an input, where its gradient
+    /// accumulates (`+=`), or nil when that input needs none (constants). Nil in a forward.
+    public let gradient: UnsafeMutablePointer<Scalar>?
+    /// The number of elements.
+    public let count: Int
+    @usableFromInline let storage: UnsafeMutablePointer<TapeStorage<Scalar>>
+    @usableFromInline let index: Int
+
+    @inlinable
+    init(storage: UnsafeMutablePointer<TapeStorage<Scalar>>, index: Int) {
+        let entry = storage.pointee.entries[index]
+        self.storage = storage
+        self.index = index
+        value = storage.pointee.values + entry.valueOffset
+        count = entry.count
+        if storage.pointee.inBackward && entry.requiresGradient {
+            gradient = storage.pointee.gradients.unsafelyUnwrapped + entry.valueOffset
+        } else {
+            gradient = nil
+        }
+    }
+
+    /// The shape of the value.
+    @inlinable public var shape: [Int] { storage.pointee.shape(index) }
+}
+
+/// What a forward function and a pullback of one recorded op can see: the op's output, its
+/// inputs, the constants it recorded, the data it saved, and scratch memory.
+public struct OpContext<Scalar: TensorScalar> {
+    @usableFromInline let storage: UnsafeMutablePointer<TapeStorage<Scalar>>
+    @usableFromInline let entry: Int
+
+    @inlinable
+    init(storage: UnsafeMutablePointer<TapeStorage<Scalar>>, entry: Int) {
+        self.storage = storage
+        self.entry = entry
+    }
+
+    /// The op's result.
+    @inlinable public var output: TapeValue<Scalar> { TapeValue(storage: storage, index: entry) }
+    /// The first input.
+    @inlinable public var a: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.0)) }
+    /// The second input. - Precondition: the op was recorded with one.
+    @inlinable public var b: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.1)) }
+    /// The third input. - Precondition: the op was recorded with one.
+    @inlinable public var c: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.2)) }
+    /// The scalar constant recorded with the op.
+    @inlinable public var auxScalar: Scalar { storage.pointee.entries[entry].auxScalar }
+    /// The integer constant recorded with the op.
+    @inlinable public var auxInt: Int { storage.pointee.entries[entry].auxInt }
+    /// The scalars the forward saved for the pullback (as many as were asked for).
+    @inlinable public var savedScalars: UnsafeMutablePointer<Scalar> {
+        storage.pointee.values + storage.pointee.entries[entry].savedOffset
+    }
+    /// The integers the forward saved for the pullback (as many as were asked for).
+    @inlinable public var savedInts: UnsafeMutablePointer<Int> {
+        storage.pointee.ints + storage.pointee.entries[entry].savedIntOffset
+    }
+    /// Temporary memory for `count` scalars, valid until this forward or pullback returns.
+    @inlinable
+    public func scratch(_ count: Int) -> UnsafeMutablePointer<Scalar> {
+        storage.pointee.scratchBuffer(count)
+    }
+}

@@ -1,0 +1,303 @@
+/// A Wengert list: every operation on a ``Variable`` appends one entry, in execution order;
+/// ``backward(_:seed:)`` walks the entries once in reverse and accumulates gradients (a
+/// variable used twice receives the sum of both contributions).
+///
+/// Parameters created with ``parameter(_:)`` live at the front of the tape and survive
+/// ``reset()``; everything recorded after them is dropped by `reset()` while the tape keeps its
+/// memory, so a training loop of many steps allocates nothing once warm.
+///
+/// A tape is used by one thread at a time; use one tape per thread to work in parallel (there
+/// is no global state).
+///
+/// ```swift
+/// let tape = Tape<Double>()
+/// let x = tape.parameter(3)
+/// let loss = (x * x - 2).squared()
+/// tape.backward(loss)
+/// print(x.gradient)          // d/dx (x² - 2)² = 4x(x² - 2) = 84
+/// ```
+public final class Tape<Scalar: TensorScalar> {
+    /// A pullback: reads the gradient of an op's output from its context and adds the
+    /// gradients of its inputs (`+=`).
+    public typealias Pullback = (OpContext<Scalar>) -> Void
+
+    @usableFromInline let storage: UnsafeMutablePointer<TapeStorage<Scalar>>
+
+    /// An empty tape.
+    public init() {
+        storage = .allocate(capacity: 1)
+        storage.initialize(to: TapeStorage())
+    }
+
+    deinit {
+        storage.pointee.release()
+        storage.deinitialize(count: 1)
+        storage.deallocate()
+    }
+
+    /// The number of entries (parameters included).
+    public var count: Int { storage.pointee.count }
+
+    /// Whether operations record pullbacks. Inside ``withoutGradients(_:)`` it is false.
+    public var isRecording: Bool { storage.pointee.recording }
+
+    // MARK: Leaves
+
+    /// A trainable parameter that survives ``reset()``: its value stays on the tape, is changed
+    /// in place by ``update(_:_:)`` or ``assign(_:to:)``, and its gradient is fresh after each
+    /// backward pass. Create parameters before recording operations (or right after a reset).
+    public func parameter(_ value: Tensor<Scalar>) -> Variable<Scalar> {
+        precondition(
+            storage.pointee.count == storage.pointee.persistentCount,
+            "parameter: create parameters before recording operations (call reset() first)")
+        let variable = leaf(value, requiresGradient: true)
+        storage.pointee.persistentCount = storage.pointee.count
+        storage.pointee.persistentValuesUsed = storage.pointee.valuesUsed
+        storage.pointee.persistentIntsUsed = storage.pointee.intsUsed
+        return Variable(tape: self, index: variable.index, generation: 0)
+    }
+
+    /// A trainable leaf that lives until the next ``reset()``.
+    public func variable(_ value: Tensor<Scalar>) -> Variable<Scalar> {
+        leaf(value, requiresGradient: true)
+    }
+
+    /// A constant (input, label): recorded for use in ops, never given a gradient.
+    public func constant(_ value: Tensor<Scalar>) -> Variable<Scalar> {
+        leaf(value, requiresGradient: false)
+    }
+
+    /// A scalar constant.
+    @inlinable
+    public func constant(_ value: Scalar) -> Variable<Scalar> {
+        let index = storage.pointee.append(
+            shape: [], inputs: (-1, -1, -1), requiresGradient: false, auxScalar: 0, auxInt: 0,
+            savedScalars: 0, savedInts: 0)
+        storage.pointee.values[storage.pointee.entries[index].valueOffset] = value
+        return Variable(tape: self, index: index, generation: storage.pointee.generation)
+    }
+
+    /// A constant filled from a buffer of `shape` (row-major), without building a Tensor first;
+    /// this is how minibatches reach the tape without an allocation per step.
+    public func constant(shape: [Int], copying source: UnsafeBufferPointer<Scalar>) -> Variable<Scalar> {
+        precondition(ShapeMath.count(shape) == source.count,
+                     "constant: shape \(ShapeMath.describe(shape)) needs \(ShapeMath.count(shape)) scalars, got \(source.count)")
+        let index = storage.pointee.append(
+            shape: shape, inputs: (-1, -1, -1), requiresGradient: false, auxScalar: 0, auxInt: 0,
+            savedScalars: 0, savedInts: 0)
+        if let base = source.baseAddress {
+            (storage.pointee.values + storage.pointee.entries[index].valueOffset).update(from: base, count: source.count)
+        }
+        return Variable(tape: self, index: index, generation: storage.pointee.generation)
+    }
+
+    func leaf(_ value: Tensor<Scalar>, requiresGradient: Bool) -> Variable<Scalar> {
+        let index = storage.pointee.append(
+            shape: value.shape, inputs: (-1, -1, -1), requiresGradient: requiresGradient,
+            auxScalar: 0, auxInt: 0, savedScalars: 0, savedInts: 0)
+        value.withUnsafeBufferPointer { source in
+            (storage.pointee.values + storage.pointee.entries[index].valueOffset)
+                .update(from: source.baseAddress!, count: source.count)
+        }
+        return Variable(tape: self, index: index, generation: storage.pointee.generation)
+    }
+
+    // MARK: Recording
+
+    /// Records one operation: appends an entry of `shape` for the result, runs `forward` to
+    /// write its value (and anything it saves), and keeps `pullback` for ``backward(_:seed:)``
+    /// if any input needs a gradient. Every built-in op is written with this helper, and users
+    /// can write their own the same way.
+    ///
+    /// - Parameters:
+    ///   - op: the op's name, used in error messages.
+    ///   - a, b, c: the inputs (all on this tape).
+    ///   - auxScalar, auxInt: small constants the pullback needs (an exponent, an axis).
+    ///   - savedScalars, savedInts: room the forward may fill for the pullback
+    ///     (``OpContext/savedScalars``, ``OpContext/savedInts``).
+    @inlinable
+    public func record(
+        _ op: StaticString, shape: [Int],
+        _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil, _ c: Variable<Scalar>? = nil,
+        auxScalar: Scalar = 0, auxInt: Int = 0, savedScalars: Int = 0, savedInts: Int = 0,
+        forward: (OpContext<Scalar>) -> Void,
+        pullback: @escaping Pullback
+    ) -> Variable<Scalar> {
+        validate(a, op)
+        var needsGradient = storage.pointee.entries[Int(a.index)].requiresGradient
+        var inputs: (Int32, Int32, Int32) = (a.index, -1, -1)
+        if let b {
+            validate(b, op)
+            needsGradient = needsGradient || storage.pointee.entries[Int(b.index)].requiresGradient
+            inputs.1 = b.index
+        }
+        if let c {
+            validate(c, op)
+            needsGradient = needsGradient || storage.pointee.entries[Int(c.index)].requiresGradient
+            inputs.2 = c.index
+        }
+        needsGradient = needsGradient && storage.pointee.recording
+        let index = storage.pointee.append(
+            shape: shape, inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
+            auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
+        forward(OpContext(storage: storage, entry: index))
+        storage.pointee.endScratch()
+        if needsGradient { storage.pointee.pullbacks[index] = pullback }
+        return Variable(tape: self, index: Int32(truncatingIfNeeded: index), generation: storage.pointee.generation)
+    }
+
+    /// Stops when `variable` is from another tape or from before the last reset.
+    @inlinable
+    public func validate(_ variable: Variable<Scalar>, _ op: StaticString) {
+        precondition(variable.tape === self, "\(op): the variable belongs to another tape")
+        precondition(
+            variable.generation == storage.pointee.generation
+                || (variable.generation == 0 && Int(variable.index) < storage.pointee.persistentCount),
+            "\(op): the variable was recorded before the tape was reset; record it again")
+    }
+
+    // MARK: Backward
+
+    /// Computes the gradient of `loss` with respect to every trainable variable it depends on.
+    /// Without `seed`, `loss` must hold one element (its gradient is 1); with a seed of the same
+    /// shape, the result is the vector-Jacobian product seedᵀ·J.
+    public func backward(_ loss: Variable<Scalar>, seed: Tensor<Scalar>? = nil) {
+        validate(loss, "backward")
+        let s = storage
+        let lossEntry = s.pointee.entries[Int(loss.index)]
+        if let seed {
+            precondition(seed.shape == s.pointee.shape(Int(loss.index)),
+                         "backward: seed of shape \(ShapeMath.describe(seed.shape)) for a loss of shape \(ShapeMath.describe(s.pointee.shape(Int(loss.index))))")
+        } else {
+            precondition(lossEntry.count == 1,
+                         "backward: the loss has shape \(ShapeMath.describe(s.pointee.shape(Int(loss.index)))), not a single element; pass a seed of that shape")
+        }
+        prepareGradients()
+        let gradients = s.pointee.gradients.unsafelyUnwrapped
+        if let seed {
+            seed.withUnsafeBufferPointer { p in
+                (gradients + lossEntry.valueOffset).update(from: p.baseAddress!, count: p.count)
+            }
+        } else {
+            gradients[lossEntry.valueOffset] = 1
+        }
+        s.pointee.inBackward = true
+        var index = Int(loss.index)
+        while index >= 0 {
+            if s.pointee.entries[index].requiresGradient, let pullback = s.pointee.pullbacks[index] {
+                pullback(OpContext(storage: s, entry: index))
+                s.pointee.endScratch()
+            }
+            index -= 1
+        }
+        s.pointee.inBackward = false
+        s.pointee.gradientGeneration = s.pointee.generation
+    }
+
+    /// Makes the gradient arena as large as the value arena and zeroes the part in use.
+    @usableFromInline
+    func prepareGradients() {
+        let s = storage
+        if s.pointee.gradientsCapacity < s.pointee.valuesCapacity {
+            s.pointee.gradients?.deallocate()
+            s.pointee.gradients = .allocate(capacity: s.pointee.valuesCapacity)
+            s.pointee.gradientsCapacity = s.pointee.valuesCapacity
+        }
+        s.pointee.gradients.unsafelyUnwrapped.update(repeating: 0, count: s.pointee.valuesUsed)
+    }
+
+    // MARK: Reading and writing values
+
+    /// Drops every entry except the parameters, keeping all memory for reuse. Variables
+    /// recorded before the reset (other than parameters) must not be used afterwards.
+    public func reset() { storage.pointee.reset() }
+
+    /// Drops every entry, parameters included.
+    public func removeAll() {
+        storage.pointee.persistentCount = 0
+        storage.pointee.persistentValuesUsed = 0
+        storage.pointee.persistentIntsUsed = 0
+        storage.pointee.reset()
+    }
+
+    /// Runs `body` with recording of pullbacks switched off: ops compute values only, for
+    /// evaluation and inference.
+    public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
+        let saved = storage.pointee.recording
+        storage.pointee.recording = false
+        defer { storage.pointee.recording = saved }
+        return try body()
+    }
+
+    /// The shape of a variable's value.
+    @inlinable
+    public func shape(of variable: Variable<Scalar>) -> [Int] {
+        validate(variable, "shape")
+        return storage.pointee.shape(Int(variable.index))
+    }
+
+    /// A copy of a variable's value.
+    public func value(of variable: Variable<Scalar>) -> Tensor<Scalar> {
+        validate(variable, "value")
+        let entry = storage.pointee.entries[Int(variable.index)]
+        return Tensor(shape: storage.pointee.shape(Int(variable.index))) { out in
+            out.baseAddress!.update(from: storage.pointee.values + entry.valueOffset, count: entry.count)
+        }
+    }
+
+    /// A copy of a variable's gradient from the last backward pass (zeros where the loss does
+    /// not depend on it).
+    public func gradient(of variable: Variable<Scalar>) -> Tensor<Scalar> {
+        withGradient(of: variable) { gradient in
+            Tensor(shape: storage.pointee.shape(Int(variable.index))) { out in
+                out.baseAddress!.update(from: gradient.baseAddress!, count: gradient.count)
+            }
+        }
+    }
+
+    /// Calls `body` with a variable's gradient from the last backward pass, without copying.
+    @inlinable
+    public func withGradient<R>(of variable: Variable<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        validate(variable, "gradient")
+        let entry = storage.pointee.entries[Int(variable.index)]
+        precondition(entry.requiresGradient, "gradient: the variable is a constant and has no gradient")
+        precondition(storage.pointee.gradientGeneration == storage.pointee.generation,
+                     "gradient: call backward(_:) first (no gradients since the last reset)")
+        return try body(UnsafeBufferPointer(start: storage.pointee.gradients.unsafelyUnwrapped + entry.valueOffset, count: entry.count))
+    }
+
+    /// Changes a parameter in place from its value and gradient: what an optimizer step does.
+    /// `body` receives (value, gradient); the gradient is that of the last backward pass.
+    @inlinable
+    public func update(
+        _ parameter: Variable<Scalar>,
+        _ body: (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>) throws -> Void
+    ) rethrows {
+        precondition(parameter.generation == 0, "update: only parameters can be changed in place")
+        try withGradient(of: parameter) { gradient in
+            let entry = storage.pointee.entries[Int(parameter.index)]
+            try body(UnsafeMutableBufferPointer(start: storage.pointee.values + entry.valueOffset, count: entry.count), gradient)
+        }
+    }
+
+    /// Replaces a parameter's value (same shape), e.g. when loading a checkpoint.
+    public func assign(_ value: Tensor<Scalar>, to parameter: Variable<Scalar>) {
+        validate(parameter, "assign")
+        precondition(parameter.generation == 0, "assign: only parameters can be assigned")
+        let shape = storage.pointee.shape(Int(parameter.index))
+        precondition(value.shape == shape,
+                     "assign: value of shape \(ShapeMath.describe(value.shape)) for a parameter of shape \(ShapeMath.describe(shape))")
+        let entry = storage.pointee.entries[Int(parameter.index)]
+        value.withUnsafeBufferPointer { p in
+            (storage.pointee.values + entry.valueOffset).update(from: p.baseAddress!, count: p.count)
+        }
+    }
+
+    /// Calls `body` with a variable's value in place, without copying.
+    @inlinable
+    public func withValue<R>(of variable: Variable<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        validate(variable, "value")
+        let entry = storage.pointee.entries[Int(variable.index)]
+        return try body(UnsafeBufferPointer(start: storage.pointee.values + entry.valueOffset, count: entry.count))
+    }
+}

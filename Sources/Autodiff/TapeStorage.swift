@@ -1,0 +1,228 @@
+/// One recorded operation (or leaf) of a tape: where its value lives, its shape, which entries
+/// it read, and the few numbers its pullback needs besides them.
+@usableFromInline
+struct TapeEntry<Scalar: TensorScalar> {
+    @usableFromInline var valueOffset: Int
+    @usableFromInline var count: Int
+    @usableFromInline var shapeOffset: Int
+    @usableFromInline var rank: Int
+    @usableFromInline var inputs: (Int32, Int32, Int32)
+    @usableFromInline var requiresGradient: Bool
+    @usableFromInline var auxScalar: Scalar
+    @usableFromInline var auxInt: Int
+    @usableFromInline var savedOffset: Int
+    @usableFromInline var savedIntOffset: Int
+
+    @inlinable
+    init(valueOffset: Int, count: Int, shapeOffset: Int, rank: Int, inputs: (Int32, Int32, Int32),
+         requiresGradient: Bool, auxScalar: Scalar, auxInt: Int, savedOffset: Int, savedIntOffset: Int) {
+        self.valueOffset = valueOffset
+        self.count = count
+        self.shapeOffset = shapeOffset
+        self.rank = rank
+        self.inputs = inputs
+        self.requiresGradient = requiresGradient
+        self.auxScalar = auxScalar
+        self.auxInt = auxInt
+        self.savedOffset = savedOffset
+        self.savedIntOffset = savedIntOffset
+    }
+}
+
+/// The mutable state of a ``Tape``: the entry list and three arenas (values, gradients, ints)
+/// in raw pointer buffers that grow by doubling and are reset by count, so steady-state steps
+/// allocate nothing. It lives behind an `UnsafeMutablePointer` owned by the tape: stored
+/// properties of a class would pay a runtime exclusivity check on every access.
+@usableFromInline
+struct TapeStorage<Scalar: TensorScalar> {
+    @usableFromInline typealias Pullback = (OpContext<Scalar>) -> Void
+
+    @usableFromInline var entries: UnsafeMutablePointer<TapeEntry<Scalar>>
+    @usableFromInline var pullbacks: UnsafeMutablePointer<Pullback?>
+    @usableFromInline var count = 0
+    @usableFromInline var capacity: Int
+
+    @usableFromInline var values: UnsafeMutablePointer<Scalar>
+    @usableFromInline var valuesUsed = 0
+    @usableFromInline var valuesCapacity: Int
+    @usableFromInline var gradients: UnsafeMutablePointer<Scalar>?
+    @usableFromInline var gradientsCapacity = 0
+    @usableFromInline var ints: UnsafeMutablePointer<Int>
+    @usableFromInline var intsUsed = 0
+    @usableFromInline var intsCapacity: Int
+
+    @usableFromInline var scratch: UnsafeMutablePointer<Scalar>?
+    @usableFromInline var scratchUsed = 0
+    @usableFromInline var scratchCapacity = 0
+    @usableFromInline var retiredScratch: [UnsafeMutablePointer<Scalar>] = []
+
+    /// Entries below this index are parameters and survive `reset()`.
+    @usableFromInline var persistentCount = 0
+    @usableFromInline var persistentValuesUsed = 0
+    @usableFromInline var persistentIntsUsed = 0
+    /// Bumped by every reset; a Variable from an older generation is stale.
+    @usableFromInline var generation: UInt32 = 1
+    /// The generation whose gradients are in `gradients`, or 0.
+    @usableFromInline var gradientGeneration: UInt32 = 0
+    @usableFromInline var recording = true
+    @usableFromInline var inBackward = false
+
+    init() {
+        capacity = 64
+        entries = .allocate(capacity: capacity)
+        pullbacks = .allocate(capacity: capacity)
+        valuesCapacity = 1024
+        values = .allocate(capacity: valuesCapacity)
+        intsCapacity = 256
+        ints = .allocate(capacity: intsCapacity)
+    }
+
+    mutating func release() {
+        pullbacks.deinitialize(count: count)
+        pullbacks.deallocate()
+        entries.deallocate()
+        values.deallocate()
+        gradients?.deallocate()
+        ints.deallocate()
+        scratch?.deallocate()
+        for block in retiredScratch { block.deallocate() }
+    }
+
+    // MARK: Growth (cold paths, kept out of line)
+
+    @usableFromInline
+    mutating func growEntries() {
+        let newCapacity = capacity * 2
+        let newEntries = UnsafeMutablePointer<TapeEntry<Scalar>>.allocate(capacity: newCapacity)
+        newEntries.moveInitialize(from: entries, count: count)
+        entries.deallocate()
+        entries = newEntries
+        let newPullbacks = UnsafeMutablePointer<Pullback?>.allocate(capacity: newCapacity)
+        newPullbacks.moveInitialize(from: pullbacks, count: count)
+        pullbacks.deallocate()
+        pullbacks = newPullbacks
+        capacity = newCapacity
+    }
+
+    @usableFromInline
+    mutating func growValues(toFit needed: Int) {
+        let newCapacity = max(valuesCapacity * 2, needed)
+        let newValues = UnsafeMutablePointer<Scalar>.allocate(capacity: newCapacity)
+        newValues.moveInitialize(from: values, count: valuesUsed)
+        values.deallocate()
+        values = newValues
+        valuesCapacity = newCapacity
+    }
+
+    @usableFromInline
+    mutating func growInts(toFit needed: Int) {
+        let newCapacity = max(intsCapacity * 2, needed)
+        let newInts = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
+        newInts.moveInitialize(from: ints, count: intsUsed)
+        ints.deallocate()
+        ints = newInts
+        intsCapacity = newCapacity
+    }
+
+    // MARK: Allocation in the arenas
+
+    /// Reserves `n` scalars in the value arena, 8-aligned so vector loads stay on cache lines.
+    @inlinable
+    mutating func reserveValues(_ n: Int) -> Int {
+        let offset = valuesUsed
+        let end = offset + ((n + 7) & ~7)
+        if end > valuesCapacity { growValues(toFit: end) }
+        valuesUsed = end
+        return offset
+    }
+
+    @inlinable
+    mutating func reserveInts(_ n: Int) -> Int {
+        let offset = intsUsed
+        if offset + n > intsCapacity { growInts(toFit: offset + n) }
+        intsUsed = offset + n
+        return offset
+    }
+
+    /// Appends an entry with room for its value (and saved data); returns its index.
+    @inlinable
+    mutating func append(
+        shape: [Int], inputs: (Int32, Int32, Int32), requiresGradient: Bool,
+        auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
+    ) -> Int {
+        if count == capacity { growEntries() }
+        let rank = shape.count
+        var elements = 1
+        for d in shape { elements &*= d }
+        let valueOffset = reserveValues(elements)
+        let savedOffset = savedScalars > 0 ? reserveValues(savedScalars) : valueOffset
+        var shapeOffset = intsUsed
+        if rank + savedInts > 0 {
+            shapeOffset = reserveInts(rank + savedInts)
+            for i in 0..<rank { ints[shapeOffset + i] = shape[i] }
+        }
+        let index = count
+        (entries + index).initialize(to: TapeEntry(
+            valueOffset: valueOffset, count: elements, shapeOffset: shapeOffset, rank: rank,
+            inputs: inputs, requiresGradient: requiresGradient, auxScalar: auxScalar, auxInt: auxInt,
+            savedOffset: savedOffset, savedIntOffset: shapeOffset + rank))
+        (pullbacks + index).initialize(to: nil)
+        count = index + 1
+        return index
+    }
+
+    /// The shape of entry `index`.
+    @inlinable
+    func shape(_ index: Int) -> [Int] {
+        let entry = entries[index]
+        if entry.rank == 0 { return [] }
+        return Array(UnsafeBufferPointer(start: ints + entry.shapeOffset, count: entry.rank))
+    }
+
+    /// Drops every non-parameter entry, keeping all capacity.
+    @usableFromInline
+    mutating func reset() {
+        (pullbacks + persistentCount).deinitialize(count: count - persistentCount)
+        count = persistentCount
+        valuesUsed = persistentValuesUsed
+        intsUsed = persistentIntsUsed
+        generation &+= 1
+        if generation == 0 { generation = 1 }
+        gradientGeneration = 0
+    }
+
+    /// Scratch memory valid until the end of the current forward or pullback call.
+    @inlinable
+    mutating func scratchBuffer(_ n: Int) -> UnsafeMutablePointer<Scalar> {
+        let size = (n + 7) & ~7
+        if scratchUsed + size > scratchCapacity { growScratch(size) }
+        let pointer = scratch.unsafelyUnwrapped + scratchUsed
+        scratchUsed += size
+        return pointer
+    }
+
+    @usableFromInline
+    mutating func growScratch(_ size: Int) {
+        // Earlier scratch pointers of this call stay valid: the old block retires until the
+        // call ends; the new one is big enough for both, so steady state keeps one block.
+        if let old = scratch {
+            if scratchUsed > 0 { retiredScratch.append(old) } else { old.deallocate() }
+        }
+        let newCapacity = max(scratchCapacity * 2, scratchCapacity + size, 1024)
+        scratch = .allocate(capacity: newCapacity)
+        scratchCapacity = newCapacity
+        scratchUsed = 0
+    }
+
+    @inlinable
+    mutating func endScratch() {
+        scratchUsed = 0
+        if !retiredScratch.isEmpty { releaseRetiredScratch() }
+    }
+
+    @usableFromInline
+    mutating func releaseRetiredScratch() {
+        for block in retiredScratch { block.deallocate() }
+        retiredScratch.removeAll()
+    }
+}

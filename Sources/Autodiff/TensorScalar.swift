@@ -1,0 +1,60 @@
+import CKernels
+import Foundation
+
+/// The element types a ``Tensor`` and a ``Tape`` work with: `Float` for speed, `Double` for
+/// gradient checks. The requirements are the elementary functions the ops need and the entry
+/// point of the matrix-product kernel, so that generic code reaches the right C kernel.
+public protocol TensorScalar: BinaryFloatingPoint, Sendable, CustomStringConvertible
+where RawSignificand: FixedWidthInteger {
+    /// e^x.
+    static func exp(_ x: Self) -> Self
+    /// Natural logarithm.
+    static func log(_ x: Self) -> Self
+    /// log(1 + x), accurate for small x.
+    static func log1p(_ x: Self) -> Self
+    /// Hyperbolic tangent.
+    static func tanh(_ x: Self) -> Self
+    /// x raised to the power y.
+    static func pow(_ x: Self, _ y: Self) -> Self
+    /// The C matrix-product kernel for this type (see `ck_sgemm`): C = A·B + beta·C with
+    /// arbitrary row and column strides for A and B, row-major C.
+    static func gemmKernel(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Self>, rowStrideA: Int, columnStrideA: Int,
+        b: UnsafePointer<Self>, rowStrideB: Int, columnStrideB: Int,
+        c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self)
+}
+
+extension Float: TensorScalar {
+    @inlinable public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
+    @inlinable public static func log(_ x: Float) -> Float { Foundation.log(x) }
+    @inlinable public static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
+    @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+    @inlinable
+    public static func gemmKernel(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, rowStrideA: Int, columnStrideA: Int,
+        b: UnsafePointer<Float>, rowStrideB: Int, columnStrideB: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float
+    ) {
+        ck_sgemm(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta)
+    }
+}
+
+extension Double: TensorScalar {
+    @inlinable public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inlinable public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    @inlinable public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
+    @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+    @inlinable
+    public static func gemmKernel(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Double>, rowStrideA: Int, columnStrideA: Int,
+        b: UnsafePointer<Double>, rowStrideB: Int, columnStrideB: Int,
+        c: UnsafeMutablePointer<Double>, ldc: Int, beta: Double
+    ) {
+        ck_dgemm(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta)
+    }
+}

@@ -1,0 +1,69 @@
+extension Variable {
+    /// The same elements with a new shape (one axis may be -1). ∂/∂x = G reshaped back.
+    @inlinable
+    public func reshaped(to newShape: [Int]) -> Variable {
+        let count = tape.storage.pointee.entries[Int(index)].count
+        let resolved = ShapeMath.resolveReshape(newShape, count: count, from: shape)
+        return tape.record("reshape", shape: resolved, self, forward: { ctx in
+            ctx.output.value.update(from: ctx.a.value, count: ctx.output.count)
+        }, pullback: { ctx in
+            guard let gx = ctx.a.gradient else { return }
+            let g = ctx.output.gradient.unsafelyUnwrapped
+            for i in 0..<ctx.output.count { gx[i] += g[i] }
+        })
+    }
+
+    /// The value repeated along broadcast axes to `newShape` (numpy rules). ∂/∂x = G summed
+    /// over the broadcast axes.
+    @inlinable
+    public func broadcast(to newShape: [Int]) -> Variable {
+        let s = shape
+        precondition(ShapeMath.canBroadcast(s, to: newShape),
+                     "broadcast: \(ShapeMath.describe(s)) cannot be broadcast to \(ShapeMath.describe(newShape))")
+        return tape.record("broadcast", shape: newShape, self, forward: { ctx in
+            let x = ctx.a.value
+            let y = ctx.output.value
+            let strides = ShapeMath.broadcastStrides(s, to: newShape)
+            let length = newShape.last ?? 1
+            let inner = strides.last ?? 0
+            ElementwiseKernels.forEachRow(newShape, strides, strides) { o, ox, _ in
+                for j in 0..<length { y[o + j] = x[ox + j * inner] }
+            }
+        }, pullback: { ctx in
+            guard let gx = ctx.a.gradient else { return }
+            ElementwiseKernels.accumulateReduced(ctx.output.gradient.unsafelyUnwrapped, ctx.output.shape,
+                                                 into: gx, ctx.a.shape)
+        })
+    }
+
+    /// The rows (entries of the first axis) at `indices`, in that order, repeats allowed:
+    /// `x[indices]`. ∂/∂x scatters G's rows back, adding where an index repeats.
+    @inlinable
+    public func gatherRows(_ indices: [Int]) -> Variable {
+        let s = shape
+        precondition(!s.isEmpty, "gatherRows: cannot index rows of a scalar")
+        for (position, i) in indices.enumerated() where i < 0 || i >= s[0] {
+            preconditionFailure("gatherRows: index \(i) at position \(position) is out of range for \(s[0]) rows of \(ShapeMath.describe(s))")
+        }
+        var outShape = s
+        outShape[0] = indices.count
+        let rowLength = s.dropFirst().reduce(1, *)
+        return tape.record("gatherRows", shape: outShape, self, auxInt: rowLength, savedInts: indices.count, forward: { ctx in
+            let saved = ctx.savedInts
+            for (position, i) in indices.enumerated() {
+                saved[position] = i
+                (ctx.output.value + position * rowLength).update(from: ctx.a.value + i * rowLength, count: rowLength)
+            }
+        }, pullback: { ctx in
+            guard let gx = ctx.a.gradient else { return }
+            let g = ctx.output.gradient.unsafelyUnwrapped
+            let rowLength = ctx.auxInt
+            let rows = rowLength == 0 ? 0 : ctx.output.count / rowLength
+            for position in 0..<rows {
+                let target = gx + ctx.savedInts[position] * rowLength
+                let source = g + position * rowLength
+                for j in 0..<rowLength { target[j] += source[j] }
+            }
+        })
+    }
+}

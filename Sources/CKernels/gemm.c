@@ -1,0 +1,142 @@
+#include "CKernels.h"
+#include <stdlib.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CK_X86 1
+#else
+#define CK_X86 0
+#endif
+
+static int forced_portable = 0;
+
+void ck_gemm_force_portable(int portable) { __atomic_store_n(&forced_portable, portable, __ATOMIC_RELAXED); }
+
+static int cpu_has_avx2_fma(void) {
+#if CK_X86
+    static int cached = -1;
+    int value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (value < 0) {
+        __builtin_cpu_init();
+        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
+    }
+    return value;
+#else
+    return 0;
+#endif
+}
+
+static int use_fast_kernels(void) {
+    return !__atomic_load_n(&forced_portable, __ATOMIC_RELAXED) && cpu_has_avx2_fma();
+}
+
+int ck_gemm_uses_avx2(void) { return use_fast_kernels(); }
+
+#if CK_X86
+/* 6×16 float micro-kernel: 12 accumulators, two B vectors and one broadcast of A per row. */
+__attribute__((target("avx2,fma")))
+static void s_kernel_6x16(long kc, const float *pa, const float *pb, __m256 out[12]) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (long p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+        __m256 a;
+        a = _mm256_broadcast_ss(pa + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(pa + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(pa + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(pa + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(pa + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(pa + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+        pa += 6;
+        pb += 16;
+    }
+    out[0] = c00; out[1] = c01; out[2] = c10; out[3] = c11; out[4] = c20; out[5] = c21;
+    out[6] = c30; out[7] = c31; out[8] = c40; out[9] = c41; out[10] = c50; out[11] = c51;
+}
+
+__attribute__((target("avx2,fma")))
+static void s_micro_fast(long kc, const float *pa, const float *pb, float *c, long ldc) {
+    __m256 acc[12];
+    s_kernel_6x16(kc, pa, pb, acc);
+    for (int i = 0; i < 6; i++) {
+        float *row = c + i * ldc;
+        _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[2 * i]));
+        _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[2 * i + 1]));
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void s_micro_fast_to_buffer(long kc, const float *pa, const float *pb, float *out) {
+    __m256 acc[12];
+    s_kernel_6x16(kc, pa, pb, acc);
+    for (int i = 0; i < 12; i++) _mm256_store_ps(out + 8 * i, acc[i]);
+}
+
+/* 6×8 double micro-kernel: the same register plan with four lanes per vector. */
+__attribute__((target("avx2,fma")))
+static void d_kernel_6x8(long kc, const double *pa, const double *pb, __m256d out[12]) {
+    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (long p = 0; p < kc; p++) {
+        __m256d b0 = _mm256_load_pd(pb), b1 = _mm256_load_pd(pb + 4);
+        __m256d a;
+        a = _mm256_broadcast_sd(pa + 0); c00 = _mm256_fmadd_pd(a, b0, c00); c01 = _mm256_fmadd_pd(a, b1, c01);
+        a = _mm256_broadcast_sd(pa + 1); c10 = _mm256_fmadd_pd(a, b0, c10); c11 = _mm256_fmadd_pd(a, b1, c11);
+        a = _mm256_broadcast_sd(pa + 2); c20 = _mm256_fmadd_pd(a, b0, c20); c21 = _mm256_fmadd_pd(a, b1, c21);
+        a = _mm256_broadcast_sd(pa + 3); c30 = _mm256_fmadd_pd(a, b0, c30); c31 = _mm256_fmadd_pd(a, b1, c31);
+        a = _mm256_broadcast_sd(pa + 4); c40 = _mm256_fmadd_pd(a, b0, c40); c41 = _mm256_fmadd_pd(a, b1, c41);
+        a = _mm256_broadcast_sd(pa + 5); c50 = _mm256_fmadd_pd(a, b0, c50); c51 = _mm256_fmadd_pd(a, b1, c51);
+        pa += 6;
+        pb += 8;
+    }
+    out[0] = c00; out[1] = c01; out[2] = c10; out[3] = c11; out[4] = c20; out[5] = c21;
+    out[6] = c30; out[7] = c31; out[8] = c40; out[9] = c41; out[10] = c50; out[11] = c51;
+}
+
+__attribute__((target("avx2,fma")))
+static void d_micro_fast(long kc, const double *pa, const double *pb, double *c, long ldc) {
+    __m256d acc[12];
+    d_kernel_6x8(kc, pa, pb, acc);
+    for (int i = 0; i < 6; i++) {
+        double *row = c + i * ldc;
+        _mm256_storeu_pd(row, _mm256_add_pd(_mm256_loadu_pd(row), acc[2 * i]));
+        _mm256_storeu_pd(row + 4, _mm256_add_pd(_mm256_loadu_pd(row + 4), acc[2 * i + 1]));
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void d_micro_fast_to_buffer(long kc, const double *pa, const double *pb, double *out) {
+    __m256d acc[12];
+    d_kernel_6x8(kc, pa, pb, acc);
+    for (int i = 0; i < 12; i++) _mm256_store_pd(out + 4 * i, acc[i]);
+}
+#else
+/* Never called: use_fast_kernels() is 0 off x86. */
+static void s_micro_fast(long kc, const float *pa, const float *pb, float *c, long ldc) { (void)kc; (void)pa; (void)pb; (void)c; (void)ldc; }
+static void s_micro_fast_to_buffer(long kc, const float *pa, const float *pb, float *out) { (void)kc; (void)pa; (void)pb; (void)out; }
+static void d_micro_fast(long kc, const double *pa, const double *pb, double *c, long ldc) { (void)kc; (void)pa; (void)pb; (void)c; (void)ldc; }
+static void d_micro_fast_to_buffer(long kc, const double *pa, const double *pb, double *out) { (void)kc; (void)pa; (void)pb; (void)out; }
+#endif
+
+#define T float
+#define MR 6
+#define NR 16
+#define PREFIX s
+#define MICRO_FAST s_micro_fast
+#define MICRO_FAST_TO_BUFFER s_micro_fast_to_buffer
+#include "gemm_template.inc"
+#undef T
+#undef MR
+#undef NR
+#undef PREFIX
+#undef MICRO_FAST
+#undef MICRO_FAST_TO_BUFFER
+
+#define T double
+#define MR 6
+#define NR 8
+#define PREFIX d
+#define MICRO_FAST d_micro_fast
+#define MICRO_FAST_TO_BUFFER d_micro_fast_to_buffer
+#include "gemm_template.inc"

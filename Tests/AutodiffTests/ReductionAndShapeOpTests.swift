@@ -1,0 +1,98 @@
+import Autodiff
+import Testing
+
+@Suite("Reductions, softmax, matrix and shape ops")
+struct ReductionAndShapeOpTests {
+    static let cube = randomTensor([3, 4, 5], seed: 21)
+    static let matrix = randomTensor([7, 13], seed: 22)
+
+    @Test("sum and mean, all and along each axis, with and without kept dimensions")
+    func sums() {
+        expectGradients(at: [Self.matrix]) { _, v in v[0].sum() }
+        expectGradients(at: [Self.matrix]) { _, v in v[0].mean() }
+        for axis in [0, 1, 2, -1] {
+            for keep in [true, false] {
+                expectGradients(at: [Self.cube]) { _, v in v[0].sum(alongAxis: axis, keepingDimensions: keep) }
+                expectGradients(at: [Self.cube]) { _, v in v[0].mean(alongAxis: axis, keepingDimensions: keep) }
+            }
+        }
+    }
+
+    @Test("sum along an axis, worked by hand")
+    func sumByHand() {
+        let tape = Tape<Double>()
+        let x = tape.constant(Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))
+        #expect(x.sum(alongAxis: 0).value == Tensor([5, 7, 9]))
+        #expect(x.sum(alongAxis: 1, keepingDimensions: true).value == Tensor(shape: [2, 1], scalars: [6, 15]))
+        #expect(x.mean(alongAxis: 1).value == Tensor([2, 5]))
+    }
+
+    @Test("max along an axis sends the gradient to the maximum")
+    func maximum() {
+        for axis in [0, 1, 2] {
+            expectGradients(at: [Self.cube]) { _, v in v[0].max(alongAxis: axis, keepingDimensions: axis == 1) }
+        }
+        let tape = Tape<Double>()
+        let x = tape.parameter(Tensor(shape: [2, 3], scalars: [1, 9, 3, 7, 5, 6]))
+        let m = x.max(alongAxis: 1)
+        #expect(m.value == Tensor([9, 7]))
+        tape.backward(m.sum())
+        #expect(x.gradient == Tensor(shape: [2, 3], scalars: [0, 1, 0, 1, 0, 0]))
+    }
+
+    @Test("softmax and logSoftmax along the last and the first axis")
+    func softmaxes() {
+        for axis in [-1, 0] {
+            expectGradients(at: [Self.matrix]) { _, v in v[0].softmax(alongAxis: axis) }
+            expectGradients(at: [Self.matrix]) { _, v in v[0].logSoftmax(alongAxis: axis) }
+        }
+        expectGradients(at: [Self.cube]) { _, v in v[0].softmax(alongAxis: 1) }
+        let tape = Tape<Double>()
+        let p = tape.constant(Tensor([[0, 0], [1e4, -1e4]])).softmax()
+        #expect(p.value == Tensor([[0.5, 0.5], [1, 0]]), "softmax rows, got \(p.value)")
+    }
+
+    @Test("matmul on odd shapes, worked by hand on a 2×2")
+    func matmulGradients() {
+        expectGradients(at: [randomTensor([7, 13], seed: 1), randomTensor([13, 5], seed: 2)]) { _, v in matmul(v[0], v[1]) }
+        expectGradients(at: [randomTensor([1, 1], seed: 3), randomTensor([1, 1], seed: 4)]) { _, v in matmul(v[0], v[1]) }
+        expectGradients(at: [randomTensor([1, 13], seed: 5), randomTensor([13, 7], seed: 6)]) { _, v in matmul(v[0], v[1]) }
+        let tape = Tape<Double>()
+        let a = tape.parameter(Tensor([[1, 2], [3, 4]]))
+        let b = tape.parameter(Tensor([[5, 6], [7, 8]]))
+        let c = matmul(a, b)
+        #expect(c.value == Tensor([[19, 22], [43, 50]]))
+        tape.backward(c.sum())
+        // ∂Σ(AB)/∂A = 1·Bᵀ: each row holds the row sums of B.
+        #expect(a.gradient == Tensor([[11, 15], [11, 15]]))
+        #expect(b.gradient == Tensor([[4, 4], [6, 6]]))
+    }
+
+    @Test("fused linear equals matmul plus broadcast bias, in value and gradients")
+    func linearMatchesComposition() {
+        let inputs = [randomTensor([7, 13], seed: 1), randomTensor([13, 5], seed: 2), randomTensor([5], seed: 3)]
+        expectGradients(at: inputs) { _, v in linear(v[0], weight: v[1], bias: v[2]) }
+        let fused = GradientCheck.check(at: inputs) { _, v in linear(v[0], weight: v[1], bias: v[2]).squared().sum() }
+        #expect(fused.maxError < 1e-6, "\(fused)")
+        let tape = Tape<Double>()
+        let (x, w, b) = (tape.parameter(inputs[0]), tape.parameter(inputs[1]), tape.parameter(inputs[2]))
+        let y1 = linear(x, weight: w, bias: b)
+        let y2 = matmul(x, w) + b
+        #expect(y1.value.maxAbsoluteDifference(y2.value) < 1e-12)
+    }
+
+    @Test("transpose, reshape, broadcast and gathered rows")
+    func shapeOps() {
+        expectGradients(at: [Self.matrix]) { _, v in v[0].transposed() }
+        expectGradients(at: [Self.cube]) { _, v in v[0].reshaped(to: [4, -1]) }
+        expectGradients(at: [randomTensor([1, 13], seed: 7)]) { _, v in v[0].broadcast(to: [7, 13]) }
+        expectGradients(at: [randomTensor([7, 1], seed: 8)]) { _, v in v[0].broadcast(to: [2, 7, 13]) }
+        expectGradients(at: [Self.matrix]) { _, v in v[0].gatherRows([6, 0, 3, 0, 0]) }
+        let tape = Tape<Double>()
+        let x = tape.parameter(Tensor([[1, 2], [3, 4], [5, 6]]))
+        let rows = x.gatherRows([2, 0, 2])
+        #expect(rows.value == Tensor([[5, 6], [1, 2], [5, 6]]))
+        tape.backward(rows.sum())
+        #expect(x.gradient == Tensor([[1, 1], [0, 0], [2, 2]]), "row 2 gathered twice gets 2")
+    }
+}

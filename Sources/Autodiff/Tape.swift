@@ -123,6 +123,34 @@ public final class Tape<Scalar: TensorScalar> {
         forward: (OpContext<Scalar>) -> Void,
         pullback: @escaping Pullback
     ) -> Variable<Scalar> {
+        let (inputs, needsGradient) = recordedInputs(op, a, b, c)
+        let index = storage.pointee.append(
+            shape: shape, inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
+            auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
+        return finishRecording(index, needsGradient, forward, pullback)
+    }
+
+    /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for an
+    /// op whose result has the shape of its first input.
+    @inlinable
+    public func record(
+        _ op: StaticString, shapeOfFirstInput a: Variable<Scalar>, _ b: Variable<Scalar>? = nil,
+        _ c: Variable<Scalar>? = nil,
+        auxScalar: Scalar = 0, auxInt: Int = 0, savedScalars: Int = 0, savedInts: Int = 0,
+        forward: (OpContext<Scalar>) -> Void,
+        pullback: @escaping Pullback
+    ) -> Variable<Scalar> {
+        let (inputs, needsGradient) = recordedInputs(op, a, b, c)
+        let index = storage.pointee.append(
+            shapeOf: Int(a.index), inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
+            auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
+        return finishRecording(index, needsGradient, forward, pullback)
+    }
+
+    @inlinable
+    func recordedInputs(
+        _ op: StaticString, _ a: Variable<Scalar>, _ b: Variable<Scalar>?, _ c: Variable<Scalar>?
+    ) -> ((Int32, Int32, Int32), Bool) {
         validate(a, op)
         var needsGradient = storage.pointee.entries[Int(a.index)].requiresGradient
         var inputs: (Int32, Int32, Int32) = (a.index, -1, -1)
@@ -136,13 +164,16 @@ public final class Tape<Scalar: TensorScalar> {
             needsGradient = needsGradient || storage.pointee.entries[Int(c.index)].requiresGradient
             inputs.2 = c.index
         }
-        needsGradient = needsGradient && storage.pointee.recording
-        let index = storage.pointee.append(
-            shape: shape, inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
-            auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
+        return (inputs, needsGradient && storage.pointee.recording)
+    }
+
+    @inlinable
+    func finishRecording(
+        _ index: Int, _ needsGradient: Bool, _ forward: (OpContext<Scalar>) -> Void, _ pullback: @escaping Pullback
+    ) -> Variable<Scalar> {
         forward(OpContext(storage: storage, entry: index))
         storage.pointee.endScratch()
-        if needsGradient { storage.pointee.pullbacks[index] = pullback }
+        if needsGradient { storage.pointee.pullbacks[index] = TapeStorage<Scalar>.StoredPullback(pullback) }
         return Variable(tape: self, index: Int32(truncatingIfNeeded: index), generation: storage.pointee.generation)
     }
 
@@ -161,6 +192,7 @@ public final class Tape<Scalar: TensorScalar> {
     /// Computes the gradient of `loss` with respect to every trainable variable it depends on.
     /// Without `seed`, `loss` must hold one element (its gradient is 1); with a seed of the same
     /// shape, the result is the vector-Jacobian product seedᵀ·J.
+    @inlinable
     public func backward(_ loss: Variable<Scalar>, seed: Tensor<Scalar>? = nil) {
         validate(loss, "backward")
         let s = storage
@@ -185,7 +217,7 @@ public final class Tape<Scalar: TensorScalar> {
         var index = Int(loss.index)
         while index >= 0 {
             if s.pointee.entries[index].requiresGradient, let pullback = s.pointee.pullbacks[index] {
-                pullback(OpContext(storage: s, entry: index))
+                pullback.body(OpContext(storage: s, entry: index))
                 s.pointee.endScratch()
             }
             index -= 1
@@ -195,7 +227,7 @@ public final class Tape<Scalar: TensorScalar> {
     }
 
     /// Makes the gradient arena as large as the value arena and zeroes the part in use.
-    @usableFromInline
+    @inlinable
     func prepareGradients() {
         let s = storage
         if s.pointee.gradientsCapacity < s.pointee.valuesCapacity {
@@ -210,6 +242,7 @@ public final class Tape<Scalar: TensorScalar> {
 
     /// Drops every entry except the parameters, keeping all memory for reuse. Variables
     /// recorded before the reset (other than parameters) must not be used afterwards.
+    @inlinable
     public func reset() { storage.pointee.reset() }
 
     /// Drops every entry, parameters included.

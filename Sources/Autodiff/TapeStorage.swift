@@ -35,7 +35,14 @@ struct TapeEntry<Scalar: TensorScalar> {
 /// properties of a class would pay a runtime exclusivity check on every access.
 @usableFromInline
 struct TapeStorage<Scalar: TensorScalar> {
-    @usableFromInline typealias Pullback = (OpContext<Scalar>) -> Void
+    /// The pullback closure wrapped in a struct: stored in a generic buffer as a bare function
+    /// value it would need a reabstraction thunk, a heap allocation per recorded op.
+    @usableFromInline
+    struct StoredPullback {
+        @usableFromInline let body: (OpContext<Scalar>) -> Void
+        @inlinable init(_ body: @escaping (OpContext<Scalar>) -> Void) { self.body = body }
+    }
+    @usableFromInline typealias Pullback = StoredPullback
 
     @usableFromInline var entries: UnsafeMutablePointer<TapeEntry<Scalar>>
     @usableFromInline var pullbacks: UnsafeMutablePointer<Pullback?>
@@ -71,6 +78,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         capacity = 64
         entries = .allocate(capacity: capacity)
         pullbacks = .allocate(capacity: capacity)
+        pullbacks.initialize(repeating: nil, count: capacity)
         valuesCapacity = 1024
         values = .allocate(capacity: valuesCapacity)
         intsCapacity = 256
@@ -78,7 +86,7 @@ struct TapeStorage<Scalar: TensorScalar> {
     }
 
     mutating func release() {
-        pullbacks.deinitialize(count: count)
+        pullbacks.deinitialize(count: capacity)
         pullbacks.deallocate()
         entries.deallocate()
         values.deallocate()
@@ -98,7 +106,8 @@ struct TapeStorage<Scalar: TensorScalar> {
         entries.deallocate()
         entries = newEntries
         let newPullbacks = UnsafeMutablePointer<Pullback?>.allocate(capacity: newCapacity)
-        newPullbacks.moveInitialize(from: pullbacks, count: count)
+        newPullbacks.moveInitialize(from: pullbacks, count: capacity)
+        (newPullbacks + capacity).initialize(repeating: nil, count: newCapacity - capacity)
         pullbacks.deallocate()
         pullbacks = newPullbacks
         capacity = newCapacity
@@ -144,31 +153,64 @@ struct TapeStorage<Scalar: TensorScalar> {
         return offset
     }
 
-    /// Appends an entry with room for its value (and saved data); returns its index.
+    /// Appends an entry of `shape` with room for its value (and saved data); returns its index.
     @inlinable
     mutating func append(
         shape: [Int], inputs: (Int32, Int32, Int32), requiresGradient: Bool,
         auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
     ) -> Int {
-        if count == capacity { growEntries() }
-        let rank = shape.count
         var elements = 1
         for d in shape { elements &*= d }
+        let index = append(rank: shape.count, elements: elements, inputs: inputs, requiresGradient: requiresGradient,
+                           auxScalar: auxScalar, auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
+        let offset = entries[index].shapeOffset
+        for i in 0..<shape.count { ints[offset + i] = shape[i] }
+        return index
+    }
+
+    /// Appends an entry with the same shape as entry `source` (no shape array is built, which
+    /// keeps elementwise ops on scalars free of reference counting).
+    @inlinable
+    mutating func append(
+        shapeOf source: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
+        auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
+    ) -> Int {
+        let model = entries[source]
+        let index = append(rank: model.rank, elements: model.count, inputs: inputs, requiresGradient: requiresGradient,
+                           auxScalar: auxScalar, auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
+        let offset = entries[index].shapeOffset
+        for i in 0..<model.rank { ints[offset + i] = ints[model.shapeOffset + i] }
+        return index
+    }
+
+    @inlinable
+    mutating func append(
+        rank: Int, elements: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
+        auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
+    ) -> Int {
+        if count == capacity { growEntries() }
         let valueOffset = reserveValues(elements)
         let savedOffset = savedScalars > 0 ? reserveValues(savedScalars) : valueOffset
-        var shapeOffset = intsUsed
-        if rank + savedInts > 0 {
-            shapeOffset = reserveInts(rank + savedInts)
-            for i in 0..<rank { ints[shapeOffset + i] = shape[i] }
-        }
+        let shapeOffset = rank + savedInts > 0 ? reserveInts(rank + savedInts) : intsUsed
         let index = count
         (entries + index).initialize(to: TapeEntry(
             valueOffset: valueOffset, count: elements, shapeOffset: shapeOffset, rank: rank,
             inputs: inputs, requiresGradient: requiresGradient, auxScalar: auxScalar, auxInt: auxInt,
             savedOffset: savedOffset, savedIntOffset: shapeOffset + rank))
-        (pullbacks + index).initialize(to: nil)
+        // Every slot of `pullbacks` is always initialised; a reset leaves old closures in place
+        // and they are replaced here, which saves a pass over the list on every reset.
+        pullbacks[index] = nil
         count = index + 1
         return index
+    }
+
+    /// Whether entries `a` and `b` have the same shape.
+    @inlinable
+    func sameShape(_ a: Int, _ b: Int) -> Bool {
+        let (ea, eb) = (entries[a], entries[b])
+        if ea.rank != eb.rank || ea.count != eb.count { return false }
+        for i in 0..<ea.rank where ints[ea.shapeOffset + i] != ints[eb.shapeOffset + i] { return false }
+        return true
     }
 
     /// The shape of entry `index`.
@@ -180,9 +222,8 @@ struct TapeStorage<Scalar: TensorScalar> {
     }
 
     /// Drops every non-parameter entry, keeping all capacity.
-    @usableFromInline
+    @inlinable
     mutating func reset() {
-        (pullbacks + persistentCount).deinitialize(count: count - persistentCount)
         count = persistentCount
         valuesUsed = persistentValuesUsed
         intsUsed = persistentIntsUsed
@@ -217,7 +258,7 @@ struct TapeStorage<Scalar: TensorScalar> {
     @inlinable
     mutating func endScratch() {
         scratchUsed = 0
-        if !retiredScratch.isEmpty { releaseRetiredScratch() }
+        if retiredScratch.count != 0 { releaseRetiredScratch() }
     }
 
     @usableFromInline

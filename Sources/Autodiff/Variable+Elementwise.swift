@@ -5,7 +5,7 @@ extension Variable {
         _ op: StaticString, auxScalar: Scalar = 0, _ f: (Scalar) -> Scalar,
         pullback: @escaping Tape<Scalar>.Pullback
     ) -> Variable {
-        tape.record(op, shape: shape, self, auxScalar: auxScalar, forward: { ctx in
+        tape.record(op, shapeOfFirstInput: self, auxScalar: auxScalar, forward: { ctx in
             let x = ctx.a.value
             let y = ctx.output.value
             for i in 0..<ctx.output.count { y[i] = f(x[i]) }
@@ -18,19 +18,23 @@ extension Variable {
         _ op: StaticString, _ kind: Op.Type, _ lhs: Variable, _ rhs: Variable,
         pullback: @escaping Tape<Scalar>.Pullback
     ) -> Variable {
-        let lhsShape = lhs.shape
-        let rhsShape = rhs.shape
-        let shape = ShapeMath.broadcast(lhsShape, rhsShape, op: op)
-        return lhs.tape.record(op, shape: shape, lhs, rhs, forward: { ctx in
+        let tape = lhs.tape
+        tape.validate(rhs, op)
+        let forward: (OpContext<Scalar>) -> Void = { ctx in
             let out = ctx.output
             if ctx.a.count == out.count && ctx.b.count == out.count {
                 let a = ctx.a.value
                 let b = ctx.b.value
                 for i in 0..<out.count { out.value[i] = Op.apply(a[i], b[i]) }
             } else {
-                ElementwiseKernels.binary(kind, ctx.a.value, lhsShape, ctx.b.value, rhsShape, out.value, shape)
+                ElementwiseKernels.binary(kind, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, out.value, out.shape)
             }
-        }, pullback: pullback)
+        }
+        if tape.storage.pointee.sameShape(Int(lhs.index), Int(rhs.index)) {
+            return tape.record(op, shapeOfFirstInput: lhs, rhs, forward: forward, pullback: pullback)
+        }
+        let shape = ShapeMath.broadcast(lhs.shape, rhs.shape, op: op)
+        return tape.record(op, shape: shape, lhs, rhs, forward: forward, pullback: pullback)
     }
 
     // MARK: Between variables (numpy broadcasting)

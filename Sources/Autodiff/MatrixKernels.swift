@@ -37,16 +37,16 @@ enum MatrixKernels {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<S>, rsa: Int, csa: Int,
         b: UnsafePointer<S>, rsb: Int, csb: Int,
-        c: UnsafeMutablePointer<S>, ldc: Int, beta: S
+        c: UnsafeMutablePointer<S>, ldc: Int, beta: S, threads: Int? = nil, portable: Bool = false
     ) {
-        let threads = ComputeSettings.maxThreads
+        let threads = threads ?? ComputeSettings.maxThreads
         if threads <= 1 || m * n * k < ComputeSettings.parallelThreshold {
             S.gemmKernel(m: m, n: n, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
-                         b: b, rowStrideB: rsb, columnStrideB: csb, c: c, ldc: ldc, beta: beta)
+                         b: b, rowStrideB: rsb, columnStrideB: csb, c: c, ldc: ldc, beta: beta, portable: portable)
             return
         }
         parallelGemm(threads: threads, m: m, n: n, k: k, a: a, rsa: rsa, csa: csa,
-                     b: b, rsb: rsb, csb: csb, c: c, ldc: ldc, beta: beta)
+                     b: b, rsb: rsb, csb: csb, c: c, ldc: ldc, beta: beta, portable: portable)
     }
 
     @usableFromInline
@@ -54,7 +54,7 @@ enum MatrixKernels {
         threads: Int, m: Int, n: Int, k: Int,
         a: UnsafePointer<S>, rsa: Int, csa: Int,
         b: UnsafePointer<S>, rsb: Int, csb: Int,
-        c: UnsafeMutablePointer<S>, ldc: Int, beta: S
+        c: UnsafeMutablePointer<S>, ldc: Int, beta: S, portable: Bool
     ) {
         // Split the longer side of C in whole register blocks so no thread gets a ragged edge
         // it need not have; each thread packs its own panels in thread-local buffers.
@@ -73,10 +73,10 @@ enum MatrixKernels {
             let c = UnsafeMutablePointer<S>(bitPattern: addresses.2)!
             if splitRows {
                 S.gemmKernel(m: end - start, n: n, k: k, a: a + start * rsa, rowStrideA: rsa, columnStrideA: csa,
-                             b: b, rowStrideB: rsb, columnStrideB: csb, c: c + start * ldc, ldc: ldc, beta: beta)
+                             b: b, rowStrideB: rsb, columnStrideB: csb, c: c + start * ldc, ldc: ldc, beta: beta, portable: portable)
             } else {
                 S.gemmKernel(m: m, n: end - start, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
-                             b: b + start * csb, rowStrideB: rsb, columnStrideB: csb, c: c + start, ldc: ldc, beta: beta)
+                             b: b + start * csb, rowStrideB: rsb, columnStrideB: csb, c: c + start, ldc: ldc, beta: beta, portable: portable)
             }
         }
     }

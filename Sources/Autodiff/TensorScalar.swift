@@ -17,12 +17,13 @@ where RawSignificand: FixedWidthInteger {
     /// x raised to the power y.
     static func pow(_ x: Self, _ y: Self) -> Self
     /// The C matrix-product kernel for this type (see `ck_sgemm`): C = A·B + beta·C with
-    /// arbitrary row and column strides for A and B, row-major C.
+    /// arbitrary row and column strides for A and B, row-major C; `portable` skips the
+    /// AVX2/FMA micro-kernel.
     static func gemmKernel(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Self>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Self>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self)
+        c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self, portable: Bool)
 }
 
 extension Float: TensorScalar {
@@ -36,9 +37,9 @@ extension Float: TensorScalar {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Float>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float
+        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, portable: Bool
     ) {
-        ck_sgemm(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta)
+        ck_sgemm(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta, portable ? 1 : 0)
     }
 }
 
@@ -53,8 +54,8 @@ extension Double: TensorScalar {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Double>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Double>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Double>, ldc: Int, beta: Double
+        c: UnsafeMutablePointer<Double>, ldc: Int, beta: Double, portable: Bool
     ) {
-        ck_dgemm(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta)
+        ck_dgemm(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta, portable ? 1 : 0)
     }
 }

@@ -8,10 +8,6 @@
 #define CK_X86 0
 #endif
 
-static int forced_portable = 0;
-
-void ck_gemm_force_portable(int portable) { __atomic_store_n(&forced_portable, portable, __ATOMIC_RELAXED); }
-
 static int cpu_has_avx2_fma(void) {
 #if CK_X86
     static int cached = -1;
@@ -27,11 +23,7 @@ static int cpu_has_avx2_fma(void) {
 #endif
 }
 
-static int use_fast_kernels(void) {
-    return !__atomic_load_n(&forced_portable, __ATOMIC_RELAXED) && cpu_has_avx2_fma();
-}
-
-int ck_gemm_uses_avx2(void) { return use_fast_kernels(); }
+int ck_gemm_uses_avx2(void) { return cpu_has_avx2_fma(); }
 
 #if CK_X86
 /* 6×16 float micro-kernel: 12 accumulators, two B vectors and one broadcast of A per row. */
@@ -112,7 +104,7 @@ static void d_micro_fast_to_buffer(long kc, const double *pa, const double *pb, 
     for (int i = 0; i < 12; i++) _mm256_store_pd(out + 4 * i, acc[i]);
 }
 #else
-/* Never called: use_fast_kernels() is 0 off x86. */
+/* Never called: cpu_has_avx2_fma() is 0 off x86. */
 static void s_micro_fast(long kc, const float *pa, const float *pb, float *c, long ldc) { (void)kc; (void)pa; (void)pb; (void)c; (void)ldc; }
 static void s_micro_fast_to_buffer(long kc, const float *pa, const float *pb, float *out) { (void)kc; (void)pa; (void)pb; (void)out; }
 static void d_micro_fast(long kc, const double *pa, const double *pb, double *c, long ldc) { (void)kc; (void)pa; (void)pb; (void)c; (void)ldc; }

@@ -7,22 +7,20 @@
 /// A is m×k addressed as a[i*rsa + p*csa], B is k×n addressed as b[p*rsb + j*csb], so a
 /// transposed operand is just swapped strides. beta is 0 (overwrite) or 1 (accumulate);
 /// other values scale C first. Any size works, zero included. The AVX2/FMA micro-kernel is
-/// chosen at run time when the CPU has it; otherwise a portable one runs.
+/// chosen at run time when the CPU has it, unless `portable` is nonzero; otherwise the
+/// portable one runs.
 void ck_sgemm(long m, long n, long k,
               const float *a, long rsa, long csa,
               const float *b, long rsb, long csb,
-              float *c, long ldc, float beta);
+              float *c, long ldc, float beta, int portable);
 
 /// Double-precision form of `ck_sgemm`.
 void ck_dgemm(long m, long n, long k,
               const double *a, long rsa, long csa,
               const double *b, long rsb, long csb,
-              double *c, long ldc, double beta);
+              double *c, long ldc, double beta, int portable);
 
-/// 1 when the AVX2+FMA kernels are in use, 0 for the portable ones.
+/// 1 when this CPU runs the AVX2+FMA kernels, 0 when only the portable ones can run.
 int ck_gemm_uses_avx2(void);
-
-/// Forces the portable kernels (1) or restores run-time selection (0); for tests and benchmarks.
-void ck_gemm_force_portable(int portable);
 
 #endif

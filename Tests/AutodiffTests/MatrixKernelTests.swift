@@ -1,0 +1,104 @@
+@testable import Autodiff
+import Testing
+
+/// C = op(A)·op(B) + beta·C the slow, obvious way, in Double.
+private func naiveProduct(
+    m: Int, n: Int, k: Int, a: [Double], rsa: Int, csa: Int, b: [Double], rsb: Int, csb: Int, c: [Double], beta: Double
+) -> [Double] {
+    var out = c.map { $0 * beta }
+    for i in 0..<m {
+        for j in 0..<n {
+            var total = 0.0
+            for p in 0..<k { total += a[i * rsa + p * csa] * b[p * rsb + j * csb] }
+            out[i * n + j] += total
+        }
+    }
+    return out
+}
+
+struct ProductCase: CustomStringConvertible, Sendable {
+    let m: Int, n: Int, k: Int
+    let transposeA: Bool, transposeB: Bool
+    var description: String { "\(m)×\(k)\(transposeA ? "ᵀ" : "")·\(k)×\(n)\(transposeB ? "ᵀ" : "")" }
+}
+
+// Odd shapes: 1×1, primes, one short of and one past the 6×16 register block, k past the
+// 256-deep panel, and empty dimensions.
+let productShapes: [(Int, Int, Int)] = [
+    (1, 1, 1), (7, 13, 5), (6, 16, 1), (5, 15, 17), (13, 17, 257), (37, 41, 300), (97, 10, 128),
+    (0, 5, 3), (4, 0, 3), (4, 5, 0),
+]
+let productCases: [ProductCase] = productShapes.flatMap { (m, n, k) in
+    [(false, false), (true, false), (false, true), (true, true)].map {
+        ProductCase(m: m, n: n, k: k, transposeA: $0.0, transposeB: $0.1)
+    }
+}
+
+@Suite("GEMM kernels")
+struct MatrixKernelTests {
+    func check<S: TensorScalar>(_: S.Type, _ c: ProductCase, portable: Bool, threads: Int, tolerance: Double) {
+        var generator = SeededGenerator(seed: UInt64(c.m * 10_007 + c.n * 101 + c.k))
+        let a = (0..<(c.m * c.k)).map { _ in generator.nextUnitDouble() * 2 - 1 }
+        let b = (0..<(c.k * c.n)).map { _ in generator.nextUnitDouble() * 2 - 1 }
+        let start = (0..<(c.m * c.n)).map { _ in generator.nextUnitDouble() }
+        // A stored k×m and read transposed has row stride 1 and column stride m.
+        let (rsa, csa) = c.transposeA ? (1, c.m) : (c.k, 1)
+        let (rsb, csb) = c.transposeB ? (1, c.k) : (c.n, 1)
+        for beta in [0.0, 1.0] {
+            let expected = naiveProduct(m: c.m, n: c.n, k: c.k, a: a, rsa: rsa, csa: csa, b: b, rsb: rsb, csb: csb,
+                                        c: start, beta: beta)
+            let sa = a.map { S($0) }, sb = b.map { S($0) }
+            var out = start.map { S($0) }
+            sa.withUnsafeBufferPointer { pa in
+                sb.withUnsafeBufferPointer { pb in
+                    out.withUnsafeMutableBufferPointer { pc in
+                        MatrixKernels.gemm(
+                            m: c.m, n: c.n, k: c.k, a: pa.baseAddress ?? UnsafePointer(bitPattern: 8)!, rsa: rsa, csa: csa,
+                            b: pb.baseAddress ?? UnsafePointer(bitPattern: 8)!, rsb: rsb, csb: csb,
+                            c: pc.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!, ldc: c.n, beta: S(beta),
+                            threads: threads, portable: portable)
+                    }
+                }
+            }
+            let worst = zip(out, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            #expect(worst <= tolerance * Double(max(c.k, 1)),
+                    "\(S.self) \(c) beta \(beta) portable \(portable): largest error \(worst)")
+        }
+    }
+
+    @Test("Float against a naive product, AVX2 and portable kernels", arguments: productCases)
+    func float(_ c: ProductCase) {
+        check(Float.self, c, portable: false, threads: 1, tolerance: 1e-6)
+        check(Float.self, c, portable: true, threads: 1, tolerance: 1e-6)
+    }
+
+    @Test("Double against a naive product, AVX2 and portable kernels", arguments: productCases)
+    func double(_ c: ProductCase) {
+        check(Double.self, c, portable: false, threads: 1, tolerance: 1e-14)
+        check(Double.self, c, portable: true, threads: 1, tolerance: 1e-14)
+    }
+
+    @Test("split across two threads, by rows and by columns, equals one thread")
+    func threaded() {
+        // Above the parallel threshold: one tall and one wide product.
+        for c in [ProductCase(m: 301, n: 130, k: 160, transposeA: false, transposeB: true),
+                  ProductCase(m: 40, n: 1013, k: 160, transposeA: true, transposeB: false)] {
+            #expect(c.m * c.n * c.k >= ComputeSettings.parallelThreshold)
+            check(Float.self, c, portable: false, threads: 2, tolerance: 1e-6)
+            check(Double.self, c, portable: false, threads: 2, tolerance: 1e-14)
+        }
+    }
+
+    @Test("Tensor.matmul matches the tape's matmul and stops on mismatched shapes")
+    func tensorMatmul() async {
+        let a = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = Tensor<Float>(shape: [3, 2], scalars: [7, 8, 9, 10, 11, 12])
+        #expect(Tensor.matmul(a, b) == Tensor(shape: [2, 2], scalars: [58, 64, 139, 154]))
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.matmul(Tensor<Float>.zeros([128, 784]), Tensor<Float>.zeros([256, 10]))
+        }.map { result in
+            let text = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(text.contains("matmul: [128, 784] × [256, 10]: inner dimensions differ"), "stderr was: \(text)")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import CZlib
+import Foundation
+
+/// gzip decompression through the system zlib.
+public enum Gzip {
+    /// Whether `data` starts with the gzip magic bytes 1f 8b.
+    public static func isCompressed(_ data: [UInt8]) -> Bool {
+        data.count >= 2 && data[0] == 0x1F && data[1] == 0x8B
+    }
+
+    /// Inflates a whole gzip stream (several members are concatenated, as gzip does).
+    /// Output beyond `limit` bytes is an error rather than an allocation, so a hostile file
+    /// cannot make us allocate without bound. `path` only names the file in errors.
+    public static func decompress(_ input: [UInt8], limit: Int, path: String) throws(DatasetError) -> [UInt8] {
+        var output = [UInt8]()
+        output.reserveCapacity(min(limit, max(input.count * 4, 1 << 16)))
+        var stream = z_stream()
+        // 15 + 32: accept zlib or gzip headers, largest window.
+        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .corruptGzip(path: path, reason: "zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var failure: DatasetError?
+        input.withUnsafeBufferPointer { source in
+            stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
+            stream.avail_in = UInt32(source.count)
+            while true {
+                let status = chunk.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = UInt32(buffer.count)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                let produced = chunk.count - Int(stream.avail_out)
+                if output.count + produced > limit {
+                    failure = .corruptGzip(path: path, reason: "decompresses to more than \(limit) bytes")
+                    return
+                }
+                output.append(contentsOf: chunk[0..<produced])
+                switch status {
+                case Z_STREAM_END:
+                    // Another gzip member may follow; anything else after the end is garbage.
+                    if stream.avail_in == 0 { return }
+                    if stream.avail_in >= 2 && stream.next_in[0] == 0x1F && stream.next_in[1] == 0x8B {
+                        inflateReset(&stream)
+                        continue
+                    }
+                    failure = .corruptGzip(path: path, reason: "\(stream.avail_in) bytes of garbage after the stream")
+                    return
+                case Z_OK:
+                    if stream.avail_in == 0 && produced == 0 {
+                        failure = .corruptGzip(path: path, reason: "the stream ends early (truncated file)")
+                        return
+                    }
+                case Z_BUF_ERROR:
+                    if stream.avail_in == 0 {
+                        failure = .corruptGzip(path: path, reason: "the stream ends early (truncated file)")
+                        return
+                    }
+                default:
+                    let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                    failure = .corruptGzip(path: path, reason: message)
+                    return
+                }
+            }
+        }
+        if let failure { throw failure }
+        return output
+    }
+}

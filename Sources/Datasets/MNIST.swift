@@ -1,0 +1,56 @@
+import Autodiff
+import Foundation
+
+/// The MNIST digits (or any set in the same four IDX files, such as Fashion-MNIST): 28×28
+/// grey images flattened to 784 features scaled to [0, 1], with labels 0-9.
+public struct MNIST<Scalar: TensorScalar>: Sendable {
+    /// 60,000 training samples in MNIST itself.
+    public let training: LabeledSet<Scalar>
+    /// 10,000 test samples in MNIST itself.
+    public let test: LabeledSet<Scalar>
+
+    /// The four standard file names, looked up in the data folder.
+    public static var fileNames: [String] {
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    }
+
+    /// Loads the four files from `directory`, each as `NAME.gz` or `NAME`.
+    public init(directory: String) throws(DatasetError) {
+        func path(_ name: String) throws(DatasetError) -> String {
+            for candidate in ["\(directory)/\(name).gz", "\(directory)/\(name)"]
+            where FileManager.default.fileExists(atPath: candidate) {
+                return candidate
+            }
+            throw .unreadable(path: "\(directory)/\(name).gz", reason: "no such file (nor \(name) uncompressed)")
+        }
+        let names = Self.fileNames
+        training = try Self.load(images: try path(names[0]), labels: try path(names[1]))
+        test = try Self.load(images: try path(names[2]), labels: try path(names[3]))
+    }
+
+    /// Reads one image file and its label file and checks that they belong together.
+    public static func load(images imagePath: String, labels labelPath: String) throws(DatasetError) -> LabeledSet<Scalar> {
+        let images = try IDXFile(contentsOf: imagePath)
+        let labels = try IDXFile(contentsOf: labelPath)
+        guard images.dimensions.count == 3 else {
+            throw .badHeader(path: imagePath, reason: "images have rank \(images.dimensions.count), expected 3 (count, rows, columns)")
+        }
+        guard labels.dimensions.count == 1 else {
+            throw .badHeader(path: labelPath, reason: "labels have rank \(labels.dimensions.count), expected 1")
+        }
+        guard images.dimensions[0] == labels.dimensions[0] else {
+            throw .mismatch(reason: "\(imagePath) holds \(images.dimensions[0]) images but \(labelPath) holds \(labels.dimensions[0]) labels")
+        }
+        for (index, label) in labels.bytes.enumerated() where label > 9 {
+            throw .labelOutOfRange(path: labelPath, index: index, label: Int(label), classes: 10)
+        }
+        let count = images.dimensions[0]
+        let width = images.dimensions[1] * images.dimensions[2]
+        let features = Tensor<Scalar>(shape: [count, width]) { out in
+            images.bytes.withUnsafeBufferPointer { source in
+                for i in 0..<source.count { out[i] = Scalar(source[i]) / 255 }
+            }
+        }
+        return LabeledSet(features: features, labels: labels.bytes.map(Int.init), classes: 10)
+    }
+}

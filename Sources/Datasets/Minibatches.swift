@@ -1,0 +1,71 @@
+import Autodiff
+
+/// Shuffled minibatches of a ``LabeledSet`` gathered into one reused buffer, so an epoch
+/// allocates nothing per batch.
+///
+/// ```swift
+/// var batches = Minibatches(of: training, size: 128, seed: 1)
+/// for epoch in 0..<epochs {
+///     batches.shuffle()
+///     for b in 0..<batches.count {
+///         batches.withBatch(b) { features, labels, rows in … }
+///     }
+/// }
+/// ```
+public struct Minibatches<Scalar: TensorScalar> {
+    /// The set batches are drawn from.
+    public let set: LabeledSet<Scalar>
+    /// Rows per batch (the last batch may be smaller unless `dropLast`).
+    public let size: Int
+    /// Whether a final short batch is skipped.
+    public let dropLast: Bool
+    private var order: [Int]
+    private var generator: SeededGenerator
+    private var featureBuffer: [Scalar]
+    private var labelBuffer: [Int]
+
+    /// Batches of `size` rows in a seeded order (call ``shuffle()`` for a new order per epoch).
+    public init(of set: LabeledSet<Scalar>, size: Int, seed: UInt64, dropLast: Bool = false) {
+        precondition(size > 0, "Minibatches: batch size must be positive, got \(size)")
+        self.set = set
+        self.size = size
+        self.dropLast = dropLast
+        order = Array(0..<set.count)
+        generator = SeededGenerator(seed: seed)
+        featureBuffer = [Scalar](repeating: 0, count: size * set.featureCount)
+        labelBuffer = [Int](repeating: 0, count: size)
+    }
+
+    /// The number of batches per epoch.
+    public var count: Int { dropLast ? set.count / size : (set.count + size - 1) / size }
+
+    /// A new random order of the samples.
+    public mutating func shuffle() { Shuffle.shuffle(&order, using: &generator) }
+
+    /// Calls `body` with batch `index`: features (`rows × featureCount`, row-major), labels,
+    /// and the number of rows. The buffers are reused by the next call.
+    public mutating func withBatch<R>(
+        _ index: Int, _ body: (UnsafeBufferPointer<Scalar>, UnsafeBufferPointer<Int>, Int) throws -> R
+    ) rethrows -> R {
+        precondition(index >= 0 && index < count, "Minibatches: batch \(index) of \(count)")
+        let start = index * size
+        let rows = min(size, set.count - start)
+        let width = set.featureCount
+        let order = self.order
+        let labels = set.labels
+        set.features.withUnsafeBufferPointer { source in
+            featureBuffer.withUnsafeMutableBufferPointer { out in
+                for r in 0..<rows {
+                    (out.baseAddress! + r * width).update(from: source.baseAddress! + order[start + r] * width, count: width)
+                }
+            }
+        }
+        for r in 0..<rows { labelBuffer[r] = labels[order[start + r]] }
+        return try featureBuffer.withUnsafeBufferPointer { features in
+            try labelBuffer.withUnsafeBufferPointer { labels in
+                try body(UnsafeBufferPointer(rebasing: features[0..<(rows * width)]),
+                         UnsafeBufferPointer(rebasing: labels[0..<rows]), rows)
+            }
+        }
+    }
+}

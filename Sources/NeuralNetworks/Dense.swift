@@ -1,0 +1,67 @@
+import Autodiff
+
+/// A fully connected layer `y = x·W + b`: `x` is `[batch, inputs]`, `W` is `[inputs, outputs]`,
+/// `b` is `[outputs]`. Its parameters live on the tape it was made on.
+public struct Dense<Scalar: TensorScalar> {
+    /// `[inputs, outputs]`.
+    public let weight: Variable<Scalar>
+    /// `[outputs]`, starting at zero.
+    public let bias: Variable<Scalar>
+
+    /// A layer with weights from `initializer` and zero bias, as parameters on `tape`.
+    public init(inputs: Int, outputs: Int, initializer: Initializer, on tape: Tape<Scalar>,
+                using generator: inout SeededGenerator) {
+        weight = tape.parameter(initializer.weights(fanIn: inputs, fanOut: outputs, using: &generator))
+        bias = tape.parameter(.zeros([outputs]))
+    }
+
+    /// The affine map, through the fused `linear` op.
+    @inlinable
+    public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> {
+        linear(x, weight: weight, bias: bias)
+    }
+}
+
+/// A multilayer perceptron: Dense layers with an activation between them and none after the
+/// last, which therefore returns logits.
+public struct MLP<Scalar: TensorScalar> {
+    /// The layers, input first.
+    public let layers: [Dense<Scalar>]
+    /// The activation after every layer but the last.
+    public let activation: Activation
+    /// Layer widths, input and output included (e.g. [784, 256, 128, 10]).
+    public let sizes: [Int]
+
+    /// An MLP with `sizes` (at least input and output) whose parameters live on `tape`.
+    public init(sizes: [Int], activation: Activation, initializer: Initializer, on tape: Tape<Scalar>, seed: UInt64) {
+        precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 },
+                     "MLP: sizes \(sizes) need at least an input and an output width, all positive")
+        var generator = SeededGenerator(seed: seed)
+        layers = zip(sizes, sizes.dropFirst()).map { inputs, outputs in
+            Dense(inputs: inputs, outputs: outputs, initializer: initializer, on: tape, using: &generator)
+        }
+        self.activation = activation
+        self.sizes = sizes
+    }
+
+    /// The logits for a batch `[batch, sizes.first]` → `[batch, sizes.last]`.
+    @inlinable
+    public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> {
+        var h = x
+        for (i, layer) in layers.enumerated() {
+            h = layer(h)
+            if i < layers.count - 1 { h = activation(h) }
+        }
+        return h
+    }
+
+    /// Every parameter in order: weight then bias of each layer.
+    public var parameters: [Variable<Scalar>] { layers.flatMap { [$0.weight, $0.bias] } }
+
+    /// Parameters with the names checkpoints use: `layers.0.weight`, `layers.0.bias`, ….
+    public var namedParameters: [(name: String, parameter: Variable<Scalar>)] {
+        layers.enumerated().flatMap { i, layer in
+            [("layers.\(i).weight", layer.weight), ("layers.\(i).bias", layer.bias)]
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Autodiff
+import Foundation
+
+/// Changes parameters in place from their gradients after a backward pass.
+public protocol Optimizer<Scalar> {
+    /// The scalar type of the parameters.
+    associatedtype Scalar: TensorScalar
+    /// One update of every parameter with the given learning rate.
+    mutating func step(_ parameters: [Variable<Scalar>], learningRate: Scalar)
+}
+
+/// Which optimizer, with its hyperparameters; ``make(for:)`` builds it.
+public enum OptimizerKind: Sendable, Equatable, CustomStringConvertible {
+    /// Plain gradient descent: w -= lr·g.
+    case sgd
+    /// Heavy-ball momentum: v = μv - lr·g; w += v.
+    case momentum(Double)
+    /// AdaGrad: h += g²; w -= lr·g/(√h + ε).
+    case adaGrad
+    /// RMSprop: h = ρh + (1-ρ)g²; w -= lr·g/(√h + ε).
+    case rmsProp(decay: Double)
+    /// Adam with bias correction.
+    case adam(beta1: Double, beta2: Double)
+
+    /// Parses `sgd`, `momentum`, `adagrad`, `rmsprop`, `adam` (with the usual defaults).
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "sgd": self = .sgd
+        case "momentum": self = .momentum(0.9)
+        case "adagrad": self = .adaGrad
+        case "rmsprop": self = .rmsProp(decay: 0.99)
+        case "adam": self = .adam(beta1: 0.9, beta2: 0.999)
+        default: return nil
+        }
+    }
+
+    /// The name that ``init(name:)`` parses.
+    public var description: String {
+        switch self {
+        case .sgd: "sgd"
+        case .momentum: "momentum"
+        case .adaGrad: "adagrad"
+        case .rmsProp: "rmsprop"
+        case .adam: "adam"
+        }
+    }
+
+    /// The optimizer, with L2 weight decay `weightDecay` on weight matrices (biases are
+    /// not decayed): g += λ·w, the gradient of λ/2·‖W‖².
+    public func make<S: TensorScalar>(for parameters: [Variable<S>], weightDecay: Double = 0) -> GradientDescent<S> {
+        GradientDescent(kind: self, parameters: parameters, weightDecay: S(weightDecay))
+    }
+}
+
+/// The five update rules of ``OptimizerKind`` with their per-parameter state, allocated once.
+public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
+    /// The rule.
+    public let kind: OptimizerKind
+    /// L2 decay coefficient for parameters of rank ≥ 2.
+    public let weightDecay: Scalar
+    private var first: [[Scalar]]
+    private var second: [[Scalar]]
+    private var decays: [Bool]
+    private var steps = 0
+
+    /// State for `parameters` (their count and shapes must not change afterwards).
+    public init(kind: OptimizerKind, parameters: [Variable<Scalar>], weightDecay: Scalar = 0) {
+        self.kind = kind
+        self.weightDecay = weightDecay
+        let counts = parameters.map { $0.shape.reduce(1, *) }
+        let needsFirst: Bool
+        let needsSecond: Bool
+        switch kind {
+        case .sgd: (needsFirst, needsSecond) = (false, false)
+        case .momentum: (needsFirst, needsSecond) = (true, false)
+        case .adaGrad, .rmsProp: (needsFirst, needsSecond) = (false, true)
+        case .adam: (needsFirst, needsSecond) = (true, true)
+        }
+        first = counts.map { needsFirst ? [Scalar](repeating: 0, count: $0) : [] }
+        second = counts.map { needsSecond ? [Scalar](repeating: 0, count: $0) : [] }
+        decays = parameters.map { $0.shape.count >= 2 }
+    }
+
+    /// One update of every parameter.
+    public mutating func step(_ parameters: [Variable<Scalar>], learningRate lr: Scalar) {
+        precondition(parameters.count == first.count, "optimizer: made for \(first.count) parameters, given \(parameters.count)")
+        steps += 1
+        let epsilon: Scalar = Scalar(1e-8)
+        for (p, parameter) in parameters.enumerated() {
+            let decay = decays[p] ? weightDecay : 0
+            parameter.tape.update(parameter) { w, g in
+                switch kind {
+                case .sgd:
+                    for i in 0..<w.count { w[i] -= lr * (g[i] + decay * w[i]) }
+                case let .momentum(mu):
+                    let mu = Scalar(mu)
+                    first[p].withUnsafeMutableBufferPointer { v in
+                        for i in 0..<w.count {
+                            v[i] = mu * v[i] - lr * (g[i] + decay * w[i])
+                            w[i] += v[i]
+                        }
+                    }
+                case .adaGrad:
+                    second[p].withUnsafeMutableBufferPointer { h in
+                        for i in 0..<w.count {
+                            let gi = g[i] + decay * w[i]
+                            h[i] += gi * gi
+                            w[i] -= lr * gi / (h[i].squareRoot() + Scalar(1e-7))
+                        }
+                    }
+                case let .rmsProp(rho):
+                    let rho = Scalar(rho)
+                    second[p].withUnsafeMutableBufferPointer { h in
+                        for i in 0..<w.count {
+                            let gi = g[i] + decay * w[i]
+                            h[i] = rho * h[i] + (1 - rho) * gi * gi
+                            w[i] -= lr * gi / (h[i].squareRoot() + Scalar(1e-7))
+                        }
+                    }
+                case let .adam(beta1, beta2):
+                    let (b1, b2) = (Scalar(beta1), Scalar(beta2))
+                    // Bias correction folded into the step size.
+                    let correction = Scalar((1 - pow(beta2, Double(steps))).squareRoot() / (1 - pow(beta1, Double(steps))))
+                    let rate = lr * correction
+                    first[p].withUnsafeMutableBufferPointer { m in
+                        second[p].withUnsafeMutableBufferPointer { v in
+                            for i in 0..<w.count {
+                                let gi = g[i] + decay * w[i]
+                                m[i] = b1 * m[i] + (1 - b1) * gi
+                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                w[i] -= rate * m[i] / (v[i].squareRoot() + epsilon)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+

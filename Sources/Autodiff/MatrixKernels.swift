@@ -111,3 +111,22 @@ extension MatrixKernels {
         return (a[0], a[1], b[1])
     }
 }
+
+/// The matrix product on raw buffers, for code that manages its own memory (and for the
+/// benchmarks): C = A·B + beta·C with A(i,p) = `a[i*rowStrideA + p*columnStrideA]` and
+/// B(p,j) = `b[p*rowStrideB + j*columnStrideB]`, so transposed operands are swapped strides.
+/// Split across up to ``ComputeSettings/maxThreads`` threads when large enough.
+public enum MatrixProduct {
+    /// C (m×n, row-major, leading dimension `ldc`) = A·B + beta·C.
+    @inlinable
+    public static func multiply<S: TensorScalar>(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<S>, rowStrideA: Int, columnStrideA: Int,
+        b: UnsafePointer<S>, rowStrideB: Int, columnStrideB: Int,
+        c: UnsafeMutablePointer<S>, ldc: Int, beta: S
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0 && ldc >= n, "MatrixProduct.multiply: m \(m), n \(n), k \(k), ldc \(ldc)")
+        MatrixKernels.gemm(m: m, n: n, k: k, a: a, rsa: rowStrideA, csa: columnStrideA,
+                           b: b, rsb: rowStrideB, csb: columnStrideB, c: c, ldc: ldc, beta: beta)
+    }
+}

@@ -28,19 +28,19 @@ int ck_gemm_uses_avx2(void) { return cpu_has_avx2_fma(); }
 #if CK_X86
 /* 6×16 float micro-kernel: 12 accumulators, two B vectors and one broadcast of A per row. */
 __attribute__((target("avx2,fma")))
-static void s_kernel_6x16(long kc, const float *pa, const float *pb, __m256 out[12]) {
+static void s_kernel_6x16(long kc, const float *a, long rs, long cs, const float *pb, __m256 out[12]) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (long p = 0; p < kc; p++) {
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    for (long p = 0, o = 0; p < kc; p++, o += cs) {
         __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
-        __m256 a;
-        a = _mm256_broadcast_ss(pa + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(pa + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(pa + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(pa + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(pa + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(pa + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-        pa += 6;
+        __m256 x;
+        x = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(a2 + o); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(a4 + o); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(a5 + o); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
         pb += 16;
     }
     out[0] = c00; out[1] = c01; out[2] = c10; out[3] = c11; out[4] = c20; out[5] = c21;
@@ -48,9 +48,9 @@ static void s_kernel_6x16(long kc, const float *pa, const float *pb, __m256 out[
 }
 
 __attribute__((target("avx2,fma")))
-static void s_micro_fast(long kc, const float *pa, const float *pb, float *c, long ldc) {
+static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc) {
     __m256 acc[12];
-    s_kernel_6x16(kc, pa, pb, acc);
+    s_kernel_6x16(kc, a, rs, cs, pb, acc);
     for (int i = 0; i < 6; i++) {
         float *row = c + i * ldc;
         _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[2 * i]));
@@ -59,27 +59,27 @@ static void s_micro_fast(long kc, const float *pa, const float *pb, float *c, lo
 }
 
 __attribute__((target("avx2,fma")))
-static void s_micro_fast_to_buffer(long kc, const float *pa, const float *pb, float *out) {
+static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) {
     __m256 acc[12];
-    s_kernel_6x16(kc, pa, pb, acc);
+    s_kernel_6x16(kc, a, rs, cs, pb, acc);
     for (int i = 0; i < 12; i++) _mm256_store_ps(out + 8 * i, acc[i]);
 }
 
 /* 6×8 double micro-kernel: the same register plan with four lanes per vector. */
 __attribute__((target("avx2,fma")))
-static void d_kernel_6x8(long kc, const double *pa, const double *pb, __m256d out[12]) {
+static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const double *pb, __m256d out[12]) {
     __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
             c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (long p = 0; p < kc; p++) {
+    const double *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    for (long p = 0, o = 0; p < kc; p++, o += cs) {
         __m256d b0 = _mm256_load_pd(pb), b1 = _mm256_load_pd(pb + 4);
-        __m256d a;
-        a = _mm256_broadcast_sd(pa + 0); c00 = _mm256_fmadd_pd(a, b0, c00); c01 = _mm256_fmadd_pd(a, b1, c01);
-        a = _mm256_broadcast_sd(pa + 1); c10 = _mm256_fmadd_pd(a, b0, c10); c11 = _mm256_fmadd_pd(a, b1, c11);
-        a = _mm256_broadcast_sd(pa + 2); c20 = _mm256_fmadd_pd(a, b0, c20); c21 = _mm256_fmadd_pd(a, b1, c21);
-        a = _mm256_broadcast_sd(pa + 3); c30 = _mm256_fmadd_pd(a, b0, c30); c31 = _mm256_fmadd_pd(a, b1, c31);
-        a = _mm256_broadcast_sd(pa + 4); c40 = _mm256_fmadd_pd(a, b0, c40); c41 = _mm256_fmadd_pd(a, b1, c41);
-        a = _mm256_broadcast_sd(pa + 5); c50 = _mm256_fmadd_pd(a, b0, c50); c51 = _mm256_fmadd_pd(a, b1, c51);
-        pa += 6;
+        __m256d x;
+        x = _mm256_broadcast_sd(a0 + o); c00 = _mm256_fmadd_pd(x, b0, c00); c01 = _mm256_fmadd_pd(x, b1, c01);
+        x = _mm256_broadcast_sd(a1 + o); c10 = _mm256_fmadd_pd(x, b0, c10); c11 = _mm256_fmadd_pd(x, b1, c11);
+        x = _mm256_broadcast_sd(a2 + o); c20 = _mm256_fmadd_pd(x, b0, c20); c21 = _mm256_fmadd_pd(x, b1, c21);
+        x = _mm256_broadcast_sd(a3 + o); c30 = _mm256_fmadd_pd(x, b0, c30); c31 = _mm256_fmadd_pd(x, b1, c31);
+        x = _mm256_broadcast_sd(a4 + o); c40 = _mm256_fmadd_pd(x, b0, c40); c41 = _mm256_fmadd_pd(x, b1, c41);
+        x = _mm256_broadcast_sd(a5 + o); c50 = _mm256_fmadd_pd(x, b0, c50); c51 = _mm256_fmadd_pd(x, b1, c51);
         pb += 8;
     }
     out[0] = c00; out[1] = c01; out[2] = c10; out[3] = c11; out[4] = c20; out[5] = c21;
@@ -87,9 +87,9 @@ static void d_kernel_6x8(long kc, const double *pa, const double *pb, __m256d ou
 }
 
 __attribute__((target("avx2,fma")))
-static void d_micro_fast(long kc, const double *pa, const double *pb, double *c, long ldc) {
+static void d_micro_fast(long kc, const double *a, long rs, long cs, const double *pb, double *c, long ldc) {
     __m256d acc[12];
-    d_kernel_6x8(kc, pa, pb, acc);
+    d_kernel_6x8(kc, a, rs, cs, pb, acc);
     for (int i = 0; i < 6; i++) {
         double *row = c + i * ldc;
         _mm256_storeu_pd(row, _mm256_add_pd(_mm256_loadu_pd(row), acc[2 * i]));
@@ -98,17 +98,17 @@ static void d_micro_fast(long kc, const double *pa, const double *pb, double *c,
 }
 
 __attribute__((target("avx2,fma")))
-static void d_micro_fast_to_buffer(long kc, const double *pa, const double *pb, double *out) {
+static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) {
     __m256d acc[12];
-    d_kernel_6x8(kc, pa, pb, acc);
+    d_kernel_6x8(kc, a, rs, cs, pb, acc);
     for (int i = 0; i < 12; i++) _mm256_store_pd(out + 4 * i, acc[i]);
 }
 #else
 /* Never called: cpu_has_avx2_fma() is 0 off x86. */
-static void s_micro_fast(long kc, const float *pa, const float *pb, float *c, long ldc) { (void)kc; (void)pa; (void)pb; (void)c; (void)ldc; }
-static void s_micro_fast_to_buffer(long kc, const float *pa, const float *pb, float *out) { (void)kc; (void)pa; (void)pb; (void)out; }
-static void d_micro_fast(long kc, const double *pa, const double *pb, double *c, long ldc) { (void)kc; (void)pa; (void)pb; (void)c; (void)ldc; }
-static void d_micro_fast_to_buffer(long kc, const double *pa, const double *pb, double *out) { (void)kc; (void)pa; (void)pb; (void)out; }
+static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; }
+static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
+static void d_micro_fast(long kc, const double *a, long rs, long cs, const double *pb, double *c, long ldc) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; }
+static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 #endif
 
 #define T float

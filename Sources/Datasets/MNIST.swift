@@ -15,6 +15,7 @@ public struct MNIST<Scalar: TensorScalar>: Sendable {
     }
 
     /// Loads the four files from `directory`, each as `NAME.gz` or `NAME`.
+    @inlinable
     public init(directory: String) throws(DatasetError) {
         func path(_ name: String) throws(DatasetError) -> String {
             for candidate in ["\(directory)/\(name).gz", "\(directory)/\(name)"]
@@ -29,6 +30,7 @@ public struct MNIST<Scalar: TensorScalar>: Sendable {
     }
 
     /// Reads one image file and its label file and checks that they belong together.
+    @inlinable
     public static func load(images imagePath: String, labels labelPath: String) throws(DatasetError) -> LabeledSet<Scalar> {
         let images = try IDXFile(contentsOf: imagePath)
         let labels = try IDXFile(contentsOf: labelPath)
@@ -46,11 +48,21 @@ public struct MNIST<Scalar: TensorScalar>: Sendable {
         }
         let count = images.dimensions[0]
         let width = images.dimensions[1] * images.dimensions[2]
-        let features = Tensor<Scalar>(shape: [count, width]) { out in
-            images.bytes.withUnsafeBufferPointer { source in
-                for i in 0..<source.count { out[i] = Scalar(source[i]) / 255 }
+        return LabeledSet(features: PixelScaling.unitInterval(images.bytes, shape: [count, width]),
+                          labels: labels.bytes.map(Int.init), classes: 10)
+    }
+}
+
+/// Grey bytes to features.
+public enum PixelScaling {
+    /// Bytes 0...255 as scalars in [0, 1] (x / 255).
+    @inlinable
+    public static func unitInterval<S: TensorScalar>(_ bytes: [UInt8], shape: [Int]) -> Tensor<S> {
+        Tensor<S>(shape: shape) { out in
+            bytes.withUnsafeBufferPointer { source in
+                let scale = 1 / S(255)
+                for i in 0..<source.count { out[i] = S(source[i]) * scale }
             }
         }
-        return LabeledSet(features: features, labels: labels.bytes.map(Int.init), classes: 10)
     }
 }

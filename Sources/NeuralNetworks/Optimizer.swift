@@ -58,10 +58,10 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
     public let kind: OptimizerKind
     /// L2 decay coefficient for parameters of rank ≥ 2.
     public let weightDecay: Scalar
-    private var first: [[Scalar]]
-    private var second: [[Scalar]]
-    private var decays: [Bool]
-    private var steps = 0
+    @usableFromInline var first: [[Scalar]]
+    @usableFromInline var second: [[Scalar]]
+    @usableFromInline var decays: [Bool]
+    @usableFromInline var steps = 0
 
     /// State for `parameters` (their count and shapes must not change afterwards).
     public init(kind: OptimizerKind, parameters: [Variable<Scalar>], weightDecay: Scalar = 0) {
@@ -82,6 +82,7 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
     }
 
     /// One update of every parameter.
+    @inlinable
     public mutating func step(_ parameters: [Variable<Scalar>], learningRate lr: Scalar) {
         precondition(parameters.count == first.count, "optimizer: made for \(first.count) parameters, given \(parameters.count)")
         steps += 1

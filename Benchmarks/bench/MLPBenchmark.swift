@@ -1,0 +1,53 @@
+import Datasets
+import Foundation
+import NeuralNetworks
+
+/// Training throughput of an MLP on the MNIST training set (plain SGD, shuffled minibatches),
+/// the median over epochs, then the test accuracy so speed never hides a wrong result, and
+/// the peak resident memory after the first and the last epoch.
+func mlpBenchmark(_ options: Options) {
+    let sizes = options.string("sizes", "784,256,128,10").split(separator: ",").compactMap { Int($0) }
+    guard sizes.count >= 2, sizes.first == 784, sizes.last == 10 else { fail("--sizes must run from 784 to 10, e.g. 784,256,128,10") }
+    guard let activation = Activation(name: options.string("activation", "relu")) else { fail("unknown --activation") }
+    guard let initializer = Initializer(name: options.string("init", "he")) else { fail("unknown --init") }
+    let batch = options.int("batch", 128)
+    let epochs = options.int("epochs", 5)
+    let learningRate = Float(options.double("lr", 0.1))
+    ComputeSettings.maxThreads = options.int("threads", 1)
+    let data: MNIST<Float>
+    do {
+        data = try MNIST(directory: options.string("data", dataDirectory()))
+    } catch {
+        fail("\(error)")
+    }
+    let tape = Tape<Float>()
+    let model = MLP(sizes: sizes, activation: activation, initializer: initializer, on: tape, seed: 42)
+    var trainer = ClassifierTrainer(model: model, tape: tape, optimizer: .sgd)
+    var batches = Minibatches(of: data.training, size: batch, seed: 1)
+    var sample = Sample()
+    var peakAfterFirst = 0.0
+    for epoch in 0..<epochs {
+        batches.shuffle()
+        let elapsed = seconds {
+            for b in 0..<batches.count {
+                _ = batches.withBatch(b) { features, labels, _ in
+                    trainer.step(features: features, labels: labels, learningRate: learningRate)
+                }
+            }
+        }
+        sample.add(Double(data.training.count) / elapsed)
+        if epoch == 0 { peakAfterFirst = peakResidentMiB() ?? .nan }
+    }
+    let peakAfterLast = peakResidentMiB() ?? .nan
+    let name = "mlp \(sizes.map(String.init).joined(separator: "-")) \(activation) batch=\(batch) threads=\(ComputeSettings.maxThreads)"
+    print(sample.line("\(name) train", unit: "samples/s", digits: 0))
+    let accuracy = trainer.evaluate(data.test.features, labels: data.test.labels).accuracy
+    print("\(name) test accuracy: \(String(format: "%.2f", accuracy * 100)) % after \(epochs) epochs")
+    print(String(format: "\(name) peak memory: %.1f MiB after epoch 1, %.1f MiB after epoch %d", peakAfterFirst, peakAfterLast, epochs))
+}
+
+/// Data/mnist in the repository, found from this source file.
+func dataDirectory() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Data/mnist").path
+}

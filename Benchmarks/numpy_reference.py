@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""The numpy reference the Swift benchmarks are compared with.
+
+  numpy_reference.py gemm [--threads N] [--runs N]
+  numpy_reference.py mlp  [--sizes 784,256,128,10] [--activation relu|sigmoid] [--init he|normal:0.01]
+                          [--batch 128] [--lr 0.1] [--epochs 5] [--threads N] [--data DIR]
+
+The MLP is written the way the tutorials write it: layer objects with a hand-written forward
+and backward (Affine, ReLU/Sigmoid, SoftmaxWithLoss), plain SGD, shuffled minibatches.
+Output lines have the same names and format as `bench`: `name: median X unit (min A, max B, n=N)`.
+Threads: set OPENBLAS_NUM_THREADS (compare.sh does) before numpy is imported.
+"""
+import argparse
+import gzip
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def line(name, unit, values, digits=1):
+    f = f"{{:.{digits}f}}"
+    return (f"{name}: median {f.format(statistics.median(values))} {unit} "
+            f"(min {f.format(min(values))}, max {f.format(max(values))}, n={len(values)})")
+
+
+def gemm(args):
+    shapes = [
+        ("gemm 128x784*784x256", 128, 256, 784, False, False),
+        ("gemm 128x256*256x128", 128, 128, 256, False, False),
+        ("gemm 128x128*128x10", 128, 10, 128, False, False),
+        ("gemm dW 784x128*128x256", 784, 256, 128, True, False),
+        ("gemm dX 128x256*256x784", 128, 784, 256, False, True),
+        ("gemm 1024x1024*1024x1024", 1024, 1024, 1024, False, False),
+    ]
+    rng = np.random.default_rng(7)
+    for name, m, n, k, ta, tb in shapes:
+        # Transposed operands are views, as in the backward pass (x.T @ dout, dout @ W.T).
+        a = rng.uniform(-1, 1, (k, m) if ta else (m, k)).astype(np.float32)
+        b = rng.uniform(-1, 1, (n, k) if tb else (k, n)).astype(np.float32)
+        a = a.T if ta else a
+        b = b.T if tb else b
+        out = np.empty((m, n), dtype=np.float32)
+        flops = 2.0 * m * n * k
+        repetitions = max(1, int(2e-2 * 50e9 / flops))
+
+        def run():
+            for _ in range(repetitions):
+                np.matmul(a, b, out=out)
+
+        run()
+        values = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            run()
+            values.append(flops * repetitions / (time.perf_counter() - start) / 1e9)
+        print(line(f"{name} threads={args.threads}", "GFLOP/s", values))
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    rank = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
+
+
+class Affine:
+    def __init__(self, w, b):
+        self.W, self.b = w, b
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+class Relu:
+    def forward(self, x):
+        self.mask = x <= 0
+        out = x.copy()
+        out[self.mask] = 0
+        return out
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        return dout
+
+
+class Sigmoid:
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1.0 - self.out) * self.out
+
+
+class SoftmaxWithLoss:
+    def forward(self, x, t):
+        x = x - x.max(axis=1, keepdims=True)
+        e = np.exp(x)
+        self.y = e / e.sum(axis=1, keepdims=True)
+        self.t = t
+        n = x.shape[0]
+        return -np.log(self.y[np.arange(n), t] + 1e-7).sum() / n
+
+    def backward(self):
+        n = self.t.shape[0]
+        dx = self.y.copy()
+        dx[np.arange(n), self.t] -= 1
+        return dx / n
+
+
+def mlp(args):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    data = args.data
+    x_train = read_idx(f"{data}/train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
+    t_train = read_idx(f"{data}/train-labels-idx1-ubyte.gz").astype(np.int64)
+    x_test = read_idx(f"{data}/t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
+    t_test = read_idx(f"{data}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    rng = np.random.default_rng(42)
+    layers = []
+    affines = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        if args.init == "he":
+            scale = np.sqrt(2.0 / fan_in)
+        elif args.init.startswith("normal"):
+            scale = float(args.init.split(":")[1]) if ":" in args.init else 0.01
+        else:
+            sys.exit(f"unknown --init {args.init}")
+        affine = Affine((scale * rng.standard_normal((fan_in, fan_out))).astype(np.float32),
+                        np.zeros(fan_out, dtype=np.float32))
+        layers.append(affine)
+        affines.append(affine)
+        if i < len(sizes) - 2:
+            layers.append(Relu() if args.activation == "relu" else Sigmoid())
+    loss_layer = SoftmaxWithLoss()
+    lr = np.float32(args.lr)
+    n = x_train.shape[0]
+    values = []
+    for _ in range(args.epochs):
+        order = rng.permutation(n)
+        start = time.perf_counter()
+        for s in range(0, n, args.batch):
+            idx = order[s:s + args.batch]
+            h = x_train[idx]
+            for layer in layers:
+                h = layer.forward(h)
+            loss_layer.forward(h, t_train[idx])
+            d = loss_layer.backward()
+            for layer in reversed(layers):
+                d = layer.backward(d)
+            for affine in affines:
+                affine.W -= lr * affine.dW
+                affine.b -= lr * affine.db
+        values.append(n / (time.perf_counter() - start))
+    h = x_test
+    for layer in layers:
+        h = layer.forward(h)
+    accuracy = (h.argmax(axis=1) == t_test).mean()
+    name = f"mlp {'-'.join(map(str, sizes))} {args.activation} batch={args.batch} threads={args.threads}"
+    print(line(f"{name} train", "samples/s", values, digits=0))
+    print(f"{name} test accuracy: {accuracy * 100:.2f} % after {args.epochs} epochs")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["gemm", "mlp"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--sizes", default="784,256,128,10")
+    parser.add_argument("--activation", default="relu", choices=["relu", "sigmoid"])
+    parser.add_argument("--init", default="he")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--epochs", type=int, default=5)
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--data", default=os.path.join(here, "..", "Data", "mnist"))
+    args = parser.parse_args()
+    if os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
+        sys.exit("set OPENBLAS_NUM_THREADS to --threads before running (compare.sh does)")
+    gemm(args) if args.mode == "gemm" else mlp(args)
+
+
+if __name__ == "__main__":
+    main()

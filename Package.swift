@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Autodiff", targets: ["Autodiff"]),
         .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
         .executable(name: "example-sqrt", targets: ["example-sqrt"]),
         .executable(name: "example-mnist", targets: ["example-mnist"]),
         .executable(name: "bench", targets: ["bench"]),
@@ -21,10 +22,13 @@ let package = Package(
         .target(name: "Autodiff", dependencies: ["CKernels"]),
         .target(name: "NeuralNetworks", dependencies: ["Autodiff"]),
         .target(name: "Datasets", dependencies: ["Autodiff", "CZlib"]),
+        .target(name: "Plotting"),
+        // Flag parsing shared by the examples; not a product.
+        .target(name: "ExampleSupport"),
         .executableTarget(
-            name: "example-sqrt", dependencies: ["Autodiff"], path: "Examples/example-sqrt"),
+            name: "example-sqrt", dependencies: ["Autodiff", "Plotting", "ExampleSupport"], path: "Examples/example-sqrt"),
         .executableTarget(
-            name: "example-mnist", dependencies: ["Autodiff", "NeuralNetworks", "Datasets"],
+            name: "example-mnist", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
             path: "Examples/example-mnist"),
         .executableTarget(
             name: "bench", dependencies: ["Autodiff", "NeuralNetworks", "Datasets"],

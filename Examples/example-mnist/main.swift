@@ -1,1 +1,239 @@
-print("todo")
+// Trains a multilayer perceptron on the MNIST digits with the tape, shows its progress,
+// reports test accuracy, saves the model as safetensors, and reads pictures of digits.
+import Datasets
+import ExampleSupport
+import Foundation
+import NeuralNetworks
+import Plotting
+
+let program = "example-mnist"
+let options: CommandLineOptions = {
+    var options = CommandLineOptions(
+        program: program,
+        summary: "Train an MLP on MNIST (default: 784-256-128-10 ReLU, Adam, 10 epochs, ≥98% test accuracy).")
+    options.option("epochs", "N", "training epochs (default 10; 0 with --load when not given)")
+    options.option("batch-size", "N", "minibatch size (default 128)")
+    options.option("lr", "RATE", "learning rate (default 0.001 for adam, 0.1 for sgd/momentum)")
+    options.option("optimizer", "NAME", "sgd, momentum, adagrad, rmsprop or adam (default adam)")
+    options.option("schedule", "NAME", "constant, step (×0.9 every 5000 iterations) or cosine (default cosine)")
+    options.option("hidden", "SIZES", "hidden layer widths, e.g. 256,128 (default 256,128)")
+    options.option("activation", "NAME", "relu, sigmoid, tanh or leaky-relu[:alpha] (default relu)")
+    options.option("init", "NAME", "zeros, normal[:sigma], xavier or he (default he)")
+    options.option("weight-decay", "L2", "L2 weight decay on weight matrices (default 0)")
+    options.option("validation", "FRACTION", "hold out this fraction of the training set and report it (default 0)")
+    options.option("seed", "N", "random seed for weights and shuffling (default 1)")
+    options.option("threads", "N", "threads for matrix products (default: all cores)")
+    options.option("data", "DIR", "folder with the four MNIST IDX files, .gz or raw (default Data/mnist)")
+    options.option("save", "FILE", "where to write the trained model (default mnist-model.safetensors)")
+    options.option("load", "FILE", "start from a saved model: evaluate it, or continue with --epochs")
+    options.option("predict", "IMAGE", "classify the digits in a PNG or PGM picture (uses --load or the default model file)")
+    options.flag("check-gradients", "compare the tape's gradients with finite differences on a small batch and exit")
+    options.parse()
+        return options
+}()
+
+let defaultModelPath = "mnist-model.safetensors"
+ComputeSettings.maxThreads = options.int("threads", ComputeSettings.maxThreads, in: 1...64)
+let seed = UInt64(options.int("seed", 1, in: 0...Int.max))
+
+/// Data/mnist from the working directory, else from this source file's repository.
+func defaultDataDirectory() -> String {
+    if FileManager.default.fileExists(atPath: "Data/mnist") { return "Data/mnist" }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Data/mnist").path
+}
+
+/// The architecture: from the checkpoint's metadata when loading, otherwise from the flags.
+struct Architecture {
+    var sizes: [Int]
+    var activation: Activation
+
+    var metadata: [String: String] {
+        ["format": "autodiff-mlp", "sizes": sizes.map(String.init).joined(separator: ","), "activation": activation.description]
+    }
+
+    init(options: CommandLineOptions) {
+        let hidden = options.string("hidden", "256,128")
+        let widths = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !hidden.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 100_000 }) else {
+            options.fail("--hidden must be positive widths separated by commas, got '\(hidden)'")
+        }
+        sizes = [784] + widths.map { $0! } + [10]
+        activation = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha]", Activation.init(name:))
+    }
+
+    init(checkpoint path: String) {
+        let contents: CheckpointContents<Float>
+        do { contents = try Checkpoint.read(from: path) } catch { exitWithError(program, "\(error)") }
+        guard let sizesText = contents.metadata["sizes"], let activationName = contents.metadata["activation"],
+              let activation = Activation(name: activationName) else {
+            exitWithError(program, "\(path): the metadata does not describe an MLP (sizes, activation)")
+        }
+        let sizes = sizesText.split(separator: ",").compactMap { Int($0) }
+        guard sizes.count >= 2, sizes.first == 784, sizes.last == 10 else {
+            exitWithError(program, "\(path): sizes \(sizesText) do not run from 784 to 10")
+        }
+        self.sizes = sizes
+        self.activation = activation
+    }
+}
+
+/// A model on its tape, built from `architecture`, with weights from `checkpoint` if given.
+func makeModel<S: TensorScalar>(_ architecture: Architecture, checkpoint: String?, initializer: Initializer,
+                                as _: S.Type) -> (Tape<S>, MLP<S>) {
+    let tape = Tape<S>()
+    let model = MLP<S>(sizes: architecture.sizes, activation: architecture.activation, initializer: initializer,
+                       on: tape, seed: seed)
+    if let checkpoint {
+        do { try Checkpoint.load(model.namedParameters, from: checkpoint) } catch { exitWithError(program, "\(error)") }
+    }
+    return (tape, model)
+}
+
+func loadData() -> MNIST<Float> {
+    let directory = options.string("data") ?? defaultDataDirectory()
+    do { return try MNIST(directory: directory) } catch { exitWithError(program, "\(error)") }
+}
+
+// MARK: --predict
+
+if let imagePath = options.string("predict") {
+    let modelPath = options.string("load") ?? defaultModelPath
+    guard FileManager.default.fileExists(atPath: modelPath) else {
+        exitWithError(program, "no model at \(modelPath): train one first (\(program)) or pass --load FILE")
+    }
+    let image: GrayImage
+    do { image = try GrayImage(contentsOf: imagePath) } catch { exitWithError(program, "\(error)") }
+    let digits = DigitExtraction.digits(in: image)
+    guard !digits.isEmpty else { exitWithError(program, "\(imagePath): no digits found (no ink on the paper)") }
+    let (tape, model) = makeModel(Architecture(checkpoint: modelPath), checkpoint: modelPath, initializer: .zeros, as: Float.self)
+    let trainer = ClassifierTrainer(model: model, tape: tape, optimizer: .sgd)
+    let features = Tensor<Float>(shape: [digits.count, 784], scalars: digits.flatMap { $0.map(Float.init) })
+    let probabilities = trainer.probabilities(features)
+    let predicted = probabilities.argmaxRows()
+    print("\(imagePath): \(digits.count) digit\(digits.count == 1 ? "" : "s") → \(predicted.map(String.init).joined())")
+    for (i, digit) in predicted.enumerated() {
+        let row = (0..<10).map { (class: $0, p: probabilities[i, $0]) }.sorted { $0.p > $1.p }
+        let top = row.prefix(3).map { String(format: "%d: %.1f%%", $0.class, Double($0.p) * 100) }.joined(separator: ", ")
+        print("  digit \(i + 1): \(digit)   (\(top))")
+    }
+    exit(0)
+}
+
+// MARK: --check-gradients
+
+if options.isSet("check-gradients") {
+    let architecture = options.isSet("load") ? Architecture(checkpoint: options.string("load")!) : Architecture(options: options)
+    let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
+    let (_, reference) = makeModel(architecture, checkpoint: options.string("load"), initializer: initializer, as: Double.self)
+    let data = loadData()
+    let batch = data.training.subset(Array(0..<8))
+    let features = batch.features.converted(to: Double.self)
+    let weights = reference.namedParameters.map { ($0.name, $0.parameter.value) }
+    print("gradient check: \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation), batch of 8, softmax cross-entropy")
+    print("comparing tape gradients with central differences on 40 sampled entries per parameter (Double)")
+    let result = GradientCheck.check(at: weights.map(\.1), samplesPerInput: 40) { tape, parameters in
+        var h = tape.constant(features)
+        for layer in 0..<(parameters.count / 2) {
+            h = linear(h, weight: parameters[2 * layer], bias: parameters[2 * layer + 1])
+            if layer < parameters.count / 2 - 1 { h = architecture.activation(h) }
+        }
+        return softmaxCrossEntropy(logits: h, labels: batch.labels)
+    }
+    for (i, (name, _)) in weights.enumerated() {
+        print(String(format: "  %-16@ largest relative error %.2e", name as NSString, result.maxErrorPerInput[i]))
+    }
+    print(result.maxError < 1e-6 ? "gradients agree (largest error \(String(format: "%.2e", result.maxError)) < 1e-6)"
+                                 : "GRADIENTS DISAGREE: \(result)")
+    exit(result.maxError < 1e-6 ? 0 : 1)
+}
+
+// MARK: Training and evaluation
+
+let start = Date()
+let loadPath = options.string("load")
+let architecture = loadPath.map { Architecture(checkpoint: $0) } ?? Architecture(options: options)
+let epochs = options.int("epochs", loadPath == nil ? 10 : 0, in: 0...10_000)
+let batchSize = options.int("batch-size", 128, in: 1...60_000)
+let optimizerKind = options.parsed("optimizer", "adam", accepted: "sgd, momentum, adagrad, rmsprop, adam", OptimizerKind.init(name:))
+let defaultRate: Double
+switch optimizerKind {
+case .sgd, .momentum: defaultRate = 0.1
+case .adaGrad: defaultRate = 0.01
+case .rmsProp, .adam: defaultRate = 0.001
+}
+let learningRate = options.double("lr", defaultRate, in: 1e-12...100)
+let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
+let weightDecay = options.double("weight-decay", 0, in: 0...10)
+let validationFraction = options.double("validation", 0, in: 0...0.9)
+
+let data = loadData()
+let (training, validation) = validationFraction > 0
+    ? data.training.split(validationFraction: validationFraction, seed: seed)
+    : (data.training, nil)
+let (tape, model) = makeModel(architecture, checkpoint: loadPath, initializer: initializer, as: Float.self)
+var trainer = ClassifierTrainer(model: model, tape: tape, optimizer: optimizerKind, weightDecay: weightDecay)
+var batches = Minibatches(of: training, size: batchSize, seed: seed)
+let iterations = epochs * batches.count
+let schedule: LearningRateSchedule = options.parsed("schedule", "cosine", accepted: "constant, step, cosine") { name in
+    switch name {
+    case "constant": .constant(learningRate)
+    case "step": .stepDecay(initial: learningRate, factor: 0.9, every: 5000)
+    case "cosine": .cosine(initial: learningRate, minimum: learningRate / 100, total: iterations)
+    default: nil
+    }
+}
+
+print("\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation), \(optimizerKind) lr \(learningRate) (\(options.string("schedule", "cosine"))), batch \(batchSize), \(epochs) epochs, \(ComputeSettings.maxThreads) threads")
+print(String(format: "data: %d training, %d validation, %d test samples (loaded in %.1fs)",
+             training.count, validation?.count ?? 0, data.test.count, Date().timeIntervalSince(start)))
+
+var progress = ProgressLine()
+var iteration = 0
+let trainingStart = Date()
+for epoch in 1...max(epochs, 1) where epochs > 0 {
+    batches.shuffle()
+    let epochStart = Date()
+    var lossSum = 0.0, correct = 0, seen = 0
+    var summary = ""
+    for b in 0..<batches.count {
+        let rate = Float(schedule.rate(at: iteration))
+        let result = batches.withBatch(b) { features, labels, _ in
+            trainer.step(features: features, labels: labels, learningRate: rate)
+        }
+        iteration += 1
+        let rows = min(batchSize, training.count - b * batchSize)
+        lossSum += Double(result.loss) * Double(rows)
+        correct += result.correct
+        seen += rows
+        let elapsed = Date().timeIntervalSince(epochStart)
+        let speed = Double(seen) / max(elapsed, 1e-9)
+        let remaining = Double(iterations - iteration) * Date().timeIntervalSince(trainingStart) / Double(iteration)
+        summary = String(format: "epoch %d/%d  batch %d/%d  %.0f samples/s  loss %.4f", epoch, epochs, b + 1, batches.count,
+                         speed, lossSum / Double(seen))
+        progress.update(summary + "  ETA \(ProgressLine.duration(remaining))")
+    }
+    guard (lossSum / Double(max(seen, 1))).isFinite else {
+        progress.finish(summary)
+        exitWithError(program, "the loss became \(lossSum / Double(max(seen, 1))) in epoch \(epoch): lower --lr")
+    }
+    var line = summary + String(format: "  train %.2f%%", 100 * Double(correct) / Double(seen))
+    if let validation {
+        line += String(format: "  validation %.2f%%", 100 * trainer.evaluate(validation.features, labels: validation.labels).accuracy)
+    }
+    line += String(format: "  test %.2f%%", 100 * trainer.evaluate(data.test.features, labels: data.test.labels).accuracy)
+    progress.finish(line)
+}
+
+let test = trainer.evaluate(data.test.features, labels: data.test.labels)
+print(String(format: "test accuracy: %.2f%% (loss %.4f) on %d images", 100 * test.accuracy, test.loss, data.test.count))
+print(String(format: "time: %.1fs (training %.1fs)", Date().timeIntervalSince(start), Date().timeIntervalSince(trainingStart)))
+if epochs > 0 || options.isSet("save") {
+    let savePath = options.string("save") ?? defaultModelPath
+    do {
+        try Checkpoint.save(model.namedParameters, metadata: architecture.metadata, to: savePath)
+        print("checkpoint: \(savePath)")
+    } catch {
+        exitWithError(program, "\(error)")
+    }
+}

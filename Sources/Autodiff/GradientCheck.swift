@@ -35,8 +35,11 @@ public enum GradientCheck {
     /// }
     /// assert(result.maxError < 1e-6)
     /// ```
+    ///
+    /// - Parameter samplesPerInput: check only this many elements of each input, picked with a
+    ///   fixed seed (for large weight matrices); nil checks every element.
     public static func check(
-        at inputs: [Tensor<Double>], step: Double = 1e-6,
+        at inputs: [Tensor<Double>], step: Double = 1e-6, samplesPerInput: Int? = nil,
         _ function: (Tape<Double>, [Variable<Double>]) -> Variable<Double>
     ) -> GradientCheckResult {
         let tape = Tape<Double>()
@@ -64,7 +67,12 @@ public enum GradientCheck {
         var perInput = [Double](repeating: 0, count: inputs.count)
         var point = inputs
         for (inputIndex, input) in inputs.enumerated() {
-            for element in 0..<input.count {
+            var elements = Array(0..<input.count)
+            if let samples = samplesPerInput, samples < input.count {
+                for i in 0..<samples { elements.swapAt(i, i + generator.nextIndex(below: input.count - i)) }
+                elements = Array(elements[0..<samples])
+            }
+            for element in elements {
                 let original = input.scalars[element]
                 point[inputIndex].withUnsafeMutableBufferPointer { $0[element] = original + step }
                 let plus = evaluate(point)

@@ -25,11 +25,18 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
 /// the raw little-endian data. Python's `safetensors` and numpy read what this writes, and
 /// this reads theirs (F32 and F64; F64 data loads into a Float model and vice versa).
 public enum Checkpoint {
-    /// The bytes of a safetensors file holding `tensors` in the given order.
-    public static func encode<S: TensorScalar>(_ tensors: [(name: String, tensor: Tensor<S>)]) -> [UInt8] {
+    /// The bytes of a safetensors file holding `tensors` in the given order, and `metadata` as
+    /// the format's `__metadata__` string map.
+    public static func encode<S: TensorScalar>(
+        _ tensors: [(name: String, tensor: Tensor<S>)], metadata: [String: String] = [:]
+    ) -> [UInt8] {
         let dtype = S.self == Double.self ? "F64" : "F32"
         let width = MemoryLayout<S>.size
         var entries: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
+            entries.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
+        }
         var offset = 0
         for (name, tensor) in tensors {
             let end = offset + tensor.count * width
@@ -61,7 +68,7 @@ public enum Checkpoint {
     /// The tensors of a safetensors file, by name, converted to `S`. Validates the header
     /// length, the JSON, each dtype, shape and data range (within the file, matching the
     /// shape, not overlapping).
-    public static func decode<S: TensorScalar>(_ bytes: [UInt8], path: String) throws(CheckpointError) -> [String: Tensor<S>] {
+    public static func decode<S: TensorScalar>(_ bytes: [UInt8], path: String) throws(CheckpointError) -> CheckpointContents<S> {
         guard bytes.count >= 8 else { throw .corrupt(path: path, reason: "\(bytes.count) bytes, shorter than the 8-byte header length") }
         var length: UInt64 = 0
         for i in (0..<8).reversed() { length = length << 8 | UInt64(bytes[i]) }
@@ -78,6 +85,14 @@ public enum Checkpoint {
         guard let header = json as? [String: Any] else { throw .corrupt(path: path, reason: "the header is not a JSON object") }
         let dataLength = bytes.count - dataStart
         var result: [String: Tensor<S>] = [:]
+        var metadata: [String: String] = [:]
+        if let given = header["__metadata__"] {
+            guard let map = given as? [String: Any] else { throw .corrupt(path: path, reason: "__metadata__ is not an object") }
+            for (key, value) in map {
+                guard let text = value as? String else { throw .corrupt(path: path, reason: "__metadata__ value of '\(key)' is not a string") }
+                metadata[key] = text
+            }
+        }
         var ranges: [(Int, Int, String)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
@@ -124,17 +139,19 @@ public enum Checkpoint {
         for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
             throw .corrupt(path: path, reason: "tensors '\(a.2)' and '\(b.2)' overlap")
         }
-        return result
+        return CheckpointContents(tensors: result, metadata: metadata)
     }
 
     /// Writes `tensors` to `path` atomically: a temporary file in the same folder, then a rename,
     /// so an interrupted save never leaves a half-written checkpoint behind.
-    public static func save<S: TensorScalar>(_ tensors: [(name: String, tensor: Tensor<S>)], to path: String) throws(CheckpointError) {
-        try AtomicFile.write(encode(tensors), to: path)
+    public static func save<S: TensorScalar>(
+        _ tensors: [(name: String, tensor: Tensor<S>)], metadata: [String: String] = [:], to path: String
+    ) throws(CheckpointError) {
+        try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
     }
 
-    /// Reads every tensor of a safetensors file.
-    public static func load<S: TensorScalar>(from path: String) throws(CheckpointError) -> [String: Tensor<S>] {
+    /// Reads every tensor (and the metadata) of a safetensors file.
+    public static func read<S: TensorScalar>(from path: String) throws(CheckpointError) -> CheckpointContents<S> {
         let bytes: [UInt8]
         do {
             bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -145,14 +162,23 @@ public enum Checkpoint {
     }
 
     /// Saves the parameters of a model under their names.
-    public static func save<S: TensorScalar>(_ parameters: [(name: String, parameter: Variable<S>)], to path: String) throws(CheckpointError) {
-        try save(parameters.map { ($0.name, $0.parameter.value) }, to: path)
+    public static func save<S: TensorScalar>(
+        _ parameters: [(name: String, parameter: Variable<S>)], metadata: [String: String] = [:], to path: String
+    ) throws(CheckpointError) {
+        try save(parameters.map { ($0.name, $0.parameter.value) }, metadata: metadata, to: path)
     }
 
     /// Loads a checkpoint into a model's parameters. Every parameter must be present with its
     /// exact shape; nothing is changed unless all of them fit.
     public static func load<S: TensorScalar>(_ parameters: [(name: String, parameter: Variable<S>)], from path: String) throws(CheckpointError) {
-        let tensors: [String: Tensor<S>] = try load(from: path)
+        let tensors = (try read(from: path) as CheckpointContents<S>).tensors
+        try apply(tensors, to: parameters, path: path)
+    }
+
+    /// Assigns `tensors` to `parameters` by name; all must fit before any is changed.
+    public static func apply<S: TensorScalar>(
+        _ tensors: [String: Tensor<S>], to parameters: [(name: String, parameter: Variable<S>)], path: String
+    ) throws(CheckpointError) {
         for (name, parameter) in parameters {
             guard let tensor = tensors[name] else { throw .incompatible(path: path, reason: "no tensor named '\(name)'") }
             guard tensor.shape == parameter.shape else {
@@ -174,6 +200,14 @@ public enum Checkpoint {
         }
         return out + "\""
     }
+}
+
+/// The tensors and metadata of a safetensors file.
+public struct CheckpointContents<S: TensorScalar>: Sendable {
+    /// Tensors by name.
+    public let tensors: [String: Tensor<S>]
+    /// The `__metadata__` map (empty when absent).
+    public let metadata: [String: String]
 }
 
 /// Writing a file so that readers see either the old or the whole new content.

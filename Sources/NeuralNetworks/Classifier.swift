@@ -33,18 +33,30 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     }
 
     /// One step on a batch (`rows × features` row-major, one label per row): forward, loss,
-    /// backward, update. Returns the batch loss.
+    /// backward, update. Returns the batch loss and how many rows the model (before the
+    /// update) classified correctly.
     @discardableResult @inlinable
     public mutating func step(
         features: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>, learningRate: Scalar
-    ) -> Scalar {
+    ) -> (loss: Scalar, correct: Int) {
         tape.reset()
         let rows = labels.count
         let x = tape.constant(shape: [rows, features.count / max(rows, 1)], copying: features)
-        let loss = softmaxCrossEntropy(logits: model(x), labels: labels)
+        let logits = model(x)
+        let loss = softmaxCrossEntropy(logits: logits, labels: labels)
         tape.backward(loss)
         optimizer.step(parameters, learningRate: learningRate)
-        return loss.scalar
+        let correct = tape.withValue(of: logits) { z in
+            let classes = z.count / max(rows, 1)
+            var correct = 0
+            for i in 0..<rows {
+                var best = 0
+                for j in 1..<classes where z[i * classes + j] > z[i * classes + best] { best = j }
+                if best == labels[i] { correct += 1 }
+            }
+            return correct
+        }
+        return (loss.scalar, correct)
     }
 
     /// Class probabilities `[count, classes]` for every row of `features`, computed in batches

@@ -62,8 +62,8 @@ public enum DigitExtraction {
                 cy += Double(y) * box[y * boxWidth + x]
             }
         }
-        let offsetX = mass > 0 ? Int((13.5 - cx / mass).rounded()) : (28 - boxWidth) / 2
-        let offsetY = mass > 0 ? Int((13.5 - cy / mass).rounded()) : (28 - boxHeight) / 2
+        let offsetX = mass > 0 ? Int((14 - cx / mass).rounded()) : (28 - boxWidth) / 2
+        let offsetY = mass > 0 ? Int((14 - cy / mass).rounded()) : (28 - boxHeight) / 2
         var field = [Double](repeating: 0, count: 784)
         for y in 0..<boxHeight {
             for x in 0..<boxWidth {

@@ -67,4 +67,27 @@ public enum Gzip {
         if let failure { throw failure }
         return output
     }
+
+    /// Compresses `input` as one gzip member (level 6), e.g. to write IDX files.
+    public static func compress(_ input: [UInt8]) -> [UInt8] {
+        var stream = z_stream()
+        // 15 + 16: gzip header and trailer instead of zlib's.
+        guard deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else { preconditionFailure("zlib deflateInit2 failed") }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 32)
+        var input = input
+        let produced = input.withUnsafeMutableBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target -> Int in
+                stream.next_in = source.baseAddress
+                stream.avail_in = UInt32(source.count)
+                stream.next_out = target.baseAddress
+                stream.avail_out = UInt32(target.count)
+                let status = deflate(&stream, Z_FINISH)
+                precondition(status == Z_STREAM_END, "zlib deflate did not finish (\(status))")
+                return target.count - Int(stream.avail_out)
+            }
+        }
+        return Array(output[0..<produced])
+    }
 }

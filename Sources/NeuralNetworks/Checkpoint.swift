@@ -222,11 +222,13 @@ public enum AtomicFile {
             let handle = try FileHandle(forWritingTo: temporary)
             try handle.synchronize()
             try handle.close()
-            if FileManager.default.fileExists(atPath: path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
+            // rename(2) replaces the target atomically within one file system.
+            guard rename(temporary.path, path) == 0 else {
+                throw CheckpointError.io(path: path, reason: "cannot rename the temporary file: \(String(cString: strerror(errno)))")
             }
+        } catch let error as CheckpointError {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw .io(path: path, reason: "cannot write: \(error.localizedDescription)")

@@ -1,0 +1,85 @@
+import CZlib
+import Autodiff
+import Datasets
+import Foundation
+import Testing
+
+/// A PNG file built by hand: IHDR, one IDAT with `rows` (each already prefixed by its filter
+/// byte) compressed by zlib, IEND.
+func pngBytes(width: Int, height: Int, colorType: UInt8, rows: [UInt8], interlace: UInt8 = 0, end: Bool = true) -> [UInt8] {
+    func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+        let body = Array(type.utf8) + data
+        let crc = body.withUnsafeBufferPointer { crc32(0, $0.baseAddress, UInt32($0.count)) }
+        return be(data.count) + body + be(Int(crc))
+    }
+    var compressed = [UInt8](repeating: 0, count: rows.count + 64)
+    var length = UInt(compressed.count)
+    _ = compress(&compressed, &length, rows, UInt(rows.count))
+    var bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    bytes += chunk("IHDR", be(width) + be(height) + [8, colorType, 0, 0, interlace])
+    bytes += chunk("IDAT", Array(compressed.prefix(Int(length))))
+    if end { bytes += chunk("IEND", []) }
+    return bytes
+}
+
+@Suite("PNG and PGM pictures, digit extraction")
+struct ImageTests {
+    @Test("PGM P5 and P2 decode to the same brightness")
+    func pgm() throws {
+        let binary = try GrayImage(fileBytes: Array("P5\n# comment\n3 1\n255\n".utf8) + [0, 128, 255], path: "a.pgm")
+        let ascii = try GrayImage(fileBytes: Array("P2 3 1 255\n0 128 255\n".utf8), path: "a.pgm")
+        #expect(binary == ascii)
+        #expect(binary.pixels == [0, 128.0 / 255, 1])
+        expectError("truncated") { _ = try GrayImage(fileBytes: Array("P5\n3 2\n255\n".utf8) + [1, 2], path: "a.pgm") }
+    }
+
+    @Test("PNG grey with None and Up filters, and RGBA composited over white")
+    func png() throws {
+        // Row 0 raw [10, 20]; row 1 [30, 50] stored with the Up filter as differences [20, 30].
+        let gray = try GrayImage(fileBytes: pngBytes(width: 2, height: 2, colorType: 0, rows: [0, 10, 20, 2, 20, 30]), path: "g.png")
+        #expect(gray.pixels == [10, 20, 30, 50].map { $0 / 255.0 })
+        // One opaque black pixel and one fully transparent one (reads as white paper).
+        let rgba = try GrayImage(fileBytes: pngBytes(width: 2, height: 1, colorType: 6, rows: [0, 0, 0, 0, 255, 9, 9, 9, 0]), path: "c.png")
+        #expect(rgba.pixels == [0, 1])
+    }
+
+    @Test("broken PNGs are errors naming the file and the problem")
+    func brokenPNG() {
+        let good = pngBytes(width: 2, height: 2, colorType: 0, rows: [0, 10, 20, 0, 30, 40])
+        expectError("x.png: cannot decode image: no IEND chunk (truncated file)") { _ = try GrayImage(fileBytes: Array(good.prefix(40)), path: "x.png") }
+        expectError("unknown filter 7") { _ = try GrayImage(fileBytes: pngBytes(width: 2, height: 2, colorType: 0, rows: [7, 1, 2, 0, 3, 4]), path: "x.png") }
+        expectError("interlaced") { _ = try GrayImage(fileBytes: pngBytes(width: 2, height: 2, colorType: 0, rows: [0, 1, 2, 0, 3, 4], interlace: 1), path: "x.png") }
+        expectError("no IEND") { _ = try GrayImage(fileBytes: pngBytes(width: 2, height: 2, colorType: 0, rows: [0, 1, 2, 0, 3, 4], end: false), path: "x.png") }
+        expectError("image data holds") { _ = try GrayImage(fileBytes: pngBytes(width: 3, height: 2, colorType: 0, rows: [0, 1, 2, 0, 3, 4]), path: "x.png") }
+        expectError("neither PNG nor PGM") { _ = try GrayImage(fileBytes: [1, 2, 3], path: "x.jpg") }
+    }
+
+    @Test("digits drawn from MNIST, dark on light and enlarged, come back close to the originals")
+    func extraction() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Data/mnist").path
+        let test = try MNIST<Double>.load(images: directory + "/t10k-images-idx3-ubyte.gz", labels: directory + "/t10k-labels-idx1-ubyte.gz")
+        let picked = [0, 1, 2, 3]
+        let originals = picked.map { i in Array(test.features.scalars[(i * 784)..<((i + 1) * 784)]) }
+        // Tiles 28 high: read back exactly.
+        let tiles = GrayImage(width: 28 * picked.count, height: 28, pixels: (0..<(28 * 28 * picked.count)).map { p in
+            originals[(p % (28 * picked.count)) / 28][(p / (28 * picked.count)) * 28 + p % 28]
+        })
+        #expect(DigitExtraction.digits(in: tiles) == originals)
+        // Enlarged 2×, inverted to dark ink on white paper, with a margin: segmented and rescaled.
+        let (width, height) = (56 * picked.count + 20, 76)
+        var paper = [Double](repeating: 1, count: width * height)
+        for y in 0..<56 { for x in 0..<(56 * picked.count) {
+            paper[(y + 10) * width + x + 10] = 1 - originals[x / 56][(y / 2) * 28 + (x % 56) / 2]
+        } }
+        let decoded = try GrayImage(fileBytes: GrayImage(width: width, height: height, pixels: paper).pgmBytes(), path: "paper.pgm")
+        let digits = DigitExtraction.digits(in: decoded)
+        #expect(digits.count == picked.count)
+        for (digit, original) in zip(digits, originals) {
+            let dot = zip(digit, original).map(*).reduce(0, +)
+            let norms = (digit.map { $0 * $0 }.reduce(0, +) * original.map { $0 * $0 }.reduce(0, +)).squareRoot()
+            #expect(dot / norms > 0.85, "extracted digit should correlate with the original, cosine \(dot / norms)")
+        }
+    }
+}

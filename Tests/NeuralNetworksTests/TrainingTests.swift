@@ -1,0 +1,79 @@
+import NeuralNetworks
+import Testing
+
+@Suite("Optimizers, schedules, initializers, layers")
+struct TrainingTests {
+    /// One step of `kind` on f(w) = Σ w²/2 (gradient w) from w = [1, -2].
+    func oneStep(_ kind: OptimizerKind, lr: Float = 0.1, steps: Int = 1, decay: Double = 0) -> [Float] {
+        let tape = Tape<Float>()
+        let w = tape.parameter(Tensor([[1, -2]]))
+        var optimizer = kind.make(for: [w], weightDecay: decay)
+        for _ in 0..<steps {
+            tape.reset()
+            tape.backward((w * w).sum() * 0.5)
+            optimizer.step([w], learningRate: lr)
+        }
+        return w.value.scalars
+    }
+
+    @Test("one step of each rule, worked by hand")
+    func firstSteps() {
+        #expect(oneStep(.sgd) == [0.9, -1.8])
+        #expect(oneStep(.sgd, decay: 1) == [0.8, -1.6], "L2 doubles the gradient with λ = 1")
+        // Momentum: v1 = -0.1·g; v2 = 0.9·v1 - 0.1·g(w1) → w2 = w1 + v2.
+        let m = oneStep(.momentum(0.9), steps: 2)
+        #expect(abs(m[0] - (0.9 + (0.9 * -0.1 - 0.1 * 0.9))) < 1e-6, "got \(m)")
+        // AdaGrad and RMSprop's first steps and Adam's are lr·sign(g) (up to ε), whatever |g|.
+        let adagrad = oneStep(.adaGrad)
+        #expect(abs(adagrad[0] - 0.9) < 1e-5 && abs(adagrad[1] + 1.9) < 1e-5, "got \(adagrad)")
+        let adam = oneStep(.adam(beta1: 0.9, beta2: 0.999))
+        #expect(abs(adam[0] - 0.9) < 1e-5 && abs(adam[1] + 1.9) < 1e-5, "got \(adam)")
+        let rms = oneStep(.rmsProp(decay: 0.99))
+        #expect(abs(rms[0] - (1 - 0.1 / 0.1)) < 1e-4, "h = 0.01·g² so the step is lr·g/(0.1·|g|) = 1, got \(rms)")
+    }
+
+    @Test("every optimizer drives the quadratic toward zero", arguments: ["sgd", "momentum", "adagrad", "rmsprop", "adam"])
+    func converges(name: String) {
+        // AdaGrad's steps shrink like 1/√t, so it needs a larger rate to cover the distance.
+        let w = oneStep(OptimizerKind(name: name)!, lr: name == "adagrad" ? 0.5 : 0.05, steps: 300)
+        #expect(w.allSatisfy { abs($0) < 0.1 }, "\(name) ended at \(w)")
+    }
+
+    @Test("schedules: step decay and cosine endpoints")
+    func schedules() {
+        let step = LearningRateSchedule.stepDecay(initial: 1, factor: 0.9, every: 5000)
+        #expect(step.rate(at: 4999) == 1 && abs(step.rate(at: 10_000) - 0.81) < 1e-12)
+        let cosine = LearningRateSchedule.cosine(initial: 1, minimum: 0.01, total: 100)
+        #expect(cosine.rate(at: 0) == 1 && abs(cosine.rate(at: 50) - 0.505) < 1e-12 && cosine.rate(at: 100) == 0.01 && cosine.rate(at: 500) == 0.01)
+    }
+
+    @Test("initializers have the variance they promise", arguments: [Initializer.he, .xavier, .normal(standardDeviation: 0.01)])
+    func initializers(_ initializer: Initializer) {
+        var generator = SeededGenerator(seed: 4)
+        let w: Tensor<Double> = initializer.weights(fanIn: 400, fanOut: 200, using: &generator)
+        let variance = w.scalars.map { $0 * $0 }.reduce(0, +) / Double(w.count)
+        let expected: Double = switch initializer {
+        case .he: 2.0 / 400
+        case .xavier: 2.0 / 600
+        default: 1e-4
+        }
+        #expect(abs(variance / expected - 1) < 0.05, "variance \(variance), expected \(expected)")
+        #expect(abs(w.mean()) < 0.01 * expected.squareRoot() * 10)
+    }
+
+    @Test("an MLP learns XOR; parsing names of activations and optimizers")
+    func xor() {
+        let tape = Tape<Double>()
+        let model = MLP<Double>(sizes: [2, 8, 2], activation: .tanh, initializer: .xavier, on: tape, seed: 3)
+        var trainer = ClassifierTrainer(model: model, tape: tape, optimizer: .adam(beta1: 0.9, beta2: 0.999))
+        let x: [Double] = [0, 0, 0, 1, 1, 0, 1, 1]
+        let y = [0, 1, 1, 0]
+        for _ in 0..<500 {
+            x.withUnsafeBufferPointer { f in y.withUnsafeBufferPointer { l in _ = trainer.step(features: f, labels: l, learningRate: 0.05) } }
+        }
+        #expect(trainer.predictions(Tensor(shape: [4, 2], scalars: x)) == y)
+        #expect(trainer.evaluate(Tensor(shape: [4, 2], scalars: x), labels: y).loss < 0.05)
+        #expect(Activation(name: "leaky-relu:0.2") == .leakyRelu(alpha: 0.2))
+        #expect(Activation(name: "swish") == nil && OptimizerKind(name: "lbfgs") == nil && Initializer(name: "normal:x") == nil)
+    }
+}

@@ -56,9 +56,10 @@ enum MatrixKernels {
         b: UnsafePointer<S>, rsb: Int, csb: Int,
         c: UnsafeMutablePointer<S>, ldc: Int, beta: S, portable: Bool
     ) {
-        // Split the longer side of C in whole register blocks so no thread gets a ragged edge
-        // it need not have; each thread packs its own panels in thread-local buffers.
-        let splitRows = m >= n
+        // Split the columns when each thread gets a useful width: every thread then packs only
+        // its own part of B (A is read in place and shared). Otherwise split the rows, and each
+        // thread packs all of B. Parts are whole register blocks.
+        let splitRows = n / threads < 64
         let length = splitRows ? m : n
         let block = splitRows ? 6 : 16
         let parts = min(threads, max(1, length / block))

@@ -65,6 +65,26 @@ static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, co
     for (int i = 0; i < 12; i++) _mm256_store_ps(out + 8 * i, acc[i]);
 }
 
+/* The left 8 columns of a 6×16 block (the sliver keeps its 16-wide layout): for narrow
+   right edges, where the full kernel would spend most lanes on padding. */
+__attribute__((target("avx2,fma")))
+static void s_micro_half_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    for (long p = 0, o = 0; p < kc; p++, o += cs) {
+        __m256 b0 = _mm256_load_ps(pb);
+        c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + o), b0, c0);
+        c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + o), b0, c1);
+        c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + o), b0, c2);
+        c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + o), b0, c3);
+        c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a4 + o), b0, c4);
+        c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a5 + o), b0, c5);
+        pb += 16;
+    }
+    _mm256_store_ps(out, c0); _mm256_store_ps(out + 16, c1); _mm256_store_ps(out + 32, c2);
+    _mm256_store_ps(out + 48, c3); _mm256_store_ps(out + 64, c4); _mm256_store_ps(out + 80, c5);
+}
+
 /* 6×8 double micro-kernel: the same register plan with four lanes per vector. */
 __attribute__((target("avx2,fma")))
 static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const double *pb, __m256d out[12]) {
@@ -103,8 +123,28 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
     d_kernel_6x8(kc, a, rs, cs, pb, acc);
     for (int i = 0; i < 12; i++) _mm256_store_pd(out + 4 * i, acc[i]);
 }
+/* The left 4 columns of a 6×8 double block, for narrow right edges. */
+__attribute__((target("avx2,fma")))
+static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) {
+    __m256d c0 = _mm256_setzero_pd(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    const double *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    for (long p = 0, o = 0; p < kc; p++, o += cs) {
+        __m256d b0 = _mm256_load_pd(pb);
+        c0 = _mm256_fmadd_pd(_mm256_broadcast_sd(a0 + o), b0, c0);
+        c1 = _mm256_fmadd_pd(_mm256_broadcast_sd(a1 + o), b0, c1);
+        c2 = _mm256_fmadd_pd(_mm256_broadcast_sd(a2 + o), b0, c2);
+        c3 = _mm256_fmadd_pd(_mm256_broadcast_sd(a3 + o), b0, c3);
+        c4 = _mm256_fmadd_pd(_mm256_broadcast_sd(a4 + o), b0, c4);
+        c5 = _mm256_fmadd_pd(_mm256_broadcast_sd(a5 + o), b0, c5);
+        pb += 8;
+    }
+    _mm256_store_pd(out, c0); _mm256_store_pd(out + 8, c1); _mm256_store_pd(out + 16, c2);
+    _mm256_store_pd(out + 24, c3); _mm256_store_pd(out + 32, c4); _mm256_store_pd(out + 40, c5);
+}
 #else
 /* Never called: cpu_has_avx2_fma() is 0 off x86. */
+static void s_micro_half_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
+static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; }
 static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void d_micro_fast(long kc, const double *a, long rs, long cs, const double *pb, double *c, long ldc) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; }
@@ -117,6 +157,7 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define PREFIX s
 #define MICRO_FAST s_micro_fast
 #define MICRO_FAST_TO_BUFFER s_micro_fast_to_buffer
+#define MICRO_HALF_TO_BUFFER s_micro_half_to_buffer
 #include "gemm_template.inc"
 #undef T
 #undef MR
@@ -124,6 +165,7 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #undef PREFIX
 #undef MICRO_FAST
 #undef MICRO_FAST_TO_BUFFER
+#undef MICRO_HALF_TO_BUFFER
 
 #define T double
 #define MR 6
@@ -131,4 +173,5 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define PREFIX d
 #define MICRO_FAST d_micro_fast
 #define MICRO_FAST_TO_BUFFER d_micro_fast_to_buffer
+#define MICRO_HALF_TO_BUFFER d_micro_half_to_buffer
 #include "gemm_template.inc"

@@ -20,9 +20,14 @@ func mlpBenchmark(_ options: Options) {
     } catch {
         fail("\(error)")
     }
-    let tape = Tape<Float>()
-    let model = MLP(sizes: sizes, activation: activation, initializer: initializer, on: tape, seed: 42)
-    var trainer = ClassifierTrainer(model: model, tape: tape, optimizer: .sgd)
+    // --parallel batch: the batch is split across tapes on their own threads (one hand-off per
+    // step); --parallel gemm: one tape, each large matrix product split across threads.
+    let parallel = options.string("parallel", "batch")
+    guard ["batch", "gemm"].contains(parallel) else { fail("--parallel must be batch or gemm") }
+    let threads = ComputeSettings.maxThreads
+    var trainer = ClassifierTrainer(workers: parallel == "batch" ? threads : 1, optimizer: .sgd) { tape in
+        MLP<Float>(sizes: sizes, activation: activation, initializer: initializer, on: tape, seed: 42)
+    }
     var batches = Minibatches(of: data.training, size: batch, seed: 1)
     var sample = Sample()
     var peakAfterFirst = 0.0
@@ -39,7 +44,8 @@ func mlpBenchmark(_ options: Options) {
         if epoch == 0 { peakAfterFirst = peakResidentMiB() ?? .nan }
     }
     let peakAfterLast = peakResidentMiB() ?? .nan
-    let name = "mlp \(sizes.map(String.init).joined(separator: "-")) \(activation) batch=\(batch) threads=\(ComputeSettings.maxThreads)"
+    let name = "mlp \(sizes.map(String.init).joined(separator: "-")) \(activation) batch=\(batch) threads=\(threads)"
+        + (threads > 1 && parallel == "gemm" ? " parallel=gemm" : "")
     print(sample.line("\(name) train", unit: "samples/s", digits: 0))
     let accuracy = trainer.evaluate(data.test.features, labels: data.test.labels).accuracy
     print("\(name) test accuracy: \(String(format: "%.2f", accuracy * 100)) % after \(epochs) epochs")

@@ -6,7 +6,7 @@ import Foundation
 let usage = """
     usage: bench gemm [--threads N] [--runs N]
            bench mlp  [--sizes 784,256,128,10] [--activation relu] [--init he] [--batch 128]
-                      [--lr 0.1] [--epochs 5] [--threads N] [--data DIR]
+                      [--lr 0.1] [--epochs 5] [--threads N] [--parallel batch|gemm] [--data DIR]
            bench sqrt
     """
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -15,7 +15,7 @@ case "gemm":
     gemmBenchmark(Options(Array(arguments.dropFirst()), allowed: ["threads", "runs"]))
 case "mlp":
     mlpBenchmark(Options(Array(arguments.dropFirst()),
-                         allowed: ["sizes", "activation", "init", "batch", "lr", "epochs", "threads", "data"]))
+                         allowed: ["sizes", "activation", "init", "batch", "lr", "epochs", "threads", "parallel", "data"]))
 case "sqrt":
     sqrtBenchmark()
 case "--help", "-h", nil:

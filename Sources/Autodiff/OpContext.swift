@@ -60,6 +60,9 @@ public struct OpContext<Scalar: TensorScalar> {
     @inlinable public var savedInts: UnsafeMutablePointer<Int> {
         storage.pointee.ints + storage.pointee.entries[entry].savedIntOffset
     }
+    /// The thread limit for matrix products recorded on this tape (``Tape/matrixThreads``),
+    /// nil for the process-wide ``ComputeSettings/maxThreads``.
+    @inlinable public var matrixThreads: Int? { storage.pointee.matrixThreads }
     /// Temporary memory for `count` scalars, valid until this forward or pullback returns.
     @inlinable
     public func scratch(_ count: Int) -> UnsafeMutablePointer<Scalar> {

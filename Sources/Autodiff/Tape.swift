@@ -38,6 +38,13 @@ public final class Tape<Scalar: TensorScalar> {
     /// The number of entries (parameters included).
     public var count: Int { storage.pointee.count }
 
+    /// The most threads a matrix product on this tape may use; nil (the default) follows
+    /// ``ComputeSettings/maxThreads``. Set it to 1 when tapes already run on several threads.
+    public var matrixThreads: Int? {
+        get { storage.pointee.matrixThreads }
+        set { storage.pointee.matrixThreads = newValue.map { max(1, $0) } }
+    }
+
     /// Whether operations record pullbacks. Inside ``withoutGradients(_:)`` it is false.
     public var isRecording: Bool { storage.pointee.recording }
 
@@ -324,6 +331,24 @@ public final class Tape<Scalar: TensorScalar> {
         value.withUnsafeBufferPointer { p in
             (storage.pointee.values + entry.valueOffset).update(from: p.baseAddress!, count: p.count)
         }
+    }
+
+    /// Calls `body` with a parameter's gradient for writing (e.g. to combine gradients of
+    /// several tapes before an update).
+    @inlinable
+    public func withMutableGradient<R>(of parameter: Variable<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        try withGradient(of: parameter) { gradient in
+            try body(UnsafeMutableBufferPointer(mutating: gradient))
+        }
+    }
+
+    /// Calls `body` with a parameter's value for writing, without copying.
+    @inlinable
+    public func withMutableValue<R>(of parameter: Variable<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        validate(parameter, "value")
+        precondition(parameter.generation == 0, "value: only parameters can be changed in place")
+        let entry = storage.pointee.entries[Int(parameter.index)]
+        return try body(UnsafeMutableBufferPointer(start: storage.pointee.values + entry.valueOffset, count: entry.count))
     }
 
     /// Calls `body` with a variable's value in place, without copying.

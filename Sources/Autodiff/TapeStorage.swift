@@ -72,6 +72,7 @@ struct TapeStorage<Scalar: TensorScalar> {
     /// The generation whose gradients are in `gradients`, or 0.
     @usableFromInline var gradientGeneration: UInt32 = 0
     @usableFromInline var recording = true
+    @usableFromInline var matrixThreads: Int?
     @usableFromInline var inBackward = false
 
     init() {

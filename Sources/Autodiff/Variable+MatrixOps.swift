@@ -4,13 +4,13 @@ public func matmul<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
     let (m, k, n) = MatrixKernels.checkedDimensions(a.shape, b.shape, op: "matmul")
     return a.tape.record("matmul", shape: [m, n], a, b, forward: { ctx in
         MatrixKernels.gemm(m: m, n: n, k: k, a: ctx.a.value, rsa: k, csa: 1, b: ctx.b.value, rsb: n, csb: 1,
-                           c: ctx.output.value, ldc: n, beta: 0)
+                           c: ctx.output.value, ldc: n, beta: 0, threads: ctx.matrixThreads)
     }, pullback: { ctx in
         let shape = ctx.output.shape
         let (m, n) = (shape[0], shape[1])
         let k = ctx.a.count / Swift.max(m, 1)
         MatrixKernels.accumulateMatmulGradients(
-            m: m, n: n, k: k, g: ctx.output.gradient.unsafelyUnwrapped, a: ctx.a, b: ctx.b)
+            m: m, n: n, k: k, g: ctx.output.gradient.unsafelyUnwrapped, a: ctx.a, b: ctx.b, threads: ctx.matrixThreads)
     })
 }
 
@@ -28,13 +28,13 @@ public func linear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>) 
         let b = ctx.c.value
         for i in 0..<m { (y + i * n).update(from: b, count: n) }
         MatrixKernels.gemm(m: m, n: n, k: k, a: ctx.a.value, rsa: k, csa: 1, b: ctx.b.value, rsb: n, csb: 1,
-                           c: y, ldc: n, beta: 1)
+                           c: y, ldc: n, beta: 1, threads: ctx.matrixThreads)
     }, pullback: { ctx in
         let shape = ctx.output.shape
         let (m, n) = (shape[0], shape[1])
         let k = ctx.a.count / Swift.max(m, 1)
         let g = ctx.output.gradient.unsafelyUnwrapped
-        MatrixKernels.accumulateMatmulGradients(m: m, n: n, k: k, g: g, a: ctx.a, b: ctx.b)
+        MatrixKernels.accumulateMatmulGradients(m: m, n: n, k: k, g: g, a: ctx.a, b: ctx.b, threads: ctx.matrixThreads)
         if let gb = ctx.c.gradient {
             for i in 0..<m {
                 let row = g + i * n
@@ -49,13 +49,13 @@ extension MatrixKernels {
     /// transposes expressed as strides (nothing is materialised).
     @inlinable
     static func accumulateMatmulGradients<S>(
-        m: Int, n: Int, k: Int, g: UnsafeMutablePointer<S>, a: TapeValue<S>, b: TapeValue<S>
+        m: Int, n: Int, k: Int, g: UnsafeMutablePointer<S>, a: TapeValue<S>, b: TapeValue<S>, threads: Int?
     ) {
         if let ga = a.gradient {
-            gemm(m: m, n: k, k: n, a: g, rsa: n, csa: 1, b: b.value, rsb: 1, csb: n, c: ga, ldc: k, beta: 1)
+            gemm(m: m, n: k, k: n, a: g, rsa: n, csa: 1, b: b.value, rsb: 1, csb: n, c: ga, ldc: k, beta: 1, threads: threads)
         }
         if let gb = b.gradient {
-            gemm(m: k, n: n, k: m, a: a.value, rsa: 1, csa: k, b: g, rsb: n, csb: 1, c: gb, ldc: n, beta: 1)
+            gemm(m: k, n: n, k: m, a: a.value, rsa: 1, csa: k, b: g, rsb: n, csb: 1, c: gb, ldc: n, beta: 1, threads: threads)
         }
     }
 }

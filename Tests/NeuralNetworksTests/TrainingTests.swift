@@ -77,3 +77,27 @@ struct TrainingTests {
         #expect(Activation(name: "swish") == nil && OptimizerKind(name: "lbfgs") == nil && Initializer(name: "normal:x") == nil)
     }
 }
+
+@Suite("Data-parallel training")
+struct DataParallelTests {
+    @Test("three workers take the same steps as one (the gradient is the row-weighted mean)")
+    func workersAgree() {
+        func train(workers: Int) -> [Tensor<Double>] {
+            var trainer = ClassifierTrainer(workers: workers, optimizer: .momentum(0.9)) { tape in
+                MLP<Double>(sizes: [5, 7, 3], activation: .tanh, initializer: .xavier, on: tape, seed: 8)
+            }
+            var generator = SeededGenerator(seed: 2)
+            for _ in 0..<5 {
+                let x = Tensor<Double>.randomNormal([10, 5], using: &generator)
+                let labels = (0..<10).map { _ in generator.nextIndex(below: 3) }
+                x.withUnsafeBufferPointer { f in labels.withUnsafeBufferPointer { l in _ = trainer.step(features: f, labels: l, learningRate: 0.1) } }
+            }
+            return trainer.model.parameters.map(\.value)
+        }
+        let single = train(workers: 1)
+        let parallel = train(workers: 3)
+        for (a, b) in zip(single, parallel) {
+            #expect(a.maxAbsoluteDifference(b) < 1e-12, "parameters differ by \(a.maxAbsoluteDifference(b))")
+        }
+    }
+}

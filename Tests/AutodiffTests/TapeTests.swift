@@ -68,8 +68,7 @@ struct TapeTests {
             _ = exp(stale)
         }.map { #expect(String(decoding: $0.standardErrorContent, as: UTF8.self).contains("exp: the variable was recorded before the tape was reset")) }
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-        var generator = SeededGenerator(seed: 12)
-        let tape = Tape<Float>()
+            let tape = Tape<Float>()
             _ = tape.constant(.zeros([7, 13])) + tape.constant(.zeros([7, 12]))
         }.map { #expect(String(decoding: $0.standardErrorContent, as: UTF8.self).contains("add: [7, 13] and [7, 12]: shapes cannot be broadcast together")) }
     }

@@ -85,6 +85,73 @@ static void s_micro_half_to_buffer(long kc, const float *a, long rs, long cs, co
     _mm256_store_ps(out + 48, c3); _mm256_store_ps(out + 64, c4); _mm256_store_ps(out + 80, c5);
 }
 
+/* Matrix-vector products for contiguous rows (dot products) or contiguous columns (axpys). */
+__attribute__((target("avx2,fma")))
+static void s_gemv_fast(long m, long k, const float *a, long rsa, long csa, const float *b, long rsb, float *c, long ldc) {
+    if (csa == 1) {
+        for (long i = 0; i < m; i++) {
+            const float *row = a + i * rsa;
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+            long p = 0;
+            if (rsb == 1) {
+                for (; p + 16 <= k; p += 16) {
+                    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + p), _mm256_loadu_ps(b + p), acc0);
+                    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + p + 8), _mm256_loadu_ps(b + p + 8), acc1);
+                }
+            }
+            float lanes[8];
+            _mm256_storeu_ps(lanes, _mm256_add_ps(acc0, acc1));
+            float total = lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+            for (; p < k; p++) total += row[p] * b[p * rsb];
+            c[i * ldc] += total;
+        }
+    } else {
+        for (long p = 0; p < k; p++) {
+            const float *column = a + p * csa;
+            __m256 bp = _mm256_set1_ps(b[p * rsb]);
+            long i = 0;
+            if (ldc == 1) {
+                for (; i + 8 <= m; i += 8)
+                    _mm256_storeu_ps(c + i, _mm256_fmadd_ps(_mm256_loadu_ps(column + i), bp, _mm256_loadu_ps(c + i)));
+            }
+            for (; i < m; i++) c[i * ldc] += column[i] * b[p * rsb];
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void d_gemv_fast(long m, long k, const double *a, long rsa, long csa, const double *b, long rsb, double *c, long ldc) {
+    if (csa == 1) {
+        for (long i = 0; i < m; i++) {
+            const double *row = a + i * rsa;
+            __m256d acc0 = _mm256_setzero_pd(), acc1 = acc0;
+            long p = 0;
+            if (rsb == 1) {
+                for (; p + 8 <= k; p += 8) {
+                    acc0 = _mm256_fmadd_pd(_mm256_loadu_pd(row + p), _mm256_loadu_pd(b + p), acc0);
+                    acc1 = _mm256_fmadd_pd(_mm256_loadu_pd(row + p + 4), _mm256_loadu_pd(b + p + 4), acc1);
+                }
+            }
+            double lanes[4];
+            _mm256_storeu_pd(lanes, _mm256_add_pd(acc0, acc1));
+            double total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+            for (; p < k; p++) total += row[p] * b[p * rsb];
+            c[i * ldc] += total;
+        }
+    } else {
+        for (long p = 0; p < k; p++) {
+            const double *column = a + p * csa;
+            __m256d bp = _mm256_set1_pd(b[p * rsb]);
+            long i = 0;
+            if (ldc == 1) {
+                for (; i + 4 <= m; i += 4)
+                    _mm256_storeu_pd(c + i, _mm256_fmadd_pd(_mm256_loadu_pd(column + i), bp, _mm256_loadu_pd(c + i)));
+            }
+            for (; i < m; i++) c[i * ldc] += column[i] * b[p * rsb];
+        }
+    }
+}
+
 /* 6×8 double micro-kernel: the same register plan with four lanes per vector. */
 __attribute__((target("avx2,fma")))
 static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const double *pb, __m256d out[12]) {
@@ -144,6 +211,8 @@ static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, c
 #else
 /* Never called: cpu_has_avx2_fma() is 0 off x86. */
 static void s_micro_half_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
+static void s_gemv_fast(long m, long k, const float *a, long rsa, long csa, const float *b, long rsb, float *c, long ldc) { (void)m; (void)k; (void)a; (void)rsa; (void)csa; (void)b; (void)rsb; (void)c; (void)ldc; }
+static void d_gemv_fast(long m, long k, const double *a, long rsa, long csa, const double *b, long rsb, double *c, long ldc) { (void)m; (void)k; (void)a; (void)rsa; (void)csa; (void)b; (void)rsb; (void)c; (void)ldc; }
 static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; }
 static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
@@ -158,6 +227,7 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define MICRO_FAST s_micro_fast
 #define MICRO_FAST_TO_BUFFER s_micro_fast_to_buffer
 #define MICRO_HALF_TO_BUFFER s_micro_half_to_buffer
+#define GEMV_FAST s_gemv_fast
 #include "gemm_template.inc"
 #undef T
 #undef MR
@@ -166,6 +236,7 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #undef MICRO_FAST
 #undef MICRO_FAST_TO_BUFFER
 #undef MICRO_HALF_TO_BUFFER
+#undef GEMV_FAST
 
 #define T double
 #define MR 6
@@ -174,4 +245,5 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define MICRO_FAST d_micro_fast
 #define MICRO_FAST_TO_BUFFER d_micro_fast_to_buffer
 #define MICRO_HALF_TO_BUFFER d_micro_half_to_buffer
+#define GEMV_FAST d_gemv_fast
 #include "gemm_template.inc"

@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "Plotting", targets: ["Plotting"]),
         .executable(name: "example-sqrt", targets: ["example-sqrt"]),
         .executable(name: "example-mnist", targets: ["example-mnist"]),
+        .executable(name: "example-logistic", targets: ["example-logistic"]),
+        .executable(name: "example-moons", targets: ["example-moons"]),
+        .executable(name: "example-optimizers", targets: ["example-optimizers"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     targets: [
@@ -24,9 +27,18 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Autodiff", "CZlib"]),
         .target(name: "Plotting"),
         // Flag parsing shared by the examples; not a product.
-        .target(name: "ExampleSupport"),
+        .target(name: "ExampleSupport", dependencies: ["NeuralNetworks", "Plotting"]),
         .executableTarget(
             name: "example-sqrt", dependencies: ["Autodiff", "Plotting", "ExampleSupport"], path: "Examples/example-sqrt"),
+        .executableTarget(
+            name: "example-logistic", dependencies: ["NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
+            path: "Examples/example-logistic"),
+        .executableTarget(
+            name: "example-moons", dependencies: ["NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
+            path: "Examples/example-moons"),
+        .executableTarget(
+            name: "example-optimizers", dependencies: ["NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
+            path: "Examples/example-optimizers"),
         .executableTarget(
             name: "example-mnist", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
             path: "Examples/example-mnist"),
@@ -36,6 +48,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autodiff"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Autodiff"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -54,10 +54,20 @@ public final class Tape<Scalar: TensorScalar> {
     /// in place by ``update(_:_:)`` or ``assign(_:to:)``, and its gradient is fresh after each
     /// backward pass. Create parameters before recording operations (or right after a reset).
     public func parameter(_ value: Tensor<Scalar>) -> Variable<Scalar> {
+        persistentLeaf(value, requiresGradient: true, op: "parameter")
+    }
+
+    /// A constant that survives ``reset()`` (a full-batch training set, say), so it is copied
+    /// onto the tape once instead of every step. Same rules as ``parameter(_:)``.
+    public func persistentConstant(_ value: Tensor<Scalar>) -> Variable<Scalar> {
+        persistentLeaf(value, requiresGradient: false, op: "persistentConstant")
+    }
+
+    func persistentLeaf(_ value: Tensor<Scalar>, requiresGradient: Bool, op: StaticString) -> Variable<Scalar> {
         precondition(
             storage.pointee.count == storage.pointee.persistentCount,
-            "parameter: create parameters before recording operations (call reset() first)")
-        let variable = leaf(value, requiresGradient: true)
+            "\(op): create parameters and persistent constants before recording operations (call reset() first)")
+        let variable = leaf(value, requiresGradient: requiresGradient)
         storage.pointee.persistentCount = storage.pointee.count
         storage.pointee.persistentValuesUsed = storage.pointee.valuesUsed
         storage.pointee.persistentIntsUsed = storage.pointee.intsUsed
@@ -211,7 +221,7 @@ public final class Tape<Scalar: TensorScalar> {
             precondition(lossEntry.count == 1,
                          "backward: the loss has shape \(ShapeMath.describe(s.pointee.shape(Int(loss.index)))), not a single element; pass a seed of that shape")
         }
-        prepareGradients()
+        prepareGradients(upTo: Int(loss.index))
         let gradients = s.pointee.gradients.unsafelyUnwrapped
         if let seed {
             seed.withUnsafeBufferPointer { p in
@@ -231,18 +241,24 @@ public final class Tape<Scalar: TensorScalar> {
         }
         s.pointee.inBackward = false
         s.pointee.gradientGeneration = s.pointee.generation
+        s.pointee.gradientLimit = Int(loss.index)
     }
 
-    /// Makes the gradient arena as large as the value arena and zeroes the part in use.
+    /// Makes the gradient arena as large as the value arena and zeroes the gradients of the
+    /// entries up to `last` that take one (constants, however large, cost nothing).
     @inlinable
-    func prepareGradients() {
+    func prepareGradients(upTo last: Int) {
         let s = storage
         if s.pointee.gradientsCapacity < s.pointee.valuesCapacity {
             s.pointee.gradients?.deallocate()
             s.pointee.gradients = .allocate(capacity: s.pointee.valuesCapacity)
             s.pointee.gradientsCapacity = s.pointee.valuesCapacity
         }
-        s.pointee.gradients.unsafelyUnwrapped.update(repeating: 0, count: s.pointee.valuesUsed)
+        let gradients = s.pointee.gradients.unsafelyUnwrapped
+        for index in 0...last {
+            let entry = s.pointee.entries[index]
+            if entry.requiresGradient { (gradients + entry.valueOffset).update(repeating: 0, count: entry.count) }
+        }
     }
 
     // MARK: Reading and writing values
@@ -303,6 +319,8 @@ public final class Tape<Scalar: TensorScalar> {
         precondition(entry.requiresGradient, "gradient: the variable is a constant and has no gradient")
         precondition(storage.pointee.gradientGeneration == storage.pointee.generation,
                      "gradient: call backward(_:) first (no gradients since the last reset)")
+        precondition(Int(variable.index) <= storage.pointee.gradientLimit,
+                     "gradient: the variable was recorded after the loss of the last backward pass")
         return try body(UnsafeBufferPointer(start: storage.pointee.gradients.unsafelyUnwrapped + entry.valueOffset, count: entry.count))
     }
 

@@ -71,6 +71,8 @@ struct TapeStorage<Scalar: TensorScalar> {
     @usableFromInline var generation: UInt32 = 1
     /// The generation whose gradients are in `gradients`, or 0.
     @usableFromInline var gradientGeneration: UInt32 = 0
+    /// The loss of the last backward pass: later entries have no gradient.
+    @usableFromInline var gradientLimit = -1
     @usableFromInline var recording = true
     @usableFromInline var matrixThreads: Int?
     @usableFromInline var inBackward = false

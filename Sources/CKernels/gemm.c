@@ -152,6 +152,28 @@ static void d_gemv_fast(long m, long k, const double *a, long rsa, long csa, con
     }
 }
 
+__attribute__((target("avx2,fma")))
+static void s_axpy_fast(long n, float alpha, const float *x, float *y) {
+    __m256 a = _mm256_set1_ps(alpha);
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i + 8, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
+    }
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+__attribute__((target("avx2,fma")))
+static void d_axpy_fast(long n, double alpha, const double *x, double *y) {
+    __m256d a = _mm256_set1_pd(alpha);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_pd(y + i, _mm256_fmadd_pd(a, _mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i)));
+        _mm256_storeu_pd(y + i + 4, _mm256_fmadd_pd(a, _mm256_loadu_pd(x + i + 4), _mm256_loadu_pd(y + i + 4)));
+    }
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
 /* 6×8 double micro-kernel: the same register plan with four lanes per vector. */
 __attribute__((target("avx2,fma")))
 static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const double *pb, __m256d out[12]) {
@@ -211,6 +233,8 @@ static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, c
 #else
 /* Never called: cpu_has_avx2_fma() is 0 off x86. */
 static void s_micro_half_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
+static void s_axpy_fast(long n, float alpha, const float *x, float *y) { (void)n; (void)alpha; (void)x; (void)y; }
+static void d_axpy_fast(long n, double alpha, const double *x, double *y) { (void)n; (void)alpha; (void)x; (void)y; }
 static void s_gemv_fast(long m, long k, const float *a, long rsa, long csa, const float *b, long rsb, float *c, long ldc) { (void)m; (void)k; (void)a; (void)rsa; (void)csa; (void)b; (void)rsb; (void)c; (void)ldc; }
 static void d_gemv_fast(long m, long k, const double *a, long rsa, long csa, const double *b, long rsb, double *c, long ldc) { (void)m; (void)k; (void)a; (void)rsa; (void)csa; (void)b; (void)rsb; (void)c; (void)ldc; }
 static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
@@ -228,6 +252,7 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define MICRO_FAST_TO_BUFFER s_micro_fast_to_buffer
 #define MICRO_HALF_TO_BUFFER s_micro_half_to_buffer
 #define GEMV_FAST s_gemv_fast
+#define AXPY_FAST s_axpy_fast
 #include "gemm_template.inc"
 #undef T
 #undef MR
@@ -237,6 +262,7 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #undef MICRO_FAST_TO_BUFFER
 #undef MICRO_HALF_TO_BUFFER
 #undef GEMV_FAST
+#undef AXPY_FAST
 
 #define T double
 #define MR 6
@@ -246,4 +272,5 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define MICRO_FAST_TO_BUFFER d_micro_fast_to_buffer
 #define MICRO_HALF_TO_BUFFER d_micro_half_to_buffer
 #define GEMV_FAST d_gemv_fast
+#define AXPY_FAST d_axpy_fast
 #include "gemm_template.inc"

@@ -26,7 +26,7 @@ struct ProductCase: CustomStringConvertible, Sendable {
 // 256-deep panel, empty dimensions, and matrix-vector products (n = 1).
 let productShapes: [(Int, Int, Int)] = [
     (1, 1, 1), (7, 13, 5), (6, 16, 1), (5, 15, 17), (13, 17, 257), (37, 41, 300), (97, 10, 128),
-    (0, 5, 3), (4, 0, 3), (4, 5, 0), (300, 1, 777), (9, 1, 20),
+    (0, 5, 3), (4, 0, 3), (4, 5, 0), (300, 1, 777), (9, 1, 20), (301, 3, 200), (50, 7, 64),
 ]
 let productCases: [ProductCase] = productShapes.flatMap { (m, n, k) in
     [(false, false), (true, false), (false, true), (true, true)].map {

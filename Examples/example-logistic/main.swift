@@ -1,0 +1,115 @@
+// Logistic regression, as the tutorial builds it: sigmoid(x·w + b) with binary cross-entropy,
+// zero initial weights, full-batch gradient descent — here on two MNIST digits.
+import Datasets
+import ExampleSupport
+import Foundation
+import NeuralNetworks
+import Plotting
+
+let program = "example-logistic"
+let options: CommandLineOptions = {
+    var options = CommandLineOptions(
+        program: program,
+        summary: "Logistic regression sigmoid(x·w + b) on two MNIST digits: learning curve and learning-rate comparison.")
+    options.option("digits", "A,B", "the two digits to tell apart (default 3,5; A is class 0)")
+    options.option("iterations", "N", "full-batch gradient-descent iterations (default 2000)")
+    options.option("lr", "RATE", "learning rate of the main run (default 0.005)")
+    options.option("compare", "RATES", "learning rates to compare (default 0.01,0.001,0.0001)")
+    options.option("seed", "N", "accepted for uniformity; zero initialisation and full batches use no randomness")
+    options.option("data", "DIR", "folder with the MNIST IDX files (default Data/mnist)")
+    options.option("out", "DIR", "where the pictures go (default example-logistic-output)")
+    options.parse()
+    return options
+}()
+
+let digitsText = options.string("digits", "3,5")
+let digits = digitsText.split(separator: ",").compactMap { Int($0) }
+guard digits.count == 2, digits.allSatisfy({ (0...9).contains($0) }), digits[0] != digits[1] else {
+    options.fail("--digits must be two different digits, e.g. 3,5; got '\(digitsText)'")
+}
+let iterations = options.int("iterations", 2000, in: 1...1_000_000)
+let mainRate = options.double("lr", 0.005, in: 1e-12...100)
+let compareText = options.string("compare", "0.01,0.001,0.0001")
+let compareRates = compareText.split(separator: ",").compactMap { Double($0) }
+guard !compareRates.isEmpty, compareRates.count == compareText.split(separator: ",").count, compareRates.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+    options.fail("--compare must be positive rates separated by commas, got '\(compareText)'")
+}
+_ = options.int("seed", 0, in: 0...Int.max)
+var pictures = PictureFolder(options.string("out", "example-logistic-output"), program: program)
+
+let directory = options.string("data") ?? (FileManager.default.fileExists(atPath: "Data/mnist") ? "Data/mnist"
+    : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Data/mnist").path)
+let mnist: MNIST<Float>
+do { mnist = try MNIST(directory: directory) } catch { exitWithError(program, "\(error)") }
+let train = mnist.training.selectingClasses(digits), test = mnist.test.selectingClasses(digits)
+print("\(program): digit \(digits[0]) (class 0) against digit \(digits[1]) (class 1): \(train.count) training, \(test.count) test images, 784 features in [0, 1]")
+
+/// Trains from zero weights with each of `rates`; returns, per rate, the cost every 100
+/// iterations and the accuracies. With one rate this is exactly sigmoid(x·w + b); several rates
+/// are trained at once as the columns of one weight matrix — each column is its own logistic
+/// regression with its own step size — so the 784-wide images are read once per iteration for
+/// all of them (the run is bound by memory traffic, not arithmetic).
+func train(rates: [Double]) -> [(costs: [Double], trainAccuracy: Double, testAccuracy: Double)] {
+    let runs = rates.count
+    let tape = Tape<Float>()
+    let w = tape.parameter(.zeros([784, runs]))
+    let b = tape.parameter(.zeros([runs]))
+    let x = tape.persistentConstant(train.features)
+    let labels = train.labels.flatMap { Array(repeating: Float($0), count: runs) }
+    let y = tape.persistentConstant(Tensor(shape: [train.count, runs], scalars: labels))
+    var costs = [[Double]](repeating: [], count: runs)
+    for iteration in 0..<iterations {
+        tape.reset()
+        let p = sigmoid(matmul(x, w) + b)
+        // binaryCrossEntropy averages over all runs × samples; × runs makes each column's
+        // gradient that of its own mean cost.
+        let cost = binaryCrossEntropy(p, y) * Float(runs)
+        tape.backward(cost)
+        for parameter in [w, b] {
+            tape.update(parameter) { value, gradient in
+                for i in 0..<value.count { value[i] -= Float(rates[i % runs]) * gradient[i] }
+            }
+        }
+        if iteration % 100 == 0 {
+            tape.withValue(of: p) { probabilities in
+                for r in 0..<runs {
+                    var total = 0.0
+                    for i in 0..<train.count {
+                        let q = min(max(Double(probabilities[i * runs + r]), 1e-12), 1 - 1e-12)
+                        total -= train.labels[i] == 1 ? log(q) : log(1 - q)
+                    }
+                    costs[r].append(total / Double(train.count))
+                }
+            }
+        }
+    }
+    func accuracies(_ set: LabeledSet<Float>) -> [Double] {
+        tape.reset()
+        let p = tape.withoutGradients { sigmoid(matmul(tape.constant(set.features), w) + b).value.scalars }
+        return (0..<runs).map { r in
+            Double((0..<set.count).filter { (p[$0 * runs + r] > 0.5 ? 1 : 0) == set.labels[$0] }.count) / Double(set.count)
+        }
+    }
+    let (trainAccuracy, testAccuracy) = (accuracies(train), accuracies(test))
+    return (0..<runs).map { (costs[$0], trainAccuracy[$0], testAccuracy[$0]) }
+}
+
+let start = Date()
+let main = train(rates: [mainRate])[0]
+for (i, cost) in main.costs.enumerated() { print(String(format: "cost after iteration %5d: %.6f", i * 100, cost)) }
+print(String(format: "train accuracy: %.2f%%   test accuracy: %.2f%%   (lr %g, %d iterations, %.1fs)",
+             main.trainAccuracy * 100, main.testAccuracy * 100, mainRate, iterations, Date().timeIntervalSince(start)))
+let xs = main.costs.indices.map { Double($0 * 100) }
+pictures.write(LineChart(title: "Learning curve (lr \(mainRate))", xLabel: "iteration", yLabel: "cost",
+                         series: [Series("cost", x: xs, y: main.costs)]).render(),
+               as: "learning-curve.svg", caption: "cost every 100 iterations")
+
+var comparison: [Series] = []
+for (rate, run) in zip(compareRates, train(rates: compareRates)) {
+    print(String(format: "lr %-8g final cost %.6f  train %.2f%%  test %.2f%%", rate, run.costs.last ?? .nan, run.trainAccuracy * 100, run.testAccuracy * 100))
+    comparison.append(Series("lr \(rate)", x: xs, y: run.costs))
+}
+pictures.write(LineChart(title: "Learning rates compared", xLabel: "iteration", yLabel: "cost", series: comparison).render(),
+               as: "learning-rates.svg", caption: "cost for each learning rate")
+pictures.writeIndex(title: "\(program): \(digits[0]) against \(digits[1])")

@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autodiff"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Autodiff"]),
-        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]
 )

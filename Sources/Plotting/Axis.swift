@@ -56,10 +56,12 @@ public struct Axis: Sendable {
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
         var ticks: [Double] = []
-        var t = ceil(lower / step) * step
-        while t <= upper + step * 1e-9 {
-            ticks.append(abs(t) < step * 1e-9 ? 0 : t)
-            t += step
+        var index = ceil(lower / step)
+        while index * step <= upper + step * 1e-9 {
+            // Rounded to the step's precision, so 3 × 0.2 reads 0.6, not 0.6000000000000001.
+            let digits = pow(10, max(0, -floor(log10(step))) + 1)
+            ticks.append((index * step * digits).rounded() / digits + 0)  // + 0 turns -0 into 0
+            index += 1
         }
         return ticks
     }

@@ -1,0 +1,138 @@
+import Datasets
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Plotting
+import Testing
+
+/// Parses SVG text as XML (failing the test if it is not well-formed).
+func parse(_ svg: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> XMLDocument {
+    try XMLDocument(data: Data(svg.utf8))
+}
+
+func elements(_ document: XMLDocument, _ name: String) throws -> [XMLElement] {
+    try document.nodes(forXPath: "//*[local-name()='\(name)']").compactMap { $0 as? XMLElement }
+}
+
+/// An attribute by name (attribute(forName:) misses attributes of elements in the SVG
+/// namespace in swift-corelibs-foundation).
+func attribute(_ element: XMLElement, _ name: String) -> String? {
+    element.attributes?.first { $0.name == name || $0.localName == name }?.stringValue
+}
+
+func points(_ polyline: XMLElement) -> [(Double, Double)] {
+    (attribute(polyline, "points") ?? "").split(separator: " ").map { pair in
+        let xy = pair.split(separator: ",").map { Double($0)! }
+        return (xy[0], xy[1])
+    }
+}
+
+@Suite("Line charts")
+struct LineChartTests {
+    let chart = LineChart(title: "Loss & accuracy", xLabel: "iteration", yLabel: "loss", series: [
+        Series("train", x: [0, 10, 20], y: [1, 0.5, 0.25]),
+        Series("test", x: [0, 10, 20], y: [1.2, 0.7, 0.4], dashed: true),
+    ])
+
+    @Test("parses as XML, with one line per series, the legend and the escaped title")
+    func structure() throws {
+        let rendered = chart.render()
+        let document = try parse(rendered.svg)
+        #expect(try elements(document, "polyline").count == 2)
+        let texts = try elements(document, "text").compactMap(\.stringValue)
+        #expect(texts.contains("train") && texts.contains("test") && texts.contains("Loss & accuracy"))
+        #expect(rendered.svg.contains("Loss &amp; accuracy"))
+        #expect(rendered.gaps == 0)
+    }
+
+    @Test("data map to the right pixels: axis corners and every vertex of the line")
+    func coordinates() throws {
+        let area = chart.plotArea
+        let (x0, y0) = chart.pixel(x: chart.xAxis.lower, y: chart.yAxis.lower)!
+        let (x1, y1) = chart.pixel(x: chart.xAxis.upper, y: chart.yAxis.upper)!
+        #expect(x0 == area.left && y0 == area.bottom && x1 == area.right && y1 == area.top)
+        let line = try elements(try parse(chart.render().svg), "polyline")[0]
+        #expect(points(line).count == 3)
+        for (drawn, (x, y)) in zip(points(line), [(0.0, 1.0), (10, 0.5), (20, 0.25)]) {
+            let expected = chart.pixel(x: x, y: y)!
+            #expect(abs(drawn.0 - expected.0) < 0.01 && abs(drawn.1 - expected.1) < 0.01, "point (\(x), \(y)) at \(drawn), expected \(expected)")
+        }
+        // Halfway along x is halfway across the plot area.
+        #expect(abs(chart.pixel(x: (chart.xAxis.lower + chart.xAxis.upper) / 2, y: 1)!.0 - (area.left + area.right) / 2) < 1e-9)
+    }
+
+    @Test("a NaN or infinite value is a gap, reported, and never written")
+    func gaps() throws {
+        let broken = LineChart(title: "t", xLabel: "x", yLabel: "y", logarithmicY: true,
+                               series: [Series("loss", y: [1, 0.5, .nan, 0.2, .infinity, 0.1, 0])])
+        let rendered = broken.render()
+        #expect(rendered.gaps == 3, "NaN, ∞ and 0 on a log axis")
+        let document = try parse(rendered.svg)
+        #expect(try elements(document, "polyline").count == 1, "only [1, 0.5] is a line")
+        #expect(try elements(document, "circle").count == 2, "the lone points 0.2 and 0.1 are drawn as dots")
+        let lower = rendered.svg.lowercased()
+        #expect(!lower.contains("nan") && !lower.contains("inf"))
+    }
+
+    @Test("ticks are round numbers inside the range; moving average by hand")
+    func ticksAndSmoothing() {
+        #expect(Axis(from: 0, to: 1).ticks() == [0, 0.2, 0.4, 0.6, 0.8, 1])
+        #expect(Axis(from: -3, to: 12).ticks() == [0, 5, 10])
+        #expect(Axis(from: -3, to: 12).ticks().allSatisfy { $0.sign == .plus || $0 != 0 }, "no -0 label")
+        #expect(Axis(from: 1e-3, to: 10, logarithmic: true).ticks().count >= 4)
+        #expect(Axis.label(0.001) == "0.001" && Axis.label(250_000) == "2e+05" && Axis.label(3) == "3")
+        let smoothed = Smoothing.movingAverage([1, 3, .nan, 5, 7], window: 2)
+        #expect(smoothed[0] == 1 && smoothed[1] == 2 && smoothed[2] == 3 && smoothed[3] == 5 && smoothed[4] == 6)
+    }
+}
+
+@Suite("Decision boundaries, image grids, confusion matrices, PNG")
+struct PictureTests {
+    @Test("an animated decision boundary: one frame group each, animated, with the points on top")
+    func decisionBoundary() throws {
+        let n = 8
+        let frames = (0..<3).map { f in
+            DecisionBoundaryPlot.Frame(caption: "frame \(f)", probabilities: (0..<(n * n)).map { Double($0 % n) / Double(n - 1) })
+        }
+        let plot = DecisionBoundaryPlot(title: "moons", xRange: -1...1, yRange: -1...1, resolution: n,
+                                        points: [(x: 0, y: 0, label: 0), (x: 1, y: -1, label: 1)], frames: frames)
+        let rendered = plot.render()
+        let document = try parse(rendered.svg)
+        #expect(try elements(document, "g").count == 3)
+        #expect(try elements(document, "animate").count == 3)
+        #expect(try elements(document, "image").count == 3)
+        let circles = try elements(document, "circle")
+        #expect(circles.count == 2)
+        // (1, -1) is the bottom-right corner of the plot.
+        let corner = plot.pixel(x: 1, y: -1)
+        #expect(attribute(circles[1], "cx") == String(Int(corner.0)))
+        #expect(attribute(circles[1], "cy") == String(Int(corner.1)))
+        // Probability rises left to right, so the 0.5 contour is a vertical line in the middle.
+        let contour = try elements(document, "line")
+        #expect(!contour.isEmpty)
+        let middle = plot.pixel(x: 0, y: 0).0
+        #expect(contour.allSatisfy { abs((Double(attribute($0, "x1") ?? "") ?? .infinity) - middle) < 480.0 / Double(n) })
+    }
+
+    @Test("image grid and confusion matrix")
+    func gridAndMatrix() throws {
+        let grid = ImageGrid(title: "misclassified", images: [[Double](repeating: 0.5, count: 784), [Double](repeating: .nan, count: 784)],
+                             captions: ["7 → 1", "3 → 5"])
+        let rendered = grid.render()
+        #expect(try elements(try parse(rendered.svg), "image").count == 2)
+        #expect(rendered.gaps == 784)
+        let counts = ConfusionMatrixPlot.counts(truth: [0, 1, 1, 2], predicted: [0, 1, 2, 2], classes: 3)
+        #expect(counts == [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+        let matrix = try parse(ConfusionMatrixPlot(title: "c", counts: counts, labels: ["0", "1", "2"]).render().svg)
+        #expect(try elements(matrix, "rect").count == 1 + 9, "background plus one cell per pair")
+    }
+
+    @Test("embedded PNGs decode to the pixels that were encoded")
+    func png() throws {
+        let pixels: [UInt8] = (0..<(7 * 5)).map { UInt8($0 * 7) }
+        let image = try GrayImage(fileBytes: PNGEncoder.encode(width: 7, height: 5, channels: 1, pixels: pixels), path: "p.png")
+        #expect(image.width == 7 && image.height == 5)
+        #expect(image.pixels == pixels.map { Double($0) / 255 })
+    }
+}

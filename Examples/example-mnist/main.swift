@@ -26,6 +26,7 @@ let options: CommandLineOptions = {
     options.option("data", "DIR", "folder with the four MNIST IDX files, .gz or raw (default Data/mnist)")
     options.option("save", "FILE", "where to write the trained model (default mnist-model.safetensors)")
     options.option("load", "FILE", "start from a saved model: evaluate it, or continue with --epochs")
+    options.option("out", "DIR", "where the pictures go (default example-mnist-output)")
     options.option("predict", "IMAGE", "classify the digits in a PNG or PGM picture (uses --load or the default model file)")
     options.flag("check-gradients", "compare the tape's gradients with finite differences on a small batch and exit")
     options.parse()
@@ -194,6 +195,7 @@ print(String(format: "data: %d training, %d validation, %d test samples (loaded 
 
 var progress = ProgressLine()
 var iteration = 0
+var curves = (trainLoss: [Double](), trainAccuracy: [Double](), testLoss: [Double](), testAccuracy: [Double]())
 let trainingStart = Date()
 for epoch in 1...max(epochs, 1) where epochs > 0 {
     batches.shuffle()
@@ -225,13 +227,20 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
     if let validation {
         line += String(format: "  validation %.2f%%", 100 * trainer.evaluate(validation.features, labels: validation.labels).accuracy)
     }
-    line += String(format: "  test %.2f%%", 100 * trainer.evaluate(data.test.features, labels: data.test.labels).accuracy)
+    let epochTest = trainer.evaluate(data.test.features, labels: data.test.labels)
+    line += String(format: "  test %.2f%%", 100 * epochTest.accuracy)
     progress.finish(line)
+    curves.trainLoss.append(lossSum / Double(seen))
+    curves.trainAccuracy.append(Double(correct) / Double(seen))
+    curves.testLoss.append(epochTest.loss)
+    curves.testAccuracy.append(epochTest.accuracy)
 }
 
+let probabilities = trainer.probabilities(data.test.features)
+let predicted = probabilities.argmaxRows()
 let test = trainer.evaluate(data.test.features, labels: data.test.labels)
 print(String(format: "test accuracy: %.2f%% (loss %.4f) on %d images", 100 * test.accuracy, test.loss, data.test.count))
-print(String(format: "time: %.1fs (training %.1fs)", Date().timeIntervalSince(start), Date().timeIntervalSince(trainingStart)))
+print(String(format: "time: %.1fs", Date().timeIntervalSince(start)) + (epochs > 0 ? String(format: " (training %.1fs)", Date().timeIntervalSince(trainingStart)) : ""))
 if epochs > 0 || options.isSet("save") {
     let savePath = options.string("save") ?? defaultModelPath
     do {
@@ -241,3 +250,25 @@ if epochs > 0 || options.isSet("save") {
         exitWithError(program, "\(error)")
     }
 }
+
+// Pictures: learning curves per epoch, the confusion matrix, and misclassified test digits.
+var pictures = PictureFolder(options.string("out", "example-mnist-output"), program: program)
+if epochs > 0 {
+    let x = (1...epochs).map(Double.init)
+    pictures.write(LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: "cross-entropy", logarithmicY: true, series: [
+        Series("train (running mean)", x: x, y: curves.trainLoss), Series("test", x: x, y: curves.testLoss, dashed: true),
+    ]).render(), as: "loss.svg", caption: "training and test loss per epoch")
+    pictures.write(LineChart(title: "Accuracy per epoch", xLabel: "epoch", yLabel: "accuracy (%)", series: [
+        Series("train", x: x, y: curves.trainAccuracy.map { $0 * 100 }), Series("test", x: x, y: curves.testAccuracy.map { $0 * 100 }, dashed: true),
+    ]).render(), as: "accuracy.svg", caption: "training and test accuracy per epoch")
+}
+let counts = ConfusionMatrixPlot.counts(truth: data.test.labels, predicted: predicted, classes: 10)
+pictures.write(ConfusionMatrixPlot(title: String(format: "Confusion matrix (test accuracy %.2f%%)", test.accuracy * 100), counts: counts,
+                                   labels: (0..<10).map(String.init)).render(),
+               as: "confusion.svg", caption: "true class (rows) against predicted class (columns) on the test set")
+let wrong = Array(data.test.labels.indices.filter { predicted[$0] != data.test.labels[$0] }.prefix(40))
+let images = wrong.map { i in (0..<784).map { Double(data.test.features.scalars[i * 784 + $0]) } }
+pictures.write(ImageGrid(title: "Misclassified test digits (true → predicted)", images: images,
+                         captions: wrong.map { "\(data.test.labels[$0]) → \(predicted[$0])" }).render(),
+               as: "misclassified.svg", caption: "the first \(wrong.count) misclassified test digits")
+pictures.writeIndex(title: "\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation)")

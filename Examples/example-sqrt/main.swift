@@ -1,12 +1,16 @@
 // Finds square roots by gradient descent on the tape: the loss is the plain expression
 // (x·x - d)², and the tape supplies d(loss)/dx.
 import Autodiff
+import ExampleSupport
 import Foundation
+import Plotting
 
 let usage = """
     usage: example-sqrt [NUMBER]      find √NUMBER by gradient descent (default 2)
-           example-sqrt --table       solve 500 numbers in [0, 1000] at once for several
-                                      (learning rate, steps) settings and print the largest errors
+           example-sqrt --table [--seed N] [--out DIR]
+                                      solve 500 numbers in [0, 1000] at once for several
+                                      (learning rate, steps) settings, print the largest errors and
+                                      draw the estimates against √x (default DIR example-sqrt-output)
            example-sqrt --help
     """
 
@@ -40,18 +44,21 @@ func squareRoot(of d: Double) -> Double {
     return previous
 }
 
-/// The largest error of √d for 500 numbers in [0, 1000] solved at once as one tensor.
-func tableOfSettings() {
-    var generator = SeededGenerator(seed: 2026)
+/// The largest error of √d for 500 numbers in [0, 1000] solved at once as one tensor, and a
+/// chart of every setting's estimates against the true square root.
+func tableOfSettings(seed: UInt64, out: String) {
+    var generator = SeededGenerator(seed: seed)
     let targets = Tensor<Double>.randomUniform([500], in: 0..<1000, using: &generator)
     let truth = targets.map { $0.squareRoot() }
+    let order = targets.scalars.indices.sorted { targets.scalars[$0] < targets.scalars[$1] }
+    var series: [Series] = []
     print("500 numbers in [0, 1000], loss Σ(x² - d)², x starts at 1")
     print("learning rate     steps   largest |x - √d|   at d")
     for learningRate in [1e-5, 1e-4, 2e-4] {
         for steps in [100, 1_000, 10_000] {
             let tape = Tape<Double>()
             let x = tape.parameter(Tensor(repeating: 1, shape: [500]))
-            let d = tape.parameter(targets)  // kept on the tape across resets; never updated
+            let d = tape.persistentConstant(targets)
             for _ in 0..<steps {
                 tape.reset()
                 tape.backward((x * x - d).squared().sum())
@@ -66,27 +73,53 @@ func tableOfSettings() {
                 if !(error <= worst.error) { worst = (error, targets.scalars[i]) }
             }
             print(String(format: "%-13g %9d   %16.3e   %7.2f", learningRate, steps, worst.error, worst.at))
+            series.append(Series("lr \(learningRate), \(steps) steps", x: order.map { targets.scalars[$0] },
+                                 y: order.map { estimate.scalars[$0] }))
         }
     }
+    series.append(Series("√x", x: order.map { targets.scalars[$0] }, y: order.map { truth.scalars[$0] }, dashed: true))
+    var chart = LineChart(title: "√x by gradient descent: estimates for each setting", xLabel: "x", yLabel: "estimate of √x", series: series)
+    chart.width = 900
+    var pictures = PictureFolder(out, program: "example-sqrt")
+    pictures.write(chart.render(), as: "estimates.svg", caption: "the estimates of each (learning rate, steps) setting against √x")
+    pictures.writeIndex(title: "example-sqrt --table")
 }
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-switch arguments.first {
-case nil:
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write("example-sqrt: \(message)\n\(usage)\n".data(using: .utf8)!)
+    exit(2)
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(usage)
+    exit(0)
+}
+/// Removes `--name VALUE` from the arguments and returns the value.
+@MainActor func take(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name) else { return nil }
+    guard i + 1 < arguments.count else { fail("\(name) needs a value") }
+    let value = arguments[i + 1]
+    arguments.removeSubrange(i...(i + 1))
+    return value
+}
+let out = take("--out") ?? "example-sqrt-output"
+let seedText = take("--seed")
+guard seedText == nil || UInt64(seedText!) != nil else { fail("--seed needs a non-negative integer, got '\(seedText!)'") }
+if let table = arguments.firstIndex(of: "--table") {
+    arguments.remove(at: table)
+    guard arguments.isEmpty else { fail("unexpected arguments \(arguments)") }
+    tableOfSettings(seed: seedText.flatMap(UInt64.init) ?? 2026, out: out)
+    exit(0)
+}
+switch arguments.count {
+case 0:
     let root = squareRoot(of: 2)
     print(String(format: "gradient descent: √2 = %.15f\nFoundation.sqrt:  √2 = %.15f", root, 2.0.squareRoot()))
-case "--help", "-h":
-    print(usage)
-case "--table":
-    tableOfSettings()
-case let text? where arguments.count == 1:
-    guard let d = Double(text), d.isFinite, d >= 0 else {
-        FileHandle.standardError.write("example-sqrt: '\(text)' is not a finite number ≥ 0\n\(usage)\n".data(using: .utf8)!)
-        exit(2)
-    }
+case 1:
+    guard let d = Double(arguments[0]), d.isFinite, d >= 0 else { fail("'\(arguments[0])' is not a finite number ≥ 0") }
     let root = squareRoot(of: d)
     print(String(format: "gradient descent: √%g = %.15f\nFoundation.sqrt:  √%g = %.15f", d, root, d, d.squareRoot()))
 default:
-    FileHandle.standardError.write("example-sqrt: unexpected arguments \(arguments)\n\(usage)\n".data(using: .utf8)!)
-    exit(2)
+    fail("unexpected arguments \(arguments)")
 }

@@ -77,7 +77,7 @@ public struct ConfusionMatrixPlot: Sendable {
         var svg = SVGDocument(width: left + Double(n) * cell + 30, height: top + Double(n) * cell + 30)
         svg.text(10, 24, title, size: 16, weight: "bold")
         svg.text(left + Double(n) * cell / 2, top - 28, "predicted", size: 12, anchor: "middle")
-        svg.text(20, top + Double(n) * cell / 2, "true", size: 12, anchor: "middle", rotate: true)
+        svg.text(34, top + Double(n) * cell / 2, "true", size: 12, anchor: "middle", rotate: true)
         for i in 0..<n {
             let total = max(counts[i].reduce(0, +), 1)
             svg.text(left - 8, top + (Double(i) + 0.6) * cell, labels[i], size: 12, anchor: "end")

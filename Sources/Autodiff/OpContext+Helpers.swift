@@ -1,7 +1,7 @@
 extension OpContext {
     /// For an elementwise op: `gx += g · dy/dx`, with `derivative(x, y)` giving dy/dx from the
     /// input and output values. Does nothing when the input needs no gradient.
-    @inlinable
+    @inlinable @inline(__always)
     public func accumulateElementwise(_ derivative: (_ x: Scalar, _ y: Scalar) -> Scalar) {
         let a = self.a
         guard let gx = a.gradient else { return }
@@ -14,7 +14,7 @@ extension OpContext {
 
     /// `target.gradient += contribution`, summed down to the target's shape when the target
     /// was broadcast. `contribution` has the output's shape.
-    @inlinable
+    @inlinable @inline(__always)
     public func accumulateBroadcast(_ contribution: UnsafePointer<Scalar>, into target: TapeValue<Scalar>) {
         guard let gt = target.gradient else { return }
         let out = output
@@ -28,7 +28,7 @@ extension OpContext {
     /// `target.gradient += g ⊙ factor`, where `factor(i, j)` is given for output element i and
     /// the element j of `other` broadcast to it... in the common same-shape case; otherwise a
     /// scratch product is reduced. Used by `*` and `/`.
-    @inlinable
+    @inlinable @inline(__always)
     func accumulateProduct(
         into target: TapeValue<Scalar>, times other: TapeValue<Scalar>, scaledBy scale: Scalar = 1,
         dividedBy divisor: TapeValue<Scalar>? = nil

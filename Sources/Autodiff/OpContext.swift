@@ -10,7 +10,7 @@ public struct TapeValue<Scalar: TensorScalar> {
     @usableFromInline let storage: UnsafeMutablePointer<TapeStorage<Scalar>>
     @usableFromInline let index: Int
 
-    @inlinable
+    @inlinable @inline(__always)
     init(storage: UnsafeMutablePointer<TapeStorage<Scalar>>, index: Int) {
         let entry = storage.pointee.entries[index]
         self.storage = storage
@@ -41,13 +41,13 @@ public struct OpContext<Scalar: TensorScalar> {
     }
 
     /// The op's result.
-    @inlinable public var output: TapeValue<Scalar> { TapeValue(storage: storage, index: entry) }
+    @inlinable @inline(__always) public var output: TapeValue<Scalar> { TapeValue(storage: storage, index: entry) }
     /// The first input.
-    @inlinable public var a: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.0)) }
+    @inlinable @inline(__always) public var a: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.0)) }
     /// The second input. - Precondition: the op was recorded with one.
-    @inlinable public var b: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.1)) }
+    @inlinable @inline(__always) public var b: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.1)) }
     /// The third input. - Precondition: the op was recorded with one.
-    @inlinable public var c: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.2)) }
+    @inlinable @inline(__always) public var c: TapeValue<Scalar> { TapeValue(storage: storage, index: Int(storage.pointee.entries[entry].inputs.2)) }
     /// The scalar constant recorded with the op.
     @inlinable public var auxScalar: Scalar { storage.pointee.entries[entry].auxScalar }
     /// The integer constant recorded with the op.

@@ -132,7 +132,7 @@ public final class Tape<Scalar: TensorScalar> {
     ///   - auxScalar, auxInt: small constants the pullback needs (an exponent, an axis).
     ///   - savedScalars, savedInts: room the forward may fill for the pullback
     ///     (``OpContext/savedScalars``, ``OpContext/savedInts``).
-    @inlinable
+    @inlinable @inline(__always)
     public func record(
         _ op: StaticString, shape: [Int],
         _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil, _ c: Variable<Scalar>? = nil,
@@ -149,7 +149,7 @@ public final class Tape<Scalar: TensorScalar> {
 
     /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for an
     /// op whose result has the shape of its first input.
-    @inlinable
+    @inlinable @inline(__always)
     public func record(
         _ op: StaticString, shapeOfFirstInput a: Variable<Scalar>, _ b: Variable<Scalar>? = nil,
         _ c: Variable<Scalar>? = nil,
@@ -164,7 +164,7 @@ public final class Tape<Scalar: TensorScalar> {
         return finishRecording(index, needsGradient, forward, pullback)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func recordedInputs(
         _ op: StaticString, _ a: Variable<Scalar>, _ b: Variable<Scalar>?, _ c: Variable<Scalar>?
     ) -> ((Int32, Int32, Int32), Bool) {
@@ -184,7 +184,7 @@ public final class Tape<Scalar: TensorScalar> {
         return (inputs, needsGradient && storage.pointee.recording)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func finishRecording(
         _ index: Int, _ needsGradient: Bool, _ forward: (OpContext<Scalar>) -> Void, _ pullback: @escaping Pullback
     ) -> Variable<Scalar> {
@@ -195,7 +195,7 @@ public final class Tape<Scalar: TensorScalar> {
     }
 
     /// Stops when `variable` is from another tape or from before the last reset.
-    @inlinable
+    @inlinable @inline(__always)
     public func validate(_ variable: Variable<Scalar>, _ op: StaticString) {
         precondition(variable.tape === self, "\(op): the variable belongs to another tape")
         precondition(

@@ -139,7 +139,7 @@ struct TapeStorage<Scalar: TensorScalar> {
     // MARK: Allocation in the arenas
 
     /// Reserves `n` scalars in the value arena, 8-aligned so vector loads stay on cache lines.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func reserveValues(_ n: Int) -> Int {
         let offset = valuesUsed
         let end = offset + ((n + 7) & ~7)
@@ -173,7 +173,7 @@ struct TapeStorage<Scalar: TensorScalar> {
 
     /// Appends an entry with the same shape as entry `source` (no shape array is built, which
     /// keeps elementwise ops on scalars free of reference counting).
-    @inlinable
+    @inlinable @inline(__always)
     mutating func append(
         shapeOf source: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
         auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
@@ -186,7 +186,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         return index
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func append(
         rank: Int, elements: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
         auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
@@ -208,7 +208,7 @@ struct TapeStorage<Scalar: TensorScalar> {
     }
 
     /// Whether entries `a` and `b` have the same shape.
-    @inlinable
+    @inlinable @inline(__always)
     func sameShape(_ a: Int, _ b: Int) -> Bool {
         let (ea, eb) = (entries[a], entries[b])
         if ea.rank != eb.rank || ea.count != eb.count { return false }
@@ -258,7 +258,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         scratchUsed = 0
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func endScratch() {
         scratchUsed = 0
         if retiredScratch.count != 0 { releaseRetiredScratch() }

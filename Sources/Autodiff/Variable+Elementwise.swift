@@ -1,6 +1,6 @@
 extension Variable {
     /// Records an elementwise op of one input whose value is `f(x)` per element.
-    @inlinable
+    @inlinable @inline(__always)
     func elementwise(
         _ op: StaticString, auxScalar: Scalar = 0, _ f: (Scalar) -> Scalar,
         pullback: @escaping Tape<Scalar>.Pullback
@@ -13,7 +13,7 @@ extension Variable {
     }
 
     /// Records a broadcasting binary op.
-    @inlinable
+    @inlinable @inline(__always)
     static func broadcasting<Op: ElementwiseBinaryOperation>(
         _ op: StaticString, _ kind: Op.Type, _ lhs: Variable, _ rhs: Variable,
         pullback: @escaping Tape<Scalar>.Pullback

@@ -22,26 +22,16 @@ let options: CommandLineOptions = {
     return options
 }()
 
-let digitsText = options.string("digits", "3,5")
-let digits = digitsText.split(separator: ",").compactMap { Int($0) }
-guard digits.count == 2, digits.allSatisfy({ (0...9).contains($0) }), digits[0] != digits[1] else {
-    options.fail("--digits must be two different digits, e.g. 3,5; got '\(digitsText)'")
-}
+let digits: [Int] = options.list("digits", "3,5", of: "digits 0-9") { (0...9).contains($0) }
+guard digits.count == 2, digits[0] != digits[1] else { options.fail("--digits must be two different digits, e.g. 3,5") }
 let iterations = options.int("iterations", 2000, in: 1...1_000_000)
 let mainRate = options.double("lr", 0.005, in: 1e-12...100)
-let compareText = options.string("compare", "0.01,0.001,0.0001")
-let compareRates = compareText.split(separator: ",").compactMap { Double($0) }
-guard !compareRates.isEmpty, compareRates.count == compareText.split(separator: ",").count, compareRates.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-    options.fail("--compare must be positive rates separated by commas, got '\(compareText)'")
-}
+let compareRates: [Double] = options.list("compare", "0.01,0.001,0.0001", of: "positive rates") { $0 > 0 && $0.isFinite }
 _ = options.int("seed", 0, in: 0...Int.max)
 var pictures = PictureFolder(options.string("out", "example-logistic-output"), program: program)
 
-let directory = options.string("data") ?? (FileManager.default.fileExists(atPath: "Data/mnist") ? "Data/mnist"
-    : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Data/mnist").path)
 let mnist: MNIST<Float>
-do { mnist = try MNIST(directory: directory) } catch { exitWithError(program, "\(error)") }
+do { mnist = try MNIST(directory: options.mnistDirectory()) } catch { exitWithError(program, "\(error)") }
 let train = mnist.training.selectingClasses(digits), test = mnist.test.selectingClasses(digits)
 print("\(program): digit \(digits[0]) (class 0) against digit \(digits[1]) (class 1): \(train.count) training, \(test.count) test images, 784 features in [0, 1]")
 

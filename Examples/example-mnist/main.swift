@@ -37,13 +37,6 @@ let defaultModelPath = "mnist-model.safetensors"
 ComputeSettings.maxThreads = options.int("threads", ComputeSettings.maxThreads, in: 1...64)
 let seed = UInt64(options.int("seed", 1, in: 0...Int.max))
 
-/// Data/mnist from the working directory, else from this source file's repository.
-func defaultDataDirectory() -> String {
-    if FileManager.default.fileExists(atPath: "Data/mnist") { return "Data/mnist" }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Data/mnist").path
-}
-
 /// The architecture: from the checkpoint's metadata when loading, otherwise from the flags.
 struct Architecture {
     var sizes: [Int]
@@ -54,12 +47,8 @@ struct Architecture {
     }
 
     init(options: CommandLineOptions) {
-        let hidden = options.string("hidden", "256,128")
-        let widths = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !hidden.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 100_000 }) else {
-            options.fail("--hidden must be positive widths separated by commas, got '\(hidden)'")
-        }
-        sizes = [784] + widths.map { $0! } + [10]
+        let widths: [Int] = options.list("hidden", "256,128", of: "layer widths 1-100000") { (1...100_000).contains($0) }
+        sizes = [784] + widths + [10]
         activation = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha]", Activation.init(name:))
     }
 
@@ -91,8 +80,7 @@ func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, 
 }
 
 func loadData() -> MNIST<Float> {
-    let directory = options.string("data") ?? defaultDataDirectory()
-    do { return try MNIST(directory: directory) } catch { exitWithError(program, "\(error)") }
+    do { return try MNIST(directory: options.mnistDirectory()) } catch { exitWithError(program, "\(error)") }
 }
 
 // MARK: --predict

@@ -27,11 +27,8 @@ let dataset = options.string("dataset", "moons")
 guard ["moons", "flower", "circles"].contains(dataset) else { options.fail("--dataset must be moons, flower or circles, got '\(dataset)'") }
 let seed = UInt64(options.int("seed", 1, in: 0...Int.max))
 let flower = dataset == "flower"
-let hiddenText = options.string("hidden", flower ? "4" : dataset == "moons" ? "25,50,50,25" : "25,25")
-let hidden = hiddenText.split(separator: ",").compactMap { Int($0) }
-guard !hidden.isEmpty, hidden.count == hiddenText.split(separator: ",").count, hidden.allSatisfy({ $0 > 0 && $0 <= 4096 }) else {
-    options.fail("--hidden must be positive widths separated by commas, got '\(hiddenText)'")
-}
+let hidden: [Int] = options.list("hidden", flower ? "4" : dataset == "moons" ? "25,50,50,25" : "25,25",
+                                  of: "layer widths 1-4096") { (1...4096).contains($0) }
 let activation = options.parsed("activation", flower ? "tanh" : "relu", accepted: "relu, sigmoid, tanh, leaky-relu", Activation.init(name:))
 let iterations = options.int("iterations", flower ? 10_000 : 3000, in: 1...1_000_000)
 let learningRate = Float(options.double("lr", flower ? 1.2 : 0.1, in: 1e-9...100))

@@ -24,17 +24,10 @@ let options: CommandLineOptions = {
 let iterations = options.int("iterations", 2000, in: 1...1_000_000)
 let batchSize = options.int("batch-size", 128, in: 1...60_000)
 let seed = UInt64(options.int("seed", 1, in: 0...Int.max))
-let hiddenText = options.string("hidden", "100")
-let hidden = hiddenText.split(separator: ",").compactMap { Int($0) }
-guard !hidden.isEmpty, hidden.count == hiddenText.split(separator: ",").count, hidden.allSatisfy({ $0 > 0 && $0 <= 4096 }) else {
-    options.fail("--hidden must be positive widths separated by commas, got '\(hiddenText)'")
-}
+let hidden: [Int] = options.list("hidden", "100", of: "layer widths 1-4096") { (1...4096).contains($0) }
 var pictures = PictureFolder(options.string("out", "example-optimizers-output"), program: program)
-let directory = options.string("data") ?? (FileManager.default.fileExists(atPath: "Data/mnist") ? "Data/mnist"
-    : URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Data/mnist").path)
 let mnist: MNIST<Float>
-do { mnist = try MNIST(directory: directory) } catch { exitWithError(program, "\(error)") }
+do { mnist = try MNIST(directory: options.mnistDirectory()) } catch { exitWithError(program, "\(error)") }
 
 // The tutorial's rates: each optimizer's usual default.
 let contenders: [(name: String, kind: OptimizerKind, rate: Float)] = [

@@ -103,6 +103,29 @@ public struct CommandLineOptions: Sendable {
         return value
     }
 
+    /// `--name` as a comma-separated list of numbers, each accepted by `valid` (e.g. layer
+    /// widths `256,128`, learning rates `0.01,0.001`), or a message.
+    public func list<T: LosslessStringConvertible>(
+        _ name: String, _ fallback: String, of kind: String, _ valid: (T) -> Bool
+    ) -> [T] {
+        let text = values[name] ?? fallback
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let items = parts.compactMap { T(String($0).trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, items.count == parts.count, items.allSatisfy(valid) else {
+            fail("--\(name) must be \(kind) separated by commas, got '\(text)'")
+        }
+        return items
+    }
+
+    /// The MNIST folder: `--data DIR`, else `Data/mnist` in the working directory, else the
+    /// repository's `Data/mnist` found from the example's source file (`#filePath`).
+    public func mnistDirectory(sourceFile: String = #filePath) -> String {
+        if let given = values["data"] { return given }
+        if FileManager.default.fileExists(atPath: "Data/mnist") { return "Data/mnist" }
+        return URL(fileURLWithPath: sourceFile).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Data/mnist").path
+    }
+
     /// `--name` parsed by `parse`, or a message naming the accepted forms.
     public func parsed<T>(_ name: String, _ fallback: String, accepted: String, _ parse: (String) -> T?) -> T {
         let text = values[name] ?? fallback

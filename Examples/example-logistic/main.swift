@@ -49,7 +49,10 @@ func train(rates: [Double]) -> [(costs: [Double], trainAccuracy: Double, testAcc
     let labels = train.labels.flatMap { Array(repeating: Float($0), count: runs) }
     let y = tape.persistentConstant(Tensor(shape: [train.count, runs], scalars: labels))
     var costs = [[Double]](repeating: [], count: runs)
+    var progress = ProgressLine()
+    defer { progress.finish("trained \(runs == 1 ? "lr \(rates[0])" : "\(runs) learning rates"): \(iterations) iterations") }
     for iteration in 0..<iterations {
+        progress.update("lr \(rates.map { "\($0)" }.joined(separator: ", ")): iteration \(iteration + 1)/\(iterations)")
         tape.reset()
         let p = sigmoid(matmul(x, w) + b)
         // binaryCrossEntropy averages over all runs × samples; × runs makes each column's

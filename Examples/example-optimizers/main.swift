@@ -45,16 +45,19 @@ for contender in contenders {
     var trainer = ClassifierTrainer(model: model, tape: tape, optimizer: contender.kind)
     var batches = Minibatches(of: mnist.training, size: batchSize, seed: seed, dropLast: true)
     var curve: [Double] = []
+    var progress = ProgressLine()
     for iteration in 0..<iterations {
         if iteration % batches.count == 0 { batches.shuffle() }
         let loss = batches.withBatch(iteration % batches.count) { features, labels, _ in
             trainer.step(features: features, labels: labels, learningRate: contender.rate).loss
         }
         curve.append(Double(loss))
+        progress.update(String(format: "%@: iteration %d/%d  loss %.4f", contender.name, iteration + 1, iterations, Double(loss)))
     }
     losses.append(curve)
     let accuracy = trainer.evaluate(mnist.test.features, labels: mnist.test.labels).accuracy
-    print(String(format: "%-9@ lr %-6g  final loss %.4f  test accuracy %.2f%%  (%.1fs)", contender.name as NSString,
+    progress.finish(contender.name.padding(toLength: 9, withPad: " ", startingAt: 0)
+        + String(format: " lr %-6g  final loss %.4f  test accuracy %.2f%%  (%.1fs)",
                  Double(contender.rate), curve.last ?? .nan, accuracy * 100, Date().timeIntervalSince(start)))
 }
 print("\nloss every 100 iterations")

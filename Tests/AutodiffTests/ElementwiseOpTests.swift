@@ -97,3 +97,45 @@ struct ElementwiseOpTests {
         #expect(y.value.scalars == [0, 1, 0.5])
     }
 }
+
+@Suite("Elementwise ops worked by hand")
+struct HandWorkedElementwiseTests {
+    /// (op, x, f(x), f'(x)) with the values done on paper.
+    static let cases: [(String, Double, Double, Double)] = [
+        ("exp", 0, 1, 1), ("log", 2, 0.6931471805599453, 0.5), ("sqrt", 4, 2, 0.25), ("pow3", 2, 8, 12),
+        ("abs", -3, 3, -1), ("squared", 3, 9, 6), ("reciprocal", 2, 0.5, -0.25), ("negate", 5, -5, -1),
+        ("scaled", 2, 7, 3.5),
+    ]
+
+    @Test("value and derivative at one point", arguments: cases.map(\.0))
+    func valueAndDerivative(_ name: String) {
+        let (_, x0, value, derivative) = Self.cases.first { $0.0 == name }!
+        let tape = Tape<Double>()
+        let x = tape.parameter(Tensor(x0))
+        let y: Variable<Double> = switch name {
+        case "exp": exp(x)
+        case "log": log(x)
+        case "sqrt": sqrt(x)
+        case "pow3": pow(x, 3)
+        case "abs": abs(x)
+        case "squared": x.squared()
+        case "reciprocal": 1 / x
+        case "negate": -x
+        default: 3.5 * x
+        }
+        tape.backward(y)
+        #expect(abs(y.scalar - value) < 1e-15, "\(name)(\(x0)) should be \(value), got \(y.scalar)")
+        #expect(abs(x.gradient.scalar - derivative) < 1e-15, "\(name)'(\(x0)) should be \(derivative), got \(x.gradient.scalar)")
+    }
+
+    @Test("a quotient and a broadcast sum, by hand")
+    func binaryByHand() {
+        let tape = Tape<Double>()
+        let a = tape.parameter(Tensor([[1, 2], [3, 4]]))
+        let b = tape.parameter(Tensor([2, 4]))
+        // Σ a/b: ∂/∂a = 1/b per column; ∂/∂b_j = -Σ_i a_ij / b_j².
+        tape.backward((a / b).sum())
+        #expect(a.gradient == Tensor([[0.5, 0.25], [0.5, 0.25]]))
+        #expect(b.gradient == Tensor([-4.0 / 4, -6.0 / 16]))
+    }
+}

@@ -25,9 +25,9 @@ extension OpContext {
         }
     }
 
-    /// `target.gradient += g ⊙ factor`, where `factor(i, j)` is given for output element i and
-    /// the element j of `other` broadcast to it... in the common same-shape case; otherwise a
-    /// scratch product is reduced. Used by `*` and `/`.
+    /// `target.gradient += scale · g ⊙ other [/ divisor]`, with `other` and `divisor` broadcast
+    /// to the output's shape and the product summed back to the target's shape. Used by the
+    /// pullbacks of `*` (∂a = g·b) and `/` (∂b = -g·y/b).
     @inlinable @inline(__always)
     func accumulateProduct(
         into target: TapeValue<Scalar>, times other: TapeValue<Scalar>, scaledBy scale: Scalar = 1,

@@ -156,6 +156,14 @@ let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma],
 let weightDecay = options.double("weight-decay", 0, in: 0...10)
 let validationFraction = options.double("validation", 0, in: 0...0.9)
 
+// A checkpoint that cannot be written should stop us before training, not after it.
+if epochs > 0 || options.isSet("save") {
+    let folder = URL(fileURLWithPath: options.string("save") ?? defaultModelPath).deletingLastPathComponent().path
+    guard FileManager.default.isWritableFile(atPath: folder) else {
+        exitWithError(program, "cannot save the checkpoint: the folder \(folder) does not exist or is not writable")
+    }
+}
+
 let data = loadData()
 let (training, validation) = validationFraction > 0
     ? data.training.split(validationFraction: validationFraction, seed: seed)

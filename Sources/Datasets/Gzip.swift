@@ -12,6 +12,16 @@ public enum Gzip {
     /// Output beyond `limit` bytes is an error rather than an allocation, so a hostile file
     /// cannot make us allocate without bound. `path` only names the file in errors.
     public static func decompress(_ input: [UInt8], limit: Int, path: String) throws(DatasetError) -> [UInt8] {
+        try inflateStream(input, limit: limit, prefixOnly: false, path: path)
+    }
+
+    /// The first `count` bytes of the decompressed stream (fewer if it is shorter), without
+    /// inflating the rest: enough to read a header before deciding how much to expect.
+    public static func decompressedPrefix(_ input: [UInt8], count: Int, path: String) throws(DatasetError) -> [UInt8] {
+        try inflateStream(input, limit: count, prefixOnly: true, path: path)
+    }
+
+    static func inflateStream(_ input: [UInt8], limit: Int, prefixOnly: Bool, path: String) throws(DatasetError) -> [UInt8] {
         var output = [UInt8]()
         output.reserveCapacity(min(limit, max(input.count * 4, 1 << 16)))
         var stream = z_stream()
@@ -20,7 +30,7 @@ public enum Gzip {
             throw .corruptGzip(path: path, reason: "zlib could not start")
         }
         defer { inflateEnd(&stream) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var chunk = [UInt8](repeating: 0, count: prefixOnly ? max(limit, 1) : 1 << 16)
         var failure: DatasetError?
         input.withUnsafeBufferPointer { source in
             stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
@@ -32,6 +42,10 @@ public enum Gzip {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 let produced = chunk.count - Int(stream.avail_out)
+                if prefixOnly && output.count + produced >= limit {
+                    output.append(contentsOf: chunk[0..<(limit - output.count)])
+                    return
+                }
                 if output.count + produced > limit {
                     failure = .corruptGzip(path: path, reason: "decompresses to more than \(limit) bytes")
                     return

@@ -25,11 +25,25 @@ public struct IDXFile: Sendable {
     public init(fileBytes raw: [UInt8], path: String) throws(DatasetError) {
         var data = raw
         if Gzip.isCompressed(raw) {
-            // deflate cannot expand more than ~1032:1, and MNIST-sized sets are far below
-            // 2 GiB; the header check below then insists on the exact size.
-            let limit = min(Int(Int32.max), max(raw.count, 1) * 1032)
-            data = try Gzip.decompress(raw, limit: limit, path: path)
+            // Read the header first and inflate no more than it declares (plus one byte, to
+            // notice trailing data): a corrupt or hostile stream cannot make us allocate more.
+            let header = try Self.parseHeader(try Gzip.decompressedPrefix(raw, count: 4 + 4 * 4, path: path),
+                                              path: path, available: nil)
+            data = try Gzip.decompress(raw, limit: header.headerSize + header.total + 1, path: path)
         }
+        let (dimensions, headerSize, total) = try Self.parseHeader(data, path: path, available: data.count)
+        guard data.count == headerSize + total else {
+            throw .sizeMismatch(path: path, expectedBytes: headerSize + total, actualBytes: data.count)
+        }
+        self.dimensions = dimensions
+        self.bytes = Array(data[headerSize...])
+    }
+
+    /// The dimensions, header size and element count from the start of an IDX file; `available`
+    /// (the whole file's size, when known) is checked to hold at least the header.
+    static func parseHeader(_ data: [UInt8], path: String, available: Int?) throws(DatasetError)
+        -> (dimensions: [Int], headerSize: Int, total: Int)
+    {
         guard data.count >= 4 else { throw .badHeader(path: path, reason: "only \(data.count) bytes, no header") }
         guard data[0] == 0, data[1] == 0 else {
             throw .badHeader(path: path, reason: String(format: "magic number starts %02x %02x, expected 00 00", data[0], data[1]))
@@ -41,7 +55,7 @@ public struct IDXFile: Sendable {
         guard (1...4).contains(rank) else { throw .badHeader(path: path, reason: "rank \(rank), expected 1 to 4") }
         let headerSize = 4 + 4 * rank
         guard data.count >= headerSize else {
-            throw .sizeMismatch(path: path, expectedBytes: headerSize, actualBytes: data.count)
+            throw .sizeMismatch(path: path, expectedBytes: headerSize, actualBytes: available ?? data.count)
         }
         var dimensions: [Int] = []
         var total = 1
@@ -55,10 +69,6 @@ public struct IDXFile: Sendable {
             }
             total = product
         }
-        guard data.count == headerSize + total else {
-            throw .sizeMismatch(path: path, expectedBytes: headerSize + total, actualBytes: data.count)
-        }
-        self.dimensions = dimensions
-        self.bytes = Array(data[headerSize...])
+        return (dimensions, headerSize, total)
     }
 }

@@ -105,3 +105,23 @@ struct ShippedMNISTTests {
         #expect(pixels.min() == 0 && pixels.max() == 1, "features scaled to [0, 1]")
     }
 }
+
+@Suite("Inflating no more than the header declares")
+struct InflateLimitTests {
+    @Test("a stream longer than its header says stops at the declared size, with an error naming the file")
+    func oversizedStream() {
+        // The header declares 2×3×4 bytes, the stream carries 100,000 more.
+        let compressed = Gzip.compress(idxBytes([2, 3, 4], [UInt8](repeating: 7, count: 24 + 100_000)))
+        expectError("big.gz: corrupt gzip data: decompresses to more than 41 bytes") {
+            _ = try IDXFile(fileBytes: compressed, path: "big.gz")
+        }
+        expectError("magic number") { _ = try IDXFile(fileBytes: Gzip.compress([9, 9, 9, 9, 9, 9, 9, 9]), path: "x.gz") }
+    }
+
+    @Test("the prefix of a stream is its first bytes")
+    func prefix() throws {
+        let bytes = (0..<1000).map { UInt8($0 % 251) }
+        #expect(try Gzip.decompressedPrefix(Gzip.compress(bytes), count: 10, path: "p") == Array(bytes.prefix(10)))
+        #expect(try Gzip.decompressedPrefix(Gzip.compress([1, 2]), count: 10, path: "p") == [1, 2])
+    }
+}

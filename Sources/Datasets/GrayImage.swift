@@ -134,7 +134,8 @@ enum PNGDecoder {
         guard let header else { throw .badImage(path: path, reason: "no IHDR chunk") }
         guard ended else { throw .badImage(path: path, reason: "no IEND chunk (truncated file)") }
         let (width, height, depth, color, interlace) = header
-        guard width > 0, height > 0, width <= 16384, height <= 16384 else {
+        // At most 64 M pixels: the header alone then bounds what inflating may allocate.
+        guard width > 0, height > 0, width <= 65536, height <= 65536, width * height <= 1 << 26 else {
             throw .badImage(path: path, reason: "unreasonable size \(width)×\(height)")
         }
         guard interlace == 0 else { throw .badImage(path: path, reason: "interlaced PNG is not supported") }

@@ -257,7 +257,13 @@ public final class Tape<Scalar: TensorScalar> {
         let gradients = s.pointee.gradients.unsafelyUnwrapped
         for index in 0...last {
             let entry = s.pointee.entries[index]
-            if entry.requiresGradient { (gradients + entry.valueOffset).update(repeating: 0, count: entry.count) }
+            guard entry.requiresGradient else { continue }
+            // A call to memset costs more than the stores for the scalars of a scalar step.
+            if entry.count <= 8 {
+                for i in 0..<entry.count { gradients[entry.valueOffset + i] = 0 }
+            } else {
+                (gradients + entry.valueOffset).update(repeating: 0, count: entry.count)
+            }
         }
     }
 

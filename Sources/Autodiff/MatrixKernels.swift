@@ -16,7 +16,7 @@ public enum ComputeSettings {
     /// The multiply-add count (m·n·k) from which a matrix product is split across threads.
     /// Waking a worker costs ~10 µs here, so smaller products run faster on one thread
     /// (measured with `swift run -c release bench gemm`).
-    public static let parallelThreshold = 6_000_000
+    public static let parallelThreshold = 1_000_000
 
     /// Whether the AVX2/FMA kernels are in use on this CPU.
     public static var usesAVX2: Bool { ck_gemm_uses_avx2() != 0 }
@@ -65,7 +65,7 @@ enum MatrixKernels {
         let parts = min(threads, max(1, length / block))
         let chunk = ((length + parts - 1) / parts + block - 1) / block * block
         let addresses = (UInt(bitPattern: a), UInt(bitPattern: b), UInt(bitPattern: c))
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let work: @Sendable (Int) -> Void = { part in
             let start = part * chunk
             let end = min(length, start + chunk)
             guard start < end else { return }
@@ -79,6 +79,9 @@ enum MatrixKernels {
                 S.gemmKernel(m: m, n: end - start, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
                              b: b + start * csb, rowStrideB: rsb, columnStrideB: csb, c: c + start, ldc: ldc, beta: beta, portable: portable)
             }
+        }
+        if !ProductWorkers.shared.run(parts: parts, work) {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: work)
         }
     }
 }

@@ -1,4 +1,5 @@
 @testable import Autodiff
+import Foundation
 import Testing
 
 /// C = op(A)·op(B) + beta·C the slow, obvious way, in Double.
@@ -101,4 +102,37 @@ struct MatrixKernelTests {
             #expect(text.contains("matmul: [128, 784] × [256, 10]: inner dimensions differ"), "stderr was: \(text)")
         }
     }
+}
+
+@Suite("Split products from several threads at once")
+struct ConcurrentProductTests {
+    @Test("eight threads each splitting large products get the single-threaded results")
+    func concurrentSplits() {
+        let (m, n, k) = (120, 96, 100)
+        #expect(m * n * k >= ComputeSettings.parallelThreshold)
+        @Sendable func product(_ seed: Int, threads: Int) -> [Float] {
+            let a = (0..<(m * k)).map { Float(($0 * 7 + seed) % 13) - 6 }
+            let b = (0..<(k * n)).map { Float(($0 * 5 + seed) % 11) - 5 }
+            var c = [Float](repeating: 0, count: m * n)
+            for _ in 0..<20 {
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    MatrixKernels.gemm(m: m, n: n, k: k, a: pa.baseAddress!, rsa: k, csa: 1, b: pb.baseAddress!, rsb: n, csb: 1,
+                                       c: pc.baseAddress!, ldc: n, beta: 0, threads: threads)
+                } } }
+            }
+            return c
+        }
+        let expected = (0..<8).map { product($0, threads: 1) }
+        let results = ResultBoxFloat(count: 8)
+        DispatchQueue.concurrentPerform(iterations: 8) { i in results.set(i, product(i, threads: 2)) }
+        #expect(results.values == expected, "small integers: every split must give exactly the same sums")
+    }
+}
+
+final class ResultBoxFloat: @unchecked Sendable {
+    private var slots: [[Float]]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ i: Int, _ value: [Float]) { lock.lock(); slots[i] = value; lock.unlock() }
+    var values: [[Float]] { lock.lock(); defer { lock.unlock() }; return slots }
 }

@@ -14,8 +14,9 @@ public enum ComputeSettings {
     }
 
     /// The multiply-add count (m·n·k) from which a matrix product is split across threads.
-    /// Waking a worker costs ~10 µs here, so smaller products run faster on one thread
-    /// (measured with `swift run -c release bench gemm`).
+    /// The helper threads spin between products, so the hand-off costs little; below about a
+    /// million multiply-adds (the 128×128·128×10 output layer) it still does not pay (measured
+    /// with `swift run -c release bench gemm --threads 2`).
     public static let parallelThreshold = 1_000_000
 
     /// Whether the AVX2/FMA kernels are in use on this CPU.

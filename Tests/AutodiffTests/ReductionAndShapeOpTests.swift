@@ -96,3 +96,43 @@ struct ReductionAndShapeOpTests {
         #expect(x.gradient == Tensor([[1, 1], [0, 0], [2, 2]]), "row 2 gathered twice gets 2")
     }
 }
+
+@Suite("Shape ops and log-softmax worked by hand")
+struct HandWorkedShapeTests {
+    @Test("transpose, reshape and broadcast move gradients back where the values came from")
+    func shapes() {
+        let tape = Tape<Double>()
+        let x = tape.parameter(Tensor([[1, 2, 3], [4, 5, 6]]))
+        let weights = tape.constant(Tensor([[1, 10], [100, 1000], [1e4, 1e5]]))
+        // Σ xᵀ ⊙ W: ∂/∂x[i][j] = W[j][i].
+        tape.backward((x.transposed() * weights).sum())
+        #expect(x.gradient == Tensor([[1, 100, 1e4], [10, 1000, 1e5]]))
+        tape.reset()
+        // Reshaped to a column, scaled by the row index: ∂/∂x = the index, in x's layout.
+        tape.backward((x.reshaped(to: [6, 1]) * tape.constant(Tensor(shape: [6, 1], scalars: [0, 1, 2, 3, 4, 5]))).sum())
+        #expect(x.gradient == Tensor([[0, 1, 2], [3, 4, 5]]))
+        tape.reset()
+        let row = tape.parameter(Tensor([[1, 2, 3]]))
+        // Broadcast to 4 rows: each element is used 4 times.
+        tape.backward(row.broadcast(to: [4, 3]).sum())
+        #expect(row.gradient == Tensor([[4, 4, 4]]))
+    }
+
+    @Test("subtraction and log-softmax")
+    func subtractAndLogSoftmax() {
+        let tape = Tape<Double>()
+        let a = tape.parameter(Tensor([5.0, 7.0]))
+        let b = tape.parameter(Tensor(2.0))
+        // Σ (a - b): ∂/∂a = 1 each, ∂/∂b = -2 (b is broadcast to both).
+        tape.backward((a - b).sum())
+        #expect(a.gradient == Tensor([1, 1]) && b.gradient == Tensor(-2.0))
+        tape.reset()
+        // log softmax of [0, 0] is [-log 2, -log 2]; the gradient of its first entry is
+        // [1 - ½, -½].
+        let z = tape.parameter(Tensor([[0.0, 0.0]]))
+        let y = z.logSoftmax()
+        #expect(abs(y.value[0, 0] + Double.log(2)) < 1e-15)
+        tape.backward(y.gatherRows([0]).reshaped(to: [2]).gatherRows([0]).sum())
+        #expect(z.gradient == Tensor([[0.5, -0.5]]))
+    }
+}

@@ -17,7 +17,7 @@ let package = Package(
     ],
     targets: [
         // The few hot kernels, in C so that AVX2/FMA code can be chosen at run time
-        // through target attributes, without unsafeFlags.
+        // through target attributes, with no compiler flags (so the package stays embeddable).
         .target(name: "CKernels", path: "Sources/CKernels"),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",

@@ -43,7 +43,7 @@ let package = Package(
             name: "example-mnist", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
             path: "Examples/example-mnist"),
         .executableTarget(
-            name: "bench", dependencies: ["Autodiff", "NeuralNetworks", "Datasets"],
+            name: "bench", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "ExampleSupport"],
             path: "Benchmarks/bench"),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autodiff"]),

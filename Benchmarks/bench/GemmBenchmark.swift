@@ -1,10 +1,11 @@
 import Autodiff
+import ExampleSupport
 
 /// GFLOP/s of the matrix product on the MLP's shapes (forward, the dW and dX forms of its
 /// backward pass) and on a square 1024, at the given thread count.
-func gemmBenchmark(_ options: Options) {
-    let threads = options.int("threads", 1)
-    let runs = options.int("runs", 15)
+func gemmBenchmark(_ options: CommandLineOptions) {
+    let threads = options.int("threads", 1, in: 1...64)
+    let runs = options.int("runs", 15, in: 1...1000)
     ComputeSettings.maxThreads = threads
     // (name, m, n, k, A transposed, B transposed): dW = xᵀ·G reads x [128, 784] transposed;
     // dX = G·Wᵀ reads W [784, 256] transposed.

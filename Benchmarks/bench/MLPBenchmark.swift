@@ -1,22 +1,23 @@
 import Datasets
+import ExampleSupport
 import Foundation
 import NeuralNetworks
 
 /// Training throughput of an MLP on the MNIST training set (plain SGD, shuffled minibatches),
 /// the median over epochs, then the test accuracy so speed never hides a wrong result, and
 /// the peak resident memory after the first and the last epoch.
-func mlpBenchmark(_ options: Options) {
-    let sizes = options.string("sizes", "784,256,128,10").split(separator: ",").compactMap { Int($0) }
+func mlpBenchmark(_ options: CommandLineOptions) {
+    let sizes: [Int] = options.list("sizes", "784,256,128,10", of: "layer widths") { $0 > 0 }
     guard sizes.count >= 2, sizes.first == 784, sizes.last == 10 else { fail("--sizes must run from 784 to 10, e.g. 784,256,128,10") }
-    guard let activation = Activation(name: options.string("activation", "relu")) else { fail("unknown --activation") }
-    guard let initializer = Initializer(name: options.string("init", "he")) else { fail("unknown --init") }
-    let batch = options.int("batch", 128)
-    let epochs = options.int("epochs", 5)
-    let learningRate = Float(options.double("lr", 0.1))
-    ComputeSettings.maxThreads = options.int("threads", 1)
+    let activation = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu", Activation.init(name:))
+    let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
+    let batch = options.int("batch", 128, in: 1...60_000)
+    let epochs = options.int("epochs", 5, in: 1...1000)
+    let learningRate = Float(options.double("lr", 0.1, in: 1e-9...100))
+    ComputeSettings.maxThreads = options.int("threads", 1, in: 1...64)
     let data: MNIST<Float>
     do {
-        data = try MNIST(directory: options.string("data", dataDirectory()))
+        data = try MNIST(directory: options.mnistDirectory())
     } catch {
         fail("\(error)")
     }
@@ -50,10 +51,4 @@ func mlpBenchmark(_ options: Options) {
     let accuracy = trainer.evaluate(data.test.features, labels: data.test.labels).accuracy
     print("\(name) test accuracy: \(String(format: "%.2f", accuracy * 100)) % after \(epochs) epochs")
     print(String(format: "\(name) peak memory: %.1f MiB after epoch 1, %.1f MiB after epoch %d", peakAfterFirst, peakAfterLast, epochs))
-}
-
-/// Data/mnist in the repository, found from this source file.
-func dataDirectory() -> String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Data/mnist").path
 }

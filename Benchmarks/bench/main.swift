@@ -1,6 +1,7 @@
 // Benchmarks: `swift run -c release bench [gemm|mlp|sqrt] [flags]`, one line per figure:
 // `name: median X unit (min A, max B, n=N)`. Benchmarks/compare.sh runs them beside the numpy
 // reference and prints the ratios.
+import ExampleSupport
 import Foundation
 
 let usage = """
@@ -12,10 +13,24 @@ let usage = """
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "gemm":
-    gemmBenchmark(Options(Array(arguments.dropFirst()), allowed: ["threads", "runs"]))
+    var options = CommandLineOptions(program: "bench gemm", summary: "GFLOP/s of the matrix product on the MLP's shapes.")
+    options.option("threads", "N", "threads a product may use (default 1)")
+    options.option("runs", "N", "samples per figure (default 15)")
+    options.parse(Array(arguments.dropFirst()))
+    gemmBenchmark(options)
 case "mlp":
-    mlpBenchmark(Options(Array(arguments.dropFirst()),
-                         allowed: ["sizes", "activation", "init", "batch", "lr", "epochs", "threads", "parallel", "data"]))
+    var options = CommandLineOptions(program: "bench mlp", summary: "MLP training throughput on MNIST, then test accuracy and peak memory.")
+    options.option("sizes", "LIST", "layer widths from 784 to 10 (default 784,256,128,10)")
+    options.option("activation", "NAME", "relu, sigmoid, tanh or leaky-relu (default relu)")
+    options.option("init", "NAME", "zeros, normal[:sigma], xavier or he (default he)")
+    options.option("batch", "N", "minibatch size (default 128)")
+    options.option("lr", "RATE", "SGD learning rate (default 0.1)")
+    options.option("epochs", "N", "epochs, one throughput sample each (default 5)")
+    options.option("threads", "N", "threads (default 1)")
+    options.option("parallel", "HOW", "batch: split the batch across tapes; gemm: split each product (default batch)")
+    options.option("data", "DIR", "MNIST folder (default Data/mnist)")
+    options.parse(Array(arguments.dropFirst()))
+    mlpBenchmark(options)
 case "sqrt":
     sqrtBenchmark()
 case "--help", "-h", nil:

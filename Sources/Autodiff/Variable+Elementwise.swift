@@ -90,7 +90,7 @@ extension Variable {
     public static func / (lhs: Variable, rhs: Variable) -> Variable {
         broadcasting("divide", DivideOperation.self, lhs, rhs) { ctx in
             let b = ctx.b
-            if let ga = ctx.a.gradient {
+            if ctx.a.gradient != nil {
                 let n = ctx.output.count
                 let g = ctx.output.gradient.unsafelyUnwrapped
                 let quotient = ctx.scratch(n)
@@ -99,7 +99,7 @@ extension Variable {
                 } else {
                     ElementwiseKernels.binary(DivideOperation.self, g, ctx.output.shape, b.value, b.shape, quotient, ctx.output.shape)
                 }
-                ElementwiseKernels.accumulateOrReduce(quotient, ctx.output, into: ctx.a, gradient: ga)
+                ctx.accumulateBroadcast(quotient, into: ctx.a)
             }
             ctx.accumulateProduct(into: b, times: ctx.output, scaledBy: -1, dividedBy: b)
         }
@@ -225,20 +225,5 @@ public enum ScalarMath {
         if x >= 0 { return 1 / (1 + S.exp(-x)) }
         let e = S.exp(x)
         return e / (1 + e)
-    }
-}
-
-extension ElementwiseKernels {
-    /// `gradient += contribution` (output shape), reduced to `target`'s shape when needed.
-    @inlinable
-    static func accumulateOrReduce<S>(
-        _ contribution: UnsafePointer<S>, _ output: TapeValue<S>, into target: TapeValue<S>,
-        gradient: UnsafeMutablePointer<S>
-    ) {
-        if target.count == output.count {
-            for i in 0..<output.count { gradient[i] += contribution[i] }
-        } else {
-            accumulateReduced(contribution, output.shape, into: gradient, target.shape)
-        }
     }
 }

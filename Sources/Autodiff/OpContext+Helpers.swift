@@ -12,6 +12,13 @@ extension OpContext {
         for i in 0..<out.count { gx[i] += g[i] * derivative(x[i], y[i]) }
     }
 
+    /// For an elementwise op following `rule`: `gx += g · rule.derivative(x, y, c)`.
+    @inlinable @inline(__always)
+    public func accumulateElementwise<Rule: ElementwiseRule>(_: Rule.Type) {
+        let c = auxScalar
+        accumulateElementwise { x, y in Rule.derivative(x, y, c) }
+    }
+
     /// `target.gradient += contribution`, summed down to the target's shape when the target
     /// was broadcast. `contribution` has the output's shape.
     @inlinable @inline(__always)

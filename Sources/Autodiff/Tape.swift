@@ -164,6 +164,41 @@ public final class Tape<Scalar: TensorScalar> {
         return finishRecording(index, needsGradient, forward, pullback)
     }
 
+    /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for
+    /// a built-in op whose pullback is `rule` (no closure is stored).
+    @inlinable @inline(__always)
+    func record(
+        _ op: StaticString, shape: [Int], _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil,
+        auxScalar: Scalar = 0, rule: BuiltinPullback, forward: (OpContext<Scalar>) -> Void
+    ) -> Variable<Scalar> {
+        let (inputs, needsGradient) = recordedInputs(op, a, b, nil)
+        let index = storage.pointee.append(
+            shape: shape, inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
+            auxInt: 0, savedScalars: 0, savedInts: 0)
+        return finishRecording(index, rule: rule, forward)
+    }
+
+    /// The same for a built-in op whose result has the shape of its first input.
+    @inlinable @inline(__always)
+    func record(
+        _ op: StaticString, shapeOfFirstInput a: Variable<Scalar>, _ b: Variable<Scalar>? = nil,
+        auxScalar: Scalar = 0, rule: BuiltinPullback, forward: (OpContext<Scalar>) -> Void
+    ) -> Variable<Scalar> {
+        let (inputs, needsGradient) = recordedInputs(op, a, b, nil)
+        let index = storage.pointee.append(
+            shapeOf: Int(a.index), inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
+            auxInt: 0, savedScalars: 0, savedInts: 0)
+        return finishRecording(index, rule: rule, forward)
+    }
+
+    @inlinable @inline(__always)
+    func finishRecording(_ index: Int, rule: BuiltinPullback, _ forward: (OpContext<Scalar>) -> Void) -> Variable<Scalar> {
+        forward(OpContext(storage: storage, entry: index))
+        storage.pointee.endScratch()
+        storage.pointee.entries[index].rule = rule
+        return Variable(tape: self, index: Int32(truncatingIfNeeded: index), generation: storage.pointee.generation)
+    }
+
     @inlinable @inline(__always)
     func recordedInputs(
         _ op: StaticString, _ a: Variable<Scalar>, _ b: Variable<Scalar>?, _ c: Variable<Scalar>?
@@ -233,9 +268,15 @@ public final class Tape<Scalar: TensorScalar> {
         s.pointee.inBackward = true
         var index = Int(loss.index)
         while index >= 0 {
-            if s.pointee.entries[index].requiresGradient, let pullback = s.pointee.pullbacks[index] {
-                pullback.body(OpContext(storage: s, entry: index))
-                s.pointee.endScratch()
+            let entry = s.pointee.entries[index]
+            if entry.requiresGradient {
+                if entry.rule != .none {
+                    entry.rule.run(OpContext(storage: s, entry: index))
+                    s.pointee.endScratch()
+                } else if let pullback = s.pointee.pullbacks[index] {
+                    pullback.body(OpContext(storage: s, entry: index))
+                    s.pointee.endScratch()
+                }
             }
             index -= 1
         }

@@ -12,6 +12,8 @@ struct TapeEntry<Scalar: TensorScalar> {
     @usableFromInline var auxInt: Int
     @usableFromInline var savedOffset: Int
     @usableFromInline var savedIntOffset: Int
+    /// The built-in pullback, or `.none` when a closure was stored (or there is no pullback).
+    @usableFromInline var rule: BuiltinPullback = .none
 
     @inlinable
     init(valueOffset: Int, count: Int, shapeOffset: Int, rank: Int, inputs: (Int32, Int32, Int32),

@@ -105,8 +105,10 @@ public enum LeakyReluRule: ElementwiseRule {
 /// The pullbacks the tape runs without a stored closure, by code: the elementwise rules and the
 /// four broadcasting arithmetic ops. Any other op (and any op of yours) records a closure.
 public enum BuiltinPullback: UInt8, Sendable {
-    /// No built-in pullback: a leaf, or an op that recorded a closure.
+    /// No pullback: a leaf, or an op whose inputs need no gradient.
     case none = 0
+    /// The op stored a pullback closure (``Tape/record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)``).
+    case storedClosure
     case add, subtract, multiply, divide
     case addConstant, subtractFromConstant, multiplyByConstant, divideConstant, negate
     case square, absoluteValue, exp, log, squareRoot, power, tanh, sigmoid, relu, leakyRelu
@@ -115,7 +117,7 @@ public enum BuiltinPullback: UInt8, Sendable {
     @inlinable @inline(__always)
     func run<S: TensorScalar>(_ ctx: OpContext<S>) {
         switch self {
-        case .none: break
+        case .none, .storedClosure: break
         case .add: Variable<S>.addPullback(ctx)
         case .subtract: Variable<S>.subtractPullback(ctx)
         case .multiply: Variable<S>.multiplyPullback(ctx)

@@ -225,7 +225,10 @@ public final class Tape<Scalar: TensorScalar> {
     ) -> Variable<Scalar> {
         forward(OpContext(storage: storage, entry: index))
         storage.pointee.endScratch()
-        if needsGradient { storage.pointee.pullbacks[index] = TapeStorage<Scalar>.StoredPullback(pullback) }
+        if needsGradient {
+            storage.pointee.pullbacks[index] = TapeStorage<Scalar>.StoredPullback(pullback)
+            storage.pointee.entries[index].rule = .storedClosure
+        }
         return Variable(tape: self, index: Int32(truncatingIfNeeded: index), generation: storage.pointee.generation)
     }
 
@@ -269,14 +272,13 @@ public final class Tape<Scalar: TensorScalar> {
         var index = Int(loss.index)
         while index >= 0 {
             let entry = s.pointee.entries[index]
-            if entry.requiresGradient {
-                if entry.rule != .none {
+            if entry.requiresGradient && entry.rule != .none {
+                if entry.rule == .storedClosure {
+                    s.pointee.pullbacks[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
+                } else {
                     entry.rule.run(OpContext(storage: s, entry: index))
-                    s.pointee.endScratch()
-                } else if let pullback = s.pointee.pullbacks[index] {
-                    pullback.body(OpContext(storage: s, entry: index))
-                    s.pointee.endScratch()
                 }
+                s.pointee.endScratch()
             }
             index -= 1
         }

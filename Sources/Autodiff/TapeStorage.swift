@@ -12,7 +12,7 @@ struct TapeEntry<Scalar: TensorScalar> {
     @usableFromInline var auxInt: Int
     @usableFromInline var savedOffset: Int
     @usableFromInline var savedIntOffset: Int
-    /// The built-in pullback, or `.none` when a closure was stored (or there is no pullback).
+    /// The built-in pullback, `.storedClosure`, or `.none` when there is no pullback.
     @usableFromInline var rule: BuiltinPullback = .none
 
     @inlinable
@@ -202,9 +202,8 @@ struct TapeStorage<Scalar: TensorScalar> {
             valueOffset: valueOffset, count: elements, shapeOffset: shapeOffset, rank: rank,
             inputs: inputs, requiresGradient: requiresGradient, auxScalar: auxScalar, auxInt: auxInt,
             savedOffset: savedOffset, savedIntOffset: shapeOffset + rank))
-        // Every slot of `pullbacks` is always initialised; a reset leaves old closures in place
-        // and they are replaced here, which saves a pass over the list on every reset.
-        pullbacks[index] = nil
+        // Every slot of `pullbacks` is always initialised; an old closure stays in its slot until
+        // a new one replaces it, and is never run: only entries marked `.storedClosure` are.
         count = index + 1
         return index
     }

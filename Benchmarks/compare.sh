@@ -14,6 +14,7 @@ what=${1:-all}
 epochs=${EPOCHS:-5}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+touch "$out/swift" "$out/numpy"
 
 swift build -c release --product bench >/dev/null
 bench=.build/release/bench

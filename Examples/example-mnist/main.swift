@@ -234,7 +234,7 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
 
 let probabilities = trainer.probabilities(data.test.features)
 let predicted = probabilities.argmaxRows()
-let test = trainer.evaluate(data.test.features, labels: data.test.labels)
+let test = ClassifierTrainer<MLP<Float>>.evaluate(probabilities: probabilities, labels: data.test.labels)
 print(String(format: "test accuracy: %.2f%% (loss %.4f) on %d images", 100 * test.accuracy, test.loss, data.test.count))
 print(String(format: "time: %.1fs", Date().timeIntervalSince(start)) + (epochs > 0 ? String(format: " (training %.1fs)", Date().timeIntervalSince(trainingStart)) : ""))
 if epochs > 0 || options.isSet("save") {

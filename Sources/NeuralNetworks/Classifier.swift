@@ -33,6 +33,8 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     @usableFromInline let parameters: [Variable<Scalar>]
     /// The other workers' models; empty when training on one thread.
     @usableFromInline let replicas: [Model]
+    /// Every worker's model, the first one first (built once, not per step).
+    @usableFromInline let workerModels: UncheckedSendable<[Model]>
 
     /// A trainer for `model`, whose parameters live on `tape`, on the calling thread (matrix
     /// products may still use several threads, see ``ComputeSettings/maxThreads``).
@@ -41,6 +43,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         self.model = model
         parameters = model.parameters
         replicas = []
+        workerModels = UncheckedSendable([model])
         self.optimizer = optimizer.make(for: parameters, weightDecay: weightDecay)
     }
 
@@ -54,6 +57,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         model = models[0]
         parameters = model.parameters
         replicas = Array(models.dropFirst())
+        workerModels = UncheckedSendable(models)
         self.optimizer = optimizer.make(for: parameters, weightDecay: weightDecay)
         if workers > 1 {
             for tape in tapes { tape.matrixThreads = 1 }
@@ -119,33 +123,35 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         // Each worker takes a contiguous share of the rows; the loss is a mean over rows, so
         // the full-batch gradient is the row-weighted mean of the workers' gradients.
         let parts = workers
-        let bounds = (0...parts).map { $0 * rows / parts }
-        let models = UncheckedSendable([model] + replicas)
-        let results = UncheckedSendable(UnsafeMutableBufferPointer<(loss: Scalar, correct: Int)>.allocate(capacity: parts))
-        defer { results.value.deallocate() }
+        // Worker `part` takes rows bound(part)..<bound(part + 1).
+        @inline(__always) func bound(_ part: Int) -> Int { part * rows / parts }
+        let models = workerModels
         let featureAddress = UInt(bitPattern: features.baseAddress)
         let labelAddress = UInt(bitPattern: labels.baseAddress)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let start = bounds[part], end = bounds[part + 1]
-            let f = UnsafePointer<Scalar>(bitPattern: featureAddress)!
-            let l = UnsafePointer<Int>(bitPattern: labelAddress)!
-            results.value[part] = Self.forwardBackward(
-                models.value[part], features: UnsafeBufferPointer(start: f + start * width, count: (end - start) * width),
-                labels: UnsafeBufferPointer(start: l + start, count: end - start))
-        }
         var loss: Scalar = 0
         var correct = 0
-        for part in 0..<parts {
-            let weight = Scalar(bounds[part + 1] - bounds[part]) / Scalar(rows)
-            loss += weight * results.value[part].loss
-            correct += results.value[part].correct
+        // The per-worker results live on the stack: a training step allocates nothing here.
+        withUnsafeTemporaryAllocation(of: (loss: Scalar, correct: Int).self, capacity: parts) { buffer in
+            let results = UncheckedSendable(buffer)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let start = part * rows / parts, end = (part + 1) * rows / parts
+                let f = UnsafePointer<Scalar>(bitPattern: featureAddress)!
+                let l = UnsafePointer<Int>(bitPattern: labelAddress)!
+                results.value[part] = Self.forwardBackward(
+                    models.value[part], features: UnsafeBufferPointer(start: f + start * width, count: (end - start) * width),
+                    labels: UnsafeBufferPointer(start: l + start, count: end - start))
+            }
+            for part in 0..<parts {
+                loss += Scalar(bound(part + 1) - bound(part)) / Scalar(rows) * buffer[part].loss
+                correct += buffer[part].correct
+            }
         }
         for (p, parameter) in parameters.enumerated() {
             tape.withMutableGradient(of: parameter) { total in
-                let first = Scalar(bounds[1]) / Scalar(rows)
+                let first = Scalar(bound(1)) / Scalar(rows)
                 for i in 0..<total.count { total[i] *= first }
                 for (r, replica) in replicas.enumerated() {
-                    let weight = Scalar(bounds[r + 2] - bounds[r + 1]) / Scalar(rows)
+                    let weight = Scalar(bound(r + 2) - bound(r + 1)) / Scalar(rows)
                     let other = replica.parameters[p]
                     other.tape.withGradient(of: other) { g in
                         for i in 0..<total.count { total[i] += weight * g[i] }
@@ -192,7 +198,13 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     /// cross-entropy loss.
     @inlinable
     public func evaluate(_ features: Tensor<Scalar>, labels: [Int]) -> (accuracy: Double, loss: Double) {
-        let p = probabilities(features)
+        Self.evaluate(probabilities: probabilities(features), labels: labels)
+    }
+
+    /// Accuracy and mean cross-entropy from probabilities already computed (``probabilities(_:batchSize:)``),
+    /// so a caller that also wants the predictions runs the model once.
+    @inlinable
+    public static func evaluate(probabilities p: Tensor<Scalar>, labels: [Int]) -> (accuracy: Double, loss: Double) {
         let predicted = p.argmaxRows()
         let classes = p.shape[1]
         var correct = 0

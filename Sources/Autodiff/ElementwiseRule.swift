@@ -113,6 +113,57 @@ public enum BuiltinPullback: UInt8, Sendable {
     case addConstant, subtractFromConstant, multiplyByConstant, divideConstant, negate
     case square, absoluteValue, exp, log, squareRoot, power, tanh, sigmoid, relu, leakyRelu
 
+    /// Runs this pullback for a rank-0 op on rank-0 inputs (``TapeEntry/isScalarOp``): the same
+    /// derivatives as ``run(_:)``, on single slots, without building contexts.
+    @inlinable @inline(__always)
+    func runScalar<S: TensorScalar>(
+        _ entry: TapeEntry<S>, entries: UnsafeMutablePointer<TapeEntry<S>>, values: UnsafeMutablePointer<S>,
+        gradients: UnsafeMutablePointer<S>
+    ) {
+        let g = gradients[entry.valueOffset]
+        let a = entries[Int(entry.inputs.0)]
+        let x = values[a.valueOffset]
+        let y = values[entry.valueOffset]
+        switch self {
+        case .add, .subtract, .multiply, .divide:
+            let b = entries[Int(entry.inputs.1)]
+            let z = values[b.valueOffset]
+            let ga: S, gb: S
+            switch self {
+            case .add: (ga, gb) = (g, g)
+            case .subtract: (ga, gb) = (g, -g)
+            case .multiply: (ga, gb) = (g * z, g * x)
+            default: (ga, gb) = (g / z, -(g * y) / z)
+            }
+            if a.requiresGradient { gradients[a.valueOffset] += ga }
+            if b.requiresGradient { gradients[b.valueOffset] += gb }
+            return
+        default: break
+        }
+        guard a.requiresGradient else { return }
+        let c = entry.auxScalar
+        let d: S
+        switch self {
+        case .addConstant: d = AddConstantRule.derivative(x, y, c)
+        case .subtractFromConstant: d = SubtractFromConstantRule.derivative(x, y, c)
+        case .multiplyByConstant: d = MultiplyByConstantRule.derivative(x, y, c)
+        case .divideConstant: d = DivideConstantRule.derivative(x, y, c)
+        case .negate: d = NegateRule.derivative(x, y, c)
+        case .square: d = SquareRule.derivative(x, y, c)
+        case .absoluteValue: d = AbsoluteValueRule.derivative(x, y, c)
+        case .exp: d = ExpRule.derivative(x, y, c)
+        case .log: d = LogRule.derivative(x, y, c)
+        case .squareRoot: d = SquareRootRule.derivative(x, y, c)
+        case .power: d = PowerRule.derivative(x, y, c)
+        case .tanh: d = TanhRule.derivative(x, y, c)
+        case .sigmoid: d = SigmoidRule.derivative(x, y, c)
+        case .relu: d = ReluRule.derivative(x, y, c)
+        case .leakyRelu: d = LeakyReluRule.derivative(x, y, c)
+        case .none, .storedClosure, .add, .subtract, .multiply, .divide: return
+        }
+        gradients[a.valueOffset] += g * d
+    }
+
     /// Runs this pullback for the op in `ctx`.
     @inlinable @inline(__always)
     func run<S: TensorScalar>(_ ctx: OpContext<S>) {

@@ -191,6 +191,33 @@ public final class Tape<Scalar: TensorScalar> {
         return finishRecording(index, rule: rule, forward)
     }
 
+    /// Records the rank-0 result `value` of the built-in `rule` applied to the rank-0 inputs
+    /// `a` (and `b`), already validated: the lean path of scalar code such as example-sqrt.
+    @inlinable @inline(__always)
+    func recordScalar(
+        _ value: Scalar, _ a: consuming Variable<Scalar>, _ b: Variable<Scalar>? = nil, auxScalar: Scalar = 0,
+        rule: BuiltinPullback
+    ) -> Variable<Scalar> {
+        let s = storage
+        var needsGradient = s.pointee.entries[Int(a.index)].requiresGradient
+        var inputs: (Int32, Int32, Int32) = (a.index, -1, -1)
+        if let b {
+            needsGradient = needsGradient || s.pointee.entries[Int(b.index)].requiresGradient
+            inputs.1 = b.index
+        }
+        let index = s.pointee.appendScalar(
+            value, inputs: inputs, requiresGradient: needsGradient && s.pointee.recording,
+            auxScalar: auxScalar, rule: rule)
+        return Variable(tape: self, index: Int32(truncatingIfNeeded: index), generation: s.pointee.generation)
+    }
+
+    /// The value of a validated variable when it is rank 0 (a scalar), else nil.
+    @inlinable @inline(__always)
+    func scalarValue(_ variable: Variable<Scalar>) -> Scalar? {
+        let entry = storage.pointee.entries[Int(variable.index)]
+        return entry.rank == 0 ? storage.pointee.values[entry.valueOffset] : nil
+    }
+
     @inlinable @inline(__always)
     func finishRecording(_ index: Int, rule: BuiltinPullback, _ forward: (OpContext<Scalar>) -> Void) -> Variable<Scalar> {
         forward(OpContext(storage: storage, entry: index))
@@ -269,18 +296,28 @@ public final class Tape<Scalar: TensorScalar> {
             gradients[lossEntry.valueOffset] = 1
         }
         s.pointee.inBackward = true
+        // Pullbacks never record, so the arenas stay where they are; the pointers are reloaded
+        // after a general pullback all the same, since it runs code the tape does not know.
+        var entries = s.pointee.entries
+        var values = s.pointee.values
         var index = Int(loss.index)
         while index >= 0 {
-            let entry = s.pointee.entries[index]
+            let entry = entries[index]
             if entry.requiresGradient && entry.rule != .none {
-                if entry.rule == .storedClosure {
-                    s.pointee.pullbacks[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
+                if entry.isScalarOp {
+                    entry.rule.runScalar(entry, entries: entries, values: values, gradients: gradients)
                 } else {
-                    entry.rule.run(OpContext(storage: s, entry: index))
+                    if entry.rule == .storedClosure {
+                        s.pointee.pullbacks[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
+                    } else {
+                        entry.rule.run(OpContext(storage: s, entry: index))
+                    }
+                    s.pointee.endScratch()
+                    entries = s.pointee.entries
+                    values = s.pointee.values
                 }
-                s.pointee.endScratch()
             }
-            index -= 1
+            index &-= 1
         }
         s.pointee.inBackward = false
         s.pointee.gradientGeneration = s.pointee.generation
@@ -289,7 +326,7 @@ public final class Tape<Scalar: TensorScalar> {
 
     /// Makes the gradient arena as large as the value arena and zeroes the gradients of the
     /// entries up to `last` that take one (constants, however large, cost nothing).
-    @inlinable
+    @inlinable @inline(__always)
     func prepareGradients(upTo last: Int) {
         let s = storage
         if s.pointee.gradientsCapacity < s.pointee.valuesCapacity {
@@ -298,12 +335,17 @@ public final class Tape<Scalar: TensorScalar> {
             s.pointee.gradientsCapacity = s.pointee.valuesCapacity
         }
         let gradients = s.pointee.gradients.unsafelyUnwrapped
-        for index in 0...last {
-            let entry = s.pointee.entries[index]
+        let entries = s.pointee.entries
+        var index = 0
+        while index <= last {
+            let entry = entries[index]
+            index &+= 1
             guard entry.requiresGradient else { continue }
             // A call to memset costs more than the stores for the scalars of a scalar step.
-            if entry.count <= 8 {
-                for i in 0..<entry.count { gradients[entry.valueOffset + i] = 0 }
+            if entry.count == 1 {
+                gradients[entry.valueOffset] = 0
+            } else if entry.count <= 8 {
+                for i in 0..<entry.count { gradients[entry.valueOffset &+ i] = 0 }
             } else {
                 (gradients + entry.valueOffset).update(repeating: 0, count: entry.count)
             }

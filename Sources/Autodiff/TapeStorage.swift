@@ -1,34 +1,43 @@
 /// One recorded operation (or leaf) of a tape: where its value lives, its shape, which entries
 /// it read, and the few numbers its pullback needs besides them.
+///
+/// Laid out in 64 bytes (a cache line, and a shift instead of a multiply to index the list):
+/// the scalar step reads an entry per operand.
 @usableFromInline
 struct TapeEntry<Scalar: TensorScalar> {
     @usableFromInline var valueOffset: Int
     @usableFromInline var count: Int
     @usableFromInline var shapeOffset: Int
-    @usableFromInline var rank: Int
-    @usableFromInline var inputs: (Int32, Int32, Int32)
-    @usableFromInline var requiresGradient: Bool
     @usableFromInline var auxScalar: Scalar
     @usableFromInline var auxInt: Int
     @usableFromInline var savedOffset: Int
-    @usableFromInline var savedIntOffset: Int
+    @usableFromInline var inputs: (Int32, Int32, Int32)
+    @usableFromInline var storedRank: UInt8
+    @usableFromInline var requiresGradient: Bool
     /// The built-in pullback, `.storedClosure`, or `.none` when there is no pullback.
     @usableFromInline var rule: BuiltinPullback = .none
+    /// A rank-0 result of a built-in rule whose inputs are rank 0 too: its pullback is
+    /// ``BuiltinPullback/runScalar(_:entries:values:gradients:)``, plain arithmetic on slots.
+    @usableFromInline var isScalarOp = false
 
     @inlinable
     init(valueOffset: Int, count: Int, shapeOffset: Int, rank: Int, inputs: (Int32, Int32, Int32),
-         requiresGradient: Bool, auxScalar: Scalar, auxInt: Int, savedOffset: Int, savedIntOffset: Int) {
+         requiresGradient: Bool, auxScalar: Scalar, auxInt: Int, savedOffset: Int) {
         self.valueOffset = valueOffset
         self.count = count
         self.shapeOffset = shapeOffset
-        self.rank = rank
+        self.storedRank = UInt8(truncatingIfNeeded: rank)
         self.inputs = inputs
         self.requiresGradient = requiresGradient
         self.auxScalar = auxScalar
         self.auxInt = auxInt
         self.savedOffset = savedOffset
-        self.savedIntOffset = savedIntOffset
     }
+
+    /// The number of dimensions.
+    @inlinable var rank: Int { Int(storedRank) }
+    /// Where the integers saved by the op start in the int arena (after the shape).
+    @inlinable var savedIntOffset: Int { shapeOffset &+ Int(storedRank) }
 }
 
 /// The mutable state of a ``Tape``: the entry list and three arenas (values, gradients, ints)
@@ -81,7 +90,7 @@ struct TapeStorage<Scalar: TensorScalar> {
 
     init() {
         capacity = 64
-        entries = .allocate(capacity: capacity)
+        entries = Self.allocateEntries(capacity)
         pullbacks = .allocate(capacity: capacity)
         pullbacks.initialize(repeating: nil, count: capacity)
         valuesCapacity = 1024
@@ -93,7 +102,7 @@ struct TapeStorage<Scalar: TensorScalar> {
     mutating func release() {
         pullbacks.deinitialize(count: capacity)
         pullbacks.deallocate()
-        entries.deallocate()
+        UnsafeMutableRawPointer(entries).deallocate()
         values.deallocate()
         gradients?.deallocate()
         ints.deallocate()
@@ -103,12 +112,19 @@ struct TapeStorage<Scalar: TensorScalar> {
 
     // MARK: Growth (cold paths, kept out of line)
 
+    /// Room for `capacity` entries, aligned to a cache line so that no entry straddles two.
+    static func allocateEntries(_ capacity: Int) -> UnsafeMutablePointer<TapeEntry<Scalar>> {
+        let stride = MemoryLayout<TapeEntry<Scalar>>.stride
+        return UnsafeMutableRawPointer.allocate(byteCount: capacity * stride, alignment: 64)
+            .bindMemory(to: TapeEntry<Scalar>.self, capacity: capacity)
+    }
+
     @usableFromInline
     mutating func growEntries() {
         let newCapacity = capacity * 2
-        let newEntries = UnsafeMutablePointer<TapeEntry<Scalar>>.allocate(capacity: newCapacity)
+        let newEntries = Self.allocateEntries(newCapacity)
         newEntries.moveInitialize(from: entries, count: count)
-        entries.deallocate()
+        UnsafeMutableRawPointer(entries).deallocate()
         entries = newEntries
         let newPullbacks = UnsafeMutablePointer<Pullback?>.allocate(capacity: newCapacity)
         newPullbacks.moveInitialize(from: pullbacks, count: capacity)
@@ -140,10 +156,12 @@ struct TapeStorage<Scalar: TensorScalar> {
 
     // MARK: Allocation in the arenas
 
-    /// Reserves `n` scalars in the value arena, 8-aligned so vector loads stay on cache lines.
+    /// Reserves `n` scalars in the value arena, 8-aligned so vector loads stay on cache lines
+    /// (rank-0 results of ``appendScalar(_:inputs:requiresGradient:auxScalar:rule:)`` take one
+    /// slot each, unaligned).
     @inlinable @inline(__always)
     mutating func reserveValues(_ n: Int) -> Int {
-        let offset = valuesUsed
+        let offset = (valuesUsed + 7) & ~7
         let end = offset + ((n + 7) & ~7)
         if end > valuesCapacity { growValues(toFit: end) }
         valuesUsed = end
@@ -164,6 +182,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         shape: [Int], inputs: (Int32, Int32, Int32), requiresGradient: Bool,
         auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
     ) -> Int {
+        precondition(shape.count <= Int(UInt8.max), "tape: values of rank above 255 are not supported (rank \(shape.count))")
         var elements = 1
         for d in shape { elements &*= d }
         let index = append(rank: shape.count, elements: elements, inputs: inputs, requiresGradient: requiresGradient,
@@ -201,9 +220,33 @@ struct TapeStorage<Scalar: TensorScalar> {
         (entries + index).initialize(to: TapeEntry(
             valueOffset: valueOffset, count: elements, shapeOffset: shapeOffset, rank: rank,
             inputs: inputs, requiresGradient: requiresGradient, auxScalar: auxScalar, auxInt: auxInt,
-            savedOffset: savedOffset, savedIntOffset: shapeOffset + rank))
+            savedOffset: savedOffset))
         // Every slot of `pullbacks` is always initialised; an old closure stays in its slot until
         // a new one replaces it, and is never run: only entries marked `.storedClosure` are.
+        count = index + 1
+        return index
+    }
+
+    /// Appends the rank-0 result `value` of a built-in rule applied to rank-0 inputs: one value
+    /// slot, no shape, no saved data; the scalar step of a small model is mostly this.
+    @inlinable @inline(__always)
+    mutating func appendScalar(
+        _ value: Scalar, inputs: (Int32, Int32, Int32), requiresGradient: Bool, auxScalar: Scalar,
+        rule: BuiltinPullback
+    ) -> Int {
+        if count == capacity { growEntries() }
+        let valueOffset = valuesUsed
+        if valueOffset >= valuesCapacity { growValues(toFit: valueOffset + 1) }
+        valuesUsed = valueOffset + 1
+        values[valueOffset] = value
+        let index = count
+        var entry = TapeEntry(
+            valueOffset: valueOffset, count: 1, shapeOffset: intsUsed, rank: 0, inputs: inputs,
+            requiresGradient: requiresGradient, auxScalar: auxScalar, auxInt: 0,
+            savedOffset: valueOffset)
+        entry.rule = rule
+        entry.isScalarOp = true
+        (entries + index).initialize(to: entry)
         count = index + 1
         return index
     }

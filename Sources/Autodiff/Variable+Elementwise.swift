@@ -2,8 +2,12 @@ extension Variable {
     /// Records an elementwise op of one input following `rule` (value and derivative side by
     /// side); the tape finds its pullback by the rule's code.
     @inlinable @inline(__always)
-    func elementwise<Rule: ElementwiseRule>(_ op: StaticString, _: Rule.Type, constant: Scalar = 0) -> Variable {
-        tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { ctx in
+    consuming func elementwise<Rule: ElementwiseRule>(_ op: StaticString, _: Rule.Type, constant: Scalar = 0) -> Variable {
+        tape.validate(self, op)
+        if let x = tape.scalarValue(self) {
+            return tape.recordScalar(Rule.value(x, constant), self, auxScalar: constant, rule: Rule.code)
+        }
+        return tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { ctx in
             let x = ctx.a.value
             let y = ctx.output.value
             let c = ctx.auxScalar
@@ -17,7 +21,11 @@ extension Variable {
         _ op: StaticString, _ kind: Op.Type, _ lhs: Variable, _ rhs: Variable, pullback: BuiltinPullback
     ) -> Variable {
         let tape = lhs.tape
+        tape.validate(lhs, op)
         tape.validate(rhs, op)
+        if let a = tape.scalarValue(lhs), let b = tape.scalarValue(rhs) {
+            return tape.recordScalar(Op.apply(a, b), lhs, rhs, rule: pullback)
+        }
         let forward: (OpContext<Scalar>) -> Void = { ctx in
             let out = ctx.output
             if ctx.a.count == out.count && ctx.b.count == out.count {
@@ -115,13 +123,13 @@ extension Variable {
 
     /// Adds a constant. ∂/∂x = 1.
     @inlinable
-    public static func + (lhs: Variable, rhs: Scalar) -> Variable {
+    public static func + (lhs: consuming Variable, rhs: Scalar) -> Variable {
         lhs.elementwise("add", AddConstantRule.self, constant: rhs)
     }
     /// Adds a constant. ∂/∂x = 1.
     @inlinable public static func + (lhs: Scalar, rhs: Variable) -> Variable { rhs + lhs }
     /// Subtracts a constant. ∂/∂x = 1.
-    @inlinable public static func - (lhs: Variable, rhs: Scalar) -> Variable { lhs + (-rhs) }
+    @inlinable public static func - (lhs: consuming Variable, rhs: Scalar) -> Variable { lhs + (-rhs) }
     /// A constant minus the variable. ∂/∂x = -1.
     @inlinable
     public static func - (lhs: Scalar, rhs: Variable) -> Variable {
@@ -152,7 +160,7 @@ extension Variable {
 
     /// x². ∂/∂x = 2x.
     @inlinable
-    public func squared() -> Variable {
+    public consuming func squared() -> Variable {
         elementwise("square", SquareRule.self)
     }
 

@@ -69,6 +69,37 @@ struct ElementwiseOpTests {
         expectGradients(at: [kinked]) { _, v in leakyRelu(v[0], alpha: 0.1) }
     }
 
+    /// Every elementwise op, on two rank-0 operands (a > 0, b < 0).
+    static let scalarOps: [(String, @Sendable ([Variable<Double>]) -> Variable<Double>)] = [
+        ("a + b", { $0[0] + $0[1] }), ("a - b", { $0[0] - $0[1] }), ("a * b", { $0[0] * $0[1] }),
+        ("a / b", { $0[0] / $0[1] }), ("a * a", { $0[0] * $0[0] }), ("a + 3", { $0[0] + 3 }),
+        ("3 - a", { 3 - $0[0] }), ("a * 1.5", { $0[0] * 1.5 }), ("1.5 / b", { 1.5 / $0[1] }), ("-b", { -$0[1] }),
+        ("b²", { $0[1].squared() }), ("|b|", { abs($0[1]) }), ("exp b", { exp($0[1]) }), ("log a", { log($0[0]) }),
+        ("√a", { sqrt($0[0]) }), ("a^2.5", { pow($0[0], 2.5) }), ("tanh b", { tanh($0[1]) }),
+        ("sigmoid b", { sigmoid($0[1]) }), ("relu a", { relu($0[0]) }), ("relu b", { relu($0[1]) }),
+        ("leakyRelu b", { leakyRelu($0[1], alpha: 0.1) }), ("(a·a - 2)²", { ($0[0] * $0[0] - 2).squared() }),
+    ]
+
+    @Test("rank-0 values (the lean scalar path) against finite differences and the general path",
+          arguments: scalarOps.map(\.0))
+    func scalarPath(_ name: String) {
+        let function = Self.scalarOps.first { $0.0 == name }!.1
+        let (a, b) = (1.3, -0.7)
+        expectGradients(at: [Tensor(a), Tensor(b)]) { _, v in function(v) }
+        // The same op on one-element vectors runs the general elementwise code.
+        func valueAndGradients(_ shape: [Int]) -> [Double] {
+            let tape = Tape<Double>()
+            let x = tape.parameter(Tensor(shape: shape, scalars: [a]))
+            let y = tape.parameter(Tensor(shape: shape, scalars: [b]))
+            let result = function([x, y])
+            tape.backward(result)
+            return [result.value.scalars[0], x.gradient.scalars[0], y.gradient.scalars[0]]
+        }
+        let scalar = valueAndGradients([])
+        let vector = valueAndGradients([1])
+        #expect(scalar == vector, "\(name): expected (value, ∂a, ∂b) = \(vector) as on shape [1], got \(scalar) on rank 0")
+    }
+
     @Test("a variable used more than once receives the sum of its gradients")
     func reuse() {
         let tape = Tape<Double>()

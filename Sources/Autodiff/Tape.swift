@@ -25,14 +25,13 @@ public final class Tape<Scalar: TensorScalar> {
 
     /// An empty tape.
     public init() {
-        storage = .allocate(capacity: 1)
-        storage.initialize(to: TapeStorage())
+        storage = TapeHeaderPool.take(Scalar.self)
+        storage.pointee.owner = Unmanaged.passUnretained(self)
     }
 
     deinit {
         storage.pointee.release()
-        storage.deinitialize(count: 1)
-        storage.deallocate()
+        TapeHeaderPool.giveBack(storage)
     }
 
     /// The number of entries (parameters included).
@@ -71,7 +70,7 @@ public final class Tape<Scalar: TensorScalar> {
         storage.pointee.persistentCount = storage.pointee.count
         storage.pointee.persistentValuesUsed = storage.pointee.valuesUsed
         storage.pointee.persistentIntsUsed = storage.pointee.intsUsed
-        return Variable(tape: self, index: variable.index, generation: 0)
+        return Variable(storage: storage, index: Int(variable.index), generation: 0, owner: self)
     }
 
     /// A trainable leaf that lives until the next ``reset()``.
@@ -91,7 +90,7 @@ public final class Tape<Scalar: TensorScalar> {
             shape: [], inputs: (-1, -1, -1), requiresGradient: false, auxScalar: 0, auxInt: 0,
             savedScalars: 0, savedInts: 0)
         storage.pointee.values[storage.pointee.entries[index].valueOffset] = value
-        return Variable(tape: self, index: index, generation: storage.pointee.generation)
+        return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
     }
 
     /// A constant filled from a buffer of `shape` (row-major), without building a Tensor first;
@@ -105,7 +104,7 @@ public final class Tape<Scalar: TensorScalar> {
         if let base = source.baseAddress {
             (storage.pointee.values + storage.pointee.entries[index].valueOffset).update(from: base, count: source.count)
         }
-        return Variable(tape: self, index: index, generation: storage.pointee.generation)
+        return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
     }
 
     func leaf(_ value: Tensor<Scalar>, requiresGradient: Bool) -> Variable<Scalar> {
@@ -116,7 +115,7 @@ public final class Tape<Scalar: TensorScalar> {
             (storage.pointee.values + storage.pointee.entries[index].valueOffset)
                 .update(from: source.baseAddress!, count: source.count)
         }
-        return Variable(tape: self, index: index, generation: storage.pointee.generation)
+        return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
     }
 
     // MARK: Recording
@@ -191,39 +190,12 @@ public final class Tape<Scalar: TensorScalar> {
         return finishRecording(index, rule: rule, forward)
     }
 
-    /// Records the rank-0 result `value` of the built-in `rule` applied to the rank-0 inputs
-    /// `a` (and `b`), already validated: the lean path of scalar code such as example-sqrt.
-    @inlinable @inline(__always)
-    func recordScalar(
-        _ value: Scalar, _ a: consuming Variable<Scalar>, _ b: Variable<Scalar>? = nil, auxScalar: Scalar = 0,
-        rule: BuiltinPullback
-    ) -> Variable<Scalar> {
-        let s = storage
-        var needsGradient = s.pointee.entries[Int(a.index)].requiresGradient
-        var inputs: (Int32, Int32, Int32) = (a.index, -1, -1)
-        if let b {
-            needsGradient = needsGradient || s.pointee.entries[Int(b.index)].requiresGradient
-            inputs.1 = b.index
-        }
-        let index = s.pointee.appendScalar(
-            value, inputs: inputs, requiresGradient: needsGradient && s.pointee.recording,
-            auxScalar: auxScalar, rule: rule)
-        return Variable(tape: self, index: Int32(truncatingIfNeeded: index), generation: s.pointee.generation)
-    }
-
-    /// The value of a validated variable when it is rank 0 (a scalar), else nil.
-    @inlinable @inline(__always)
-    func scalarValue(_ variable: Variable<Scalar>) -> Scalar? {
-        let entry = storage.pointee.entries[Int(variable.index)]
-        return entry.rank == 0 ? storage.pointee.values[entry.valueOffset] : nil
-    }
-
     @inlinable @inline(__always)
     func finishRecording(_ index: Int, rule: BuiltinPullback, _ forward: (OpContext<Scalar>) -> Void) -> Variable<Scalar> {
         forward(OpContext(storage: storage, entry: index))
         storage.pointee.endScratch()
         storage.pointee.entries[index].rule = rule
-        return Variable(tape: self, index: Int32(truncatingIfNeeded: index), generation: storage.pointee.generation)
+        return Variable(storage: storage, index: index, generation: storage.pointee.generation)
     }
 
     @inlinable @inline(__always)
@@ -256,17 +228,17 @@ public final class Tape<Scalar: TensorScalar> {
             storage.pointee.pullbacks[index] = TapeStorage<Scalar>.StoredPullback(pullback)
             storage.pointee.entries[index].rule = .storedClosure
         }
-        return Variable(tape: self, index: Int32(truncatingIfNeeded: index), generation: storage.pointee.generation)
+        return Variable(storage: storage, index: index, generation: storage.pointee.generation)
     }
 
     /// Stops when `variable` is from another tape or from before the last reset.
     @inlinable @inline(__always)
     public func validate(_ variable: Variable<Scalar>, _ op: StaticString) {
-        precondition(variable.tape === self, "\(op): the variable belongs to another tape")
-        precondition(
-            variable.generation == storage.pointee.generation
-                || (variable.generation == 0 && Int(variable.index) < storage.pointee.persistentCount),
-            "\(op): the variable was recorded before the tape was reset; record it again")
+        if variable.storage != storage || variable.tapeID != storage.pointee.tapeID {
+            variable.checkTapeExists(op)
+            preconditionFailure("\(op): the variable belongs to another tape")
+        }
+        variable.checkUsable(op)
     }
 
     // MARK: Backward

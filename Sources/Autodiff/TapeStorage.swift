@@ -87,6 +87,11 @@ struct TapeStorage<Scalar: TensorScalar> {
     @usableFromInline var recording = true
     @usableFromInline var matrixThreads: Int?
     @usableFromInline var inBackward = false
+    /// The ID of the tape using this storage; 0 once that tape is deallocated (see
+    /// ``TapeHeaderPool``). Every ``Variable`` carries the ID of its tape.
+    @usableFromInline var tapeID: UInt64 = 0
+    /// The tape using this storage, not retained (the tape owns its storage).
+    @usableFromInline var owner: Unmanaged<Tape<Scalar>>?
 
     init() {
         capacity = 64
@@ -99,15 +104,22 @@ struct TapeStorage<Scalar: TensorScalar> {
         ints = .allocate(capacity: intsCapacity)
     }
 
+    /// Frees the arenas and marks the storage as belonging to no tape. The struct stays
+    /// initialised (its header is reused, see ``TapeHeaderPool``).
     mutating func release() {
         pullbacks.deinitialize(count: capacity)
         pullbacks.deallocate()
         UnsafeMutableRawPointer(entries).deallocate()
         values.deallocate()
         gradients?.deallocate()
+        gradients = nil
         ints.deallocate()
         scratch?.deallocate()
+        scratch = nil
         for block in retiredScratch { block.deallocate() }
+        retiredScratch = []
+        tapeID = 0
+        owner = nil
     }
 
     // MARK: Growth (cold paths, kept out of line)
@@ -119,7 +131,7 @@ struct TapeStorage<Scalar: TensorScalar> {
             .bindMemory(to: TapeEntry<Scalar>.self, capacity: capacity)
     }
 
-    @usableFromInline
+    @usableFromInline @inline(never)
     mutating func growEntries() {
         let newCapacity = capacity * 2
         let newEntries = Self.allocateEntries(newCapacity)
@@ -134,7 +146,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         capacity = newCapacity
     }
 
-    @usableFromInline
+    @usableFromInline @inline(never)
     mutating func growValues(toFit needed: Int) {
         let newCapacity = max(valuesCapacity * 2, needed)
         let newValues = UnsafeMutablePointer<Scalar>.allocate(capacity: newCapacity)
@@ -144,7 +156,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         valuesCapacity = newCapacity
     }
 
-    @usableFromInline
+    @usableFromInline @inline(never)
     mutating func growInts(toFit needed: Int) {
         let newCapacity = max(intsCapacity * 2, needed)
         let newInts = UnsafeMutablePointer<Int>.allocate(capacity: newCapacity)
@@ -241,7 +253,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         values[valueOffset] = value
         let index = count
         var entry = TapeEntry(
-            valueOffset: valueOffset, count: 1, shapeOffset: intsUsed, rank: 0, inputs: inputs,
+            valueOffset: valueOffset, count: 1, shapeOffset: 0, rank: 0, inputs: inputs,
             requiresGradient: requiresGradient, auxScalar: auxScalar, auxInt: 0,
             savedOffset: valueOffset)
         entry.rule = rule
@@ -289,7 +301,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         return pointer
     }
 
-    @usableFromInline
+    @usableFromInline @inline(never)
     mutating func growScratch(_ size: Int) {
         // Earlier scratch pointers of this call stay valid: the old block retires until the
         // call ends; the new one is big enough for both, so steady state keeps one block.
@@ -308,7 +320,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         if retiredScratch.count != 0 { releaseRetiredScratch() }
     }
 
-    @usableFromInline
+    @usableFromInline @inline(never)
     mutating func releaseRetiredScratch() {
         for block in retiredScratch { block.deallocate() }
         retiredScratch.removeAll()

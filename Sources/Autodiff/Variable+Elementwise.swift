@@ -1,13 +1,52 @@
 extension Variable {
     /// Records an elementwise op of one input following `rule` (value and derivative side by
-    /// side); the tape finds its pullback by the rule's code.
+    /// side); the tape finds its pullback by the rule's code. A rank-0 operand takes the lean
+    /// scalar path, inlined into the caller; tensors take ``elementwiseOnTensor(_:_:constant:)``.
     @inlinable @inline(__always)
-    consuming func elementwise<Rule: ElementwiseRule>(_ op: StaticString, _: Rule.Type, constant: Scalar = 0) -> Variable {
-        tape.validate(self, op)
-        if let x = tape.scalarValue(self) {
-            return tape.recordScalar(Rule.value(x, constant), self, auxScalar: constant, rule: Rule.code)
+    func elementwise<Rule: ElementwiseRule>(_ op: StaticString, _: Rule.Type, constant: Scalar = 0) -> Variable {
+        checkUsable(op)
+        if let x = scalarValue {
+            return Variable.recordScalar(Rule.value(x, constant), self, auxScalar: constant, rule: Rule.code)
         }
-        return tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { ctx in
+        return elementwiseOnTensor(op, Rule.self, constant: constant)
+    }
+
+    /// The value of a usable variable when it is rank 0 (a scalar), else nil.
+    @inlinable @inline(__always)
+    var scalarValue: Scalar? {
+        let entry = storage.pointee.entries[Int(index)]
+        return entry.rank == 0 ? storage.pointee.values[entry.valueOffset] : nil
+    }
+
+    /// Records the rank-0 result `value` of the built-in `rule` applied to the usable rank-0
+    /// inputs `a` (and `b`, on the same tape): the lean path of scalar code such as example-sqrt.
+    @inlinable @inline(__always)
+    static func recordScalar(
+        _ value: Scalar, _ a: Variable, _ b: Variable? = nil, auxScalar: Scalar = 0, rule: BuiltinPullback
+    ) -> Variable {
+        let s = a.storage
+        var needsGradient = s.pointee.entries[Int(a.index)].requiresGradient
+        var inputs: (Int32, Int32, Int32) = (a.index, -1, -1)
+        if let b {
+            needsGradient = needsGradient || s.pointee.entries[Int(b.index)].requiresGradient
+            inputs.1 = b.index
+        }
+        let index = s.pointee.appendScalar(
+            value, inputs: inputs, requiresGradient: needsGradient && s.pointee.recording,
+            auxScalar: auxScalar, rule: rule)
+        return Variable(storage: s, index: index, generation: s.pointee.generation)
+    }
+
+    @usableFromInline
+    static func onAnotherTape(_ op: StaticString) -> Never {
+        preconditionFailure("\(op): the variable belongs to another tape")
+    }
+
+    /// The general path of ``elementwise(_:_:constant:)``, kept out of line so that the scalar
+    /// path stays small enough to inline.
+    @inlinable @inline(never)
+    func elementwiseOnTensor<Rule: ElementwiseRule>(_ op: StaticString, _: Rule.Type, constant: Scalar) -> Variable {
+        tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { ctx in
             let x = ctx.a.value
             let y = ctx.output.value
             let c = ctx.auxScalar
@@ -15,17 +54,27 @@ extension Variable {
         }
     }
 
-    /// Records a broadcasting binary op whose pullback is the built-in `pullback`.
+    /// Records a broadcasting binary op whose pullback is the built-in `pullback`: the lean
+    /// scalar path for two rank-0 operands, else ``broadcastingOnTensors(_:_:_:_:pullback:)``.
     @inlinable @inline(__always)
     static func broadcasting<Op: ElementwiseBinaryOperation>(
         _ op: StaticString, _ kind: Op.Type, _ lhs: Variable, _ rhs: Variable, pullback: BuiltinPullback
     ) -> Variable {
-        let tape = lhs.tape
-        tape.validate(lhs, op)
-        tape.validate(rhs, op)
-        if let a = tape.scalarValue(lhs), let b = tape.scalarValue(rhs) {
-            return tape.recordScalar(Op.apply(a, b), lhs, rhs, rule: pullback)
+        lhs.checkUsable(op)
+        if !lhs.isOnSameTape(as: rhs) { rhs.checkTapeExists(op); Variable.onAnotherTape(op) }
+        rhs.checkUsable(op)
+        if let a = lhs.scalarValue, let b = rhs.scalarValue {
+            return Variable.recordScalar(Op.apply(a, b), lhs, rhs, rule: pullback)
         }
+        return broadcastingOnTensors(op, kind, lhs, rhs, pullback: pullback)
+    }
+
+    /// The general path of ``broadcasting(_:_:_:_:pullback:)``, out of line.
+    @inlinable @inline(never)
+    static func broadcastingOnTensors<Op: ElementwiseBinaryOperation>(
+        _ op: StaticString, _ kind: Op.Type, _ lhs: Variable, _ rhs: Variable, pullback: BuiltinPullback
+    ) -> Variable {
+        let tape = lhs.tape
         let forward: (OpContext<Scalar>) -> Void = { ctx in
             let out = ctx.output
             if ctx.a.count == out.count && ctx.b.count == out.count {
@@ -46,7 +95,7 @@ extension Variable {
     // MARK: Between variables (numpy broadcasting)
 
     /// Elementwise sum. ∂/∂a = ∂/∂b = 1 (summed over broadcast axes).
-    @inlinable
+    @inlinable @inline(__always)
     public static func + (lhs: Variable, rhs: Variable) -> Variable {
         broadcasting("add", AddOperation.self, lhs, rhs, pullback: .add)
     }
@@ -58,7 +107,7 @@ extension Variable {
     }
 
     /// Elementwise difference. ∂/∂a = 1, ∂/∂b = -1.
-    @inlinable
+    @inlinable @inline(__always)
     public static func - (lhs: Variable, rhs: Variable) -> Variable {
         broadcasting("subtract", SubtractOperation.self, lhs, rhs, pullback: .subtract)
     }
@@ -79,7 +128,7 @@ extension Variable {
     }
 
     /// Elementwise product. ∂/∂a = b, ∂/∂b = a.
-    @inlinable
+    @inlinable @inline(__always)
     public static func * (lhs: Variable, rhs: Variable) -> Variable {
         broadcasting("multiply", MultiplyOperation.self, lhs, rhs, pullback: .multiply)
     }
@@ -98,7 +147,7 @@ extension Variable {
     }
 
     /// Elementwise quotient. ∂/∂a = 1/b, ∂/∂b = -a/b² = -y/b.
-    @inlinable
+    @inlinable @inline(__always)
     public static func / (lhs: Variable, rhs: Variable) -> Variable {
         broadcasting("divide", DivideOperation.self, lhs, rhs, pullback: .divide)
     }
@@ -122,36 +171,36 @@ extension Variable {
     // MARK: With a scalar on either side
 
     /// Adds a constant. ∂/∂x = 1.
-    @inlinable
-    public static func + (lhs: consuming Variable, rhs: Scalar) -> Variable {
+    @inlinable @inline(__always)
+    public static func + (lhs: Variable, rhs: Scalar) -> Variable {
         lhs.elementwise("add", AddConstantRule.self, constant: rhs)
     }
     /// Adds a constant. ∂/∂x = 1.
-    @inlinable public static func + (lhs: Scalar, rhs: Variable) -> Variable { rhs + lhs }
+    @inlinable @inline(__always) public static func + (lhs: Scalar, rhs: Variable) -> Variable { rhs + lhs }
     /// Subtracts a constant. ∂/∂x = 1.
-    @inlinable public static func - (lhs: consuming Variable, rhs: Scalar) -> Variable { lhs + (-rhs) }
+    @inlinable @inline(__always) public static func - (lhs: Variable, rhs: Scalar) -> Variable { lhs + (-rhs) }
     /// A constant minus the variable. ∂/∂x = -1.
-    @inlinable
+    @inlinable @inline(__always)
     public static func - (lhs: Scalar, rhs: Variable) -> Variable {
         rhs.elementwise("subtract", SubtractFromConstantRule.self, constant: lhs)
     }
     /// Multiplies by a constant. ∂/∂x = c.
-    @inlinable
+    @inlinable @inline(__always)
     public static func * (lhs: Variable, rhs: Scalar) -> Variable {
         lhs.elementwise("multiply", MultiplyByConstantRule.self, constant: rhs)
     }
     /// Multiplies by a constant. ∂/∂x = c.
-    @inlinable public static func * (lhs: Scalar, rhs: Variable) -> Variable { rhs * lhs }
+    @inlinable @inline(__always) public static func * (lhs: Scalar, rhs: Variable) -> Variable { rhs * lhs }
     /// Divides by a constant. ∂/∂x = 1/c.
-    @inlinable public static func / (lhs: Variable, rhs: Scalar) -> Variable { lhs * (1 / rhs) }
+    @inlinable @inline(__always) public static func / (lhs: Variable, rhs: Scalar) -> Variable { lhs * (1 / rhs) }
     /// A constant divided by the variable. ∂/∂x = -c/x² = -y/x.
-    @inlinable
+    @inlinable @inline(__always)
     public static func / (lhs: Scalar, rhs: Variable) -> Variable {
         rhs.elementwise("divide", DivideConstantRule.self, constant: lhs)
     }
 
     /// Negation. ∂/∂x = -1.
-    @inlinable
+    @inlinable @inline(__always)
     public static prefix func - (operand: Variable) -> Variable {
         operand.elementwise("negate", NegateRule.self)
     }
@@ -159,65 +208,65 @@ extension Variable {
     // MARK: Functions of one variable
 
     /// x². ∂/∂x = 2x.
-    @inlinable
-    public consuming func squared() -> Variable {
+    @inlinable @inline(__always)
+    public func squared() -> Variable {
         elementwise("square", SquareRule.self)
     }
 
     /// The elementwise absolute value. ∂/∂x = sign(x) (0 at 0).
-    @inlinable
+    @inlinable @inline(__always)
     public func abs() -> Variable {
         elementwise("abs", AbsoluteValueRule.self)
     }
 }
 
 /// e^x. ∂/∂x = e^x = y.
-@inlinable
+@inlinable @inline(__always)
 public func exp<S>(_ x: Variable<S>) -> Variable<S> {
     x.elementwise("exp", ExpRule.self)
 }
 
 /// Natural logarithm. ∂/∂x = 1/x.
-@inlinable
+@inlinable @inline(__always)
 public func log<S>(_ x: Variable<S>) -> Variable<S> {
     x.elementwise("log", LogRule.self)
 }
 
 /// Square root. ∂/∂x = 1/(2√x) = 1/(2y).
-@inlinable
+@inlinable @inline(__always)
 public func sqrt<S>(_ x: Variable<S>) -> Variable<S> {
     x.elementwise("sqrt", SquareRootRule.self)
 }
 
 /// x to a constant power p. ∂/∂x = p·x^(p-1).
-@inlinable
+@inlinable @inline(__always)
 public func pow<S>(_ x: Variable<S>, _ p: S) -> Variable<S> {
     x.elementwise("pow", PowerRule.self, constant: p)
 }
 
 /// The elementwise absolute value. ∂/∂x = sign(x).
-@inlinable public func abs<S>(_ x: Variable<S>) -> Variable<S> { x.abs() }
+@inlinable @inline(__always) public func abs<S>(_ x: Variable<S>) -> Variable<S> { x.abs() }
 
 /// Hyperbolic tangent. ∂/∂x = 1 - y².
-@inlinable
+@inlinable @inline(__always)
 public func tanh<S>(_ x: Variable<S>) -> Variable<S> {
     x.elementwise("tanh", TanhRule.self)
 }
 
 /// The logistic function 1/(1+e^-x), computed without overflow. ∂/∂x = y(1-y).
-@inlinable
+@inlinable @inline(__always)
 public func sigmoid<S>(_ x: Variable<S>) -> Variable<S> {
     x.elementwise("sigmoid", SigmoidRule.self)
 }
 
 /// max(x, 0). ∂/∂x = 1 where x > 0, else 0.
-@inlinable
+@inlinable @inline(__always)
 public func relu<S>(_ x: Variable<S>) -> Variable<S> {
     x.elementwise("relu", ReluRule.self)
 }
 
 /// x where x > 0, else alpha·x. ∂/∂x = 1 or alpha.
-@inlinable
+@inlinable @inline(__always)
 public func leakyRelu<S>(_ x: Variable<S>, alpha: S = 0.01) -> Variable<S> {
     x.elementwise("leakyRelu", LeakyReluRule.self, constant: alpha)
 }
@@ -225,7 +274,7 @@ public func leakyRelu<S>(_ x: Variable<S>, alpha: S = 0.01) -> Variable<S> {
 /// Scalar functions shared by ops and kernels.
 public enum ScalarMath {
     /// 1/(1+e^-x) without overflow for large |x|.
-    @inlinable
+    @inlinable @inline(__always)
     public static func sigmoid<S: TensorScalar>(_ x: S) -> S {
         if x >= 0 { return 1 / (1 + S.exp(-x)) }
         let e = S.exp(x)

@@ -71,6 +71,25 @@ struct TapeTests {
             let tape = Tape<Float>()
             _ = tape.constant(.zeros([7, 13])) + tape.constant(.zeros([7, 12]))
         }.map { #expect(String(decoding: $0.standardErrorContent, as: UTF8.self).contains("add: [7, 13] and [7, 12]: shapes cannot be broadcast together")) }
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            // The result of an op does not keep its tape alive; a new tape may even reuse the
+            // old tape's header.
+            func orphan() -> Variable<Double> { Tape<Double>().variable(Tensor(2.0)) * 3 }
+            let result = orphan()
+            let other = Tape<Double>()
+            _ = exp(result)
+            _ = other
+        }.map { #expect(String(decoding: $0.standardErrorContent, as: UTF8.self).contains("exp: the tape of this variable no longer exists")) }
+    }
+
+    @Test("a parameter keeps its tape alive; results of ops see it through their inputs")
+    func leavesKeepTheirTape() {
+        func makeParameter() -> Variable<Double> { Tape<Double>().parameter(Tensor(3.0)) }
+        let x = makeParameter()
+        let y = x * x + 1
+        x.tape.backward(y)
+        #expect(y.tape === x.tape, "a result should report the tape of its inputs")
+        #expect(x.gradient.scalar == 6, "expected d(x² + 1)/dx = 6 at x = 3, got \(x.gradient.scalar)")
     }
 }
 

@@ -1,0 +1,35 @@
+import Synchronization
+
+/// Where the header of a tape (its ``TapeStorage``) comes from and goes back to. A header is
+/// never freed: a ``Variable`` holds a pointer to it, not the tape, so a variable that outlives
+/// its tape still points at valid memory, finds a tape ID that is not its own, and stops with a
+/// message instead of reading freed memory. Only the header stays; the arenas are freed with
+/// the tape. Used when a tape is created or deallocated, never while recording.
+@usableFromInline
+enum TapeHeaderPool {
+    /// Idle headers (their addresses) by scalar type: a header is only ever reused for the
+    /// same `Scalar`.
+    static let idle = Mutex<[ObjectIdentifier: [UInt]]>([:])
+    /// Tape IDs are never reused, so a stale variable cannot match a later tape on its header.
+    static let nextID = Atomic<UInt64>(1)
+
+    /// A header holding a fresh ``TapeStorage`` with a new tape ID.
+    static func take<Scalar: TensorScalar>(_: Scalar.Type) -> UnsafeMutablePointer<TapeStorage<Scalar>> {
+        let reused = idle.withLock { $0[ObjectIdentifier(Scalar.self)]?.popLast() }
+        let storage: UnsafeMutablePointer<TapeStorage<Scalar>>
+        if let reused, let address = UnsafeMutableRawPointer(bitPattern: reused) {
+            storage = address.assumingMemoryBound(to: TapeStorage<Scalar>.self)
+            storage.pointee = TapeStorage()
+        } else {
+            storage = .allocate(capacity: 1)
+            storage.initialize(to: TapeStorage())
+        }
+        storage.pointee.tapeID = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        return storage
+    }
+
+    /// Takes back the header of a deallocated tape, whose arenas are already released.
+    static func giveBack<Scalar: TensorScalar>(_ storage: UnsafeMutablePointer<TapeStorage<Scalar>>) {
+        idle.withLock { $0[ObjectIdentifier(Scalar.self), default: []].append(UInt(bitPattern: storage)) }
+    }
+}

@@ -6,8 +6,11 @@
 /// ``reset()``; everything recorded after them is dropped by `reset()` while the tape keeps its
 /// memory, so a training loop of many steps allocates nothing once warm.
 ///
-/// A tape is used by one thread at a time; use one tape per thread to work in parallel (there
-/// is no global state).
+/// A tape is used by one thread at a time; use one tape per thread to work in parallel (tapes
+/// share only a locked pool of storage headers, touched when a tape is created or freed).
+///
+/// Parameters and constants keep their tape alive; results of ops do not (see ``Variable``), so
+/// keep the tape, or a parameter of it, while you use its results.
 ///
 /// ```swift
 /// let tape = Tape<Double>()

@@ -6,12 +6,17 @@
 #   Benchmarks/compare.sh gemm       only the matrix products
 #   Benchmarks/compare.sh mlp        only the MLP training runs
 #   EPOCHS=3 Benchmarks/compare.sh   fewer epochs per MLP run (default 5)
+#   ROUNDS=5 Benchmarks/compare.sh   more alternating GEMM rounds (default 3)
 #
+# The host's speed drifts by tens of percent within minutes, so the GEMM figures alternate:
+# Swift and numpy take turns for ROUNDS rounds of 5 samples each, and a figure's median is the
+# median of its round medians (min and max over all rounds). The MLP runs are single, long runs.
 # OPENBLAS_CORETYPE, if set in the environment, is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 epochs=${EPOCHS:-5}
+rounds=${ROUNDS:-3}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 touch "$out/swift" "$out/numpy"
@@ -29,7 +34,9 @@ run_pair() {  # threads, mode, flags...
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; numpy $(python3 -c 'import numpy; print(numpy.__version__)'); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 if [[ $what == all || $what == gemm ]]; then
-    for threads in 1 2; do run_pair "$threads" gemm; done
+    for round in $(seq "$rounds"); do
+        for threads in 1 2; do run_pair "$threads" gemm --runs 5; done
+    done
 fi
 if [[ $what == all || $what == mlp ]]; then
     for threads in 1 2; do
@@ -47,11 +54,15 @@ python3 - "$out/swift" "$out/numpy" <<'PY'
 import re, sys
 pattern = re.compile(r"^(.*): median ([0-9.]+) (\S+) \(min ([0-9.]+), max ([0-9.]+), n=(\d+)\)")
 def read(path):
-    rows = {}
+    rounds = {}
     for line in open(path):
         m = pattern.match(line.strip())
         if m:
-            rows[m.group(1)] = (float(m.group(2)), float(m.group(4)), float(m.group(5)), m.group(3))
+            rounds.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(4)), float(m.group(5)), m.group(3)))
+    rows = {}
+    for name, runs in rounds.items():
+        medians = sorted(r[0] for r in runs)
+        rows[name] = (medians[len(medians) // 2], min(r[1] for r in runs), max(r[2] for r in runs), runs[0][3])
     return rows
 swift, numpy = read(sys.argv[1]), read(sys.argv[2])
 for name, (median, low, high, unit) in swift.items():

@@ -48,9 +48,16 @@ static void s_kernel_6x16(long kc, const float *a, long rs, long cs, const float
 }
 
 __attribute__((target("avx2,fma")))
-static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc) {
+static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc, int overwrite) {
     __m256 acc[12];
     s_kernel_6x16(kc, a, rs, cs, pb, acc);
+    if (overwrite) {
+        for (int i = 0; i < 6; i++) {
+            _mm256_storeu_ps(c + i * ldc, acc[2 * i]);
+            _mm256_storeu_ps(c + i * ldc + 8, acc[2 * i + 1]);
+        }
+        return;
+    }
     for (int i = 0; i < 6; i++) {
         float *row = c + i * ldc;
         _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[2 * i]));
@@ -174,6 +181,71 @@ static void d_axpy_fast(long n, double alpha, const double *x, double *y) {
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
+/* Packs a full 16-column sliver of a B whose columns are contiguous (rsb == 1: the Wᵀ of the dX
+   product), 8 depths at a time: two 8×8 transposes per block instead of 128 strided reads. */
+__attribute__((target("avx2,fma")))
+static void s_pack_b_columns_fast(long kc, const float *b, long csb, float *out) {
+    long p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        for (int half = 0; half < 2; half++) {
+            const float *src = b + p + half * 8 * csb;
+            __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + csb),
+                   r2 = _mm256_loadu_ps(src + 2 * csb), r3 = _mm256_loadu_ps(src + 3 * csb),
+                   r4 = _mm256_loadu_ps(src + 4 * csb), r5 = _mm256_loadu_ps(src + 5 * csb),
+                   r6 = _mm256_loadu_ps(src + 6 * csb), r7 = _mm256_loadu_ps(src + 7 * csb);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+                   t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+                   t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                   t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+                   u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+                   u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+                   u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *dst = out + p * 16 + half * 8;
+            _mm256_store_ps(dst + 0 * 16, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_store_ps(dst + 1 * 16, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_store_ps(dst + 2 * 16, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_store_ps(dst + 3 * 16, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_store_ps(dst + 4 * 16, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_store_ps(dst + 5 * 16, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_store_ps(dst + 6 * 16, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_store_ps(dst + 7 * 16, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    }
+    for (; p < kc; p++)
+        for (long j = 0; j < 16; j++) out[p * 16 + j] = b[p + j * csb];
+}
+
+/* The top 2 or 4 rows of a 6×16 block, for the last rows of a product whose height is not a
+   multiple of 6 (a batch of 128 is 21 blocks and 2 rows): the full kernel would spend 4 of its
+   6 rows on padding. */
+__attribute__((target("avx2,fma")))
+static void s_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs, const float *pb, float *out) {
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs;
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    if (rows <= 2) {
+        for (long p = 0, o = 0; p < kc; p++, o += cs) {
+            __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8), x;
+            x = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+            pb += 16;
+        }
+    } else {
+        for (long p = 0, o = 0; p < kc; p++, o += cs) {
+            __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8), x;
+            x = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(a2 + o); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+            x = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+            pb += 16;
+        }
+    }
+    _mm256_store_ps(out, c00); _mm256_store_ps(out + 8, c01);
+    _mm256_store_ps(out + 16, c10); _mm256_store_ps(out + 24, c11);
+    _mm256_store_ps(out + 32, c20); _mm256_store_ps(out + 40, c21);
+    _mm256_store_ps(out + 48, c30); _mm256_store_ps(out + 56, c31);
+}
+
 /* The left 12 columns of a 6×16 block: one 8-lane and one 4-lane vector per row. On CPUs that
    run 256-bit operations as two 128-bit halves (AMD Zen 1, this repository's machine) a product
    9-12 columns wide, like the 10-class output layer, then wastes 4 lanes in 12, not 6 in 16. */
@@ -224,9 +296,16 @@ static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const doubl
 }
 
 __attribute__((target("avx2,fma")))
-static void d_micro_fast(long kc, const double *a, long rs, long cs, const double *pb, double *c, long ldc) {
+static void d_micro_fast(long kc, const double *a, long rs, long cs, const double *pb, double *c, long ldc, int overwrite) {
     __m256d acc[12];
     d_kernel_6x8(kc, a, rs, cs, pb, acc);
+    if (overwrite) {
+        for (int i = 0; i < 6; i++) {
+            _mm256_storeu_pd(c + i * ldc, acc[2 * i]);
+            _mm256_storeu_pd(c + i * ldc + 4, acc[2 * i + 1]);
+        }
+        return;
+    }
     for (int i = 0; i < 6; i++) {
         double *row = c + i * ldc;
         _mm256_storeu_pd(row, _mm256_add_pd(_mm256_loadu_pd(row), acc[2 * i]));
@@ -266,10 +345,12 @@ static void d_axpy_fast(long n, double alpha, const double *x, double *y) { (voi
 static void s_gemv_fast(long m, long k, const float *a, long rsa, long csa, const float *b, long rsb, float *c, long ldc) { (void)m; (void)k; (void)a; (void)rsa; (void)csa; (void)b; (void)rsb; (void)c; (void)ldc; }
 static void d_gemv_fast(long m, long k, const double *a, long rsa, long csa, const double *b, long rsb, double *c, long ldc) { (void)m; (void)k; (void)a; (void)rsa; (void)csa; (void)b; (void)rsb; (void)c; (void)ldc; }
 static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
+static void s_pack_b_columns_fast(long kc, const float *b, long csb, float *out) { (void)kc; (void)b; (void)csb; (void)out; }
+static void s_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)rows; (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_micro_12_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
-static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; }
+static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc, int overwrite) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; (void)overwrite; }
 static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
-static void d_micro_fast(long kc, const double *a, long rs, long cs, const double *pb, double *c, long ldc) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; }
+static void d_micro_fast(long kc, const double *a, long rs, long cs, const double *pb, double *c, long ldc, int overwrite) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; (void)overwrite; }
 static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 #endif
 
@@ -283,7 +364,11 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define GEMV_FAST s_gemv_fast
 #define AXPY_FAST s_axpy_fast
 #define MICRO_THREE_QUARTERS_TO_BUFFER s_micro_12_to_buffer
+#define PACK_B_COLUMNS_FAST s_pack_b_columns_fast
+#define MICRO_ROWS_TO_BUFFER s_micro_rows_to_buffer
 #include "gemm_template.inc"
+#undef PACK_B_COLUMNS_FAST
+#undef MICRO_ROWS_TO_BUFFER
 #undef T
 #undef MR
 #undef NR

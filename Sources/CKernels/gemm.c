@@ -92,6 +92,37 @@ static void s_micro_half_to_buffer(long kc, const float *a, long rs, long cs, co
     _mm256_store_ps(out + 48, c3); _mm256_store_ps(out + 64, c4); _mm256_store_ps(out + 80, c5);
 }
 
+/* The left 4 columns of a 6×16 block, in 128-bit vectors with separate accumulators for even
+   and odd depths: six chains would wait on the FMA latency, twelve keep both pipes busy. For a
+   remainder of 1-4 columns (a hidden layer of 50 is three slivers and 2 columns). */
+__attribute__((target("avx2,fma")))
+static void s_micro_quarter_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) {
+    __m128 e0 = _mm_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, e4 = e0, e5 = e0;
+    __m128 o0 = e0, o1 = e0, o2 = e0, o3 = e0, o4 = e0, o5 = e0;
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    long p = 0, o = 0;
+    for (; p + 2 <= kc; p += 2, o += 2 * cs) {
+        __m128 b = _mm_load_ps(pb), d = _mm_load_ps(pb + 16);
+        long q = o + cs;
+        e0 = _mm_fmadd_ps(_mm_broadcast_ss(a0 + o), b, e0); o0 = _mm_fmadd_ps(_mm_broadcast_ss(a0 + q), d, o0);
+        e1 = _mm_fmadd_ps(_mm_broadcast_ss(a1 + o), b, e1); o1 = _mm_fmadd_ps(_mm_broadcast_ss(a1 + q), d, o1);
+        e2 = _mm_fmadd_ps(_mm_broadcast_ss(a2 + o), b, e2); o2 = _mm_fmadd_ps(_mm_broadcast_ss(a2 + q), d, o2);
+        e3 = _mm_fmadd_ps(_mm_broadcast_ss(a3 + o), b, e3); o3 = _mm_fmadd_ps(_mm_broadcast_ss(a3 + q), d, o3);
+        e4 = _mm_fmadd_ps(_mm_broadcast_ss(a4 + o), b, e4); o4 = _mm_fmadd_ps(_mm_broadcast_ss(a4 + q), d, o4);
+        e5 = _mm_fmadd_ps(_mm_broadcast_ss(a5 + o), b, e5); o5 = _mm_fmadd_ps(_mm_broadcast_ss(a5 + q), d, o5);
+        pb += 32;
+    }
+    if (p < kc) {
+        __m128 b = _mm_load_ps(pb);
+        e0 = _mm_fmadd_ps(_mm_broadcast_ss(a0 + o), b, e0); e1 = _mm_fmadd_ps(_mm_broadcast_ss(a1 + o), b, e1);
+        e2 = _mm_fmadd_ps(_mm_broadcast_ss(a2 + o), b, e2); e3 = _mm_fmadd_ps(_mm_broadcast_ss(a3 + o), b, e3);
+        e4 = _mm_fmadd_ps(_mm_broadcast_ss(a4 + o), b, e4); e5 = _mm_fmadd_ps(_mm_broadcast_ss(a5 + o), b, e5);
+    }
+    _mm_store_ps(out, _mm_add_ps(e0, o0)); _mm_store_ps(out + 16, _mm_add_ps(e1, o1));
+    _mm_store_ps(out + 32, _mm_add_ps(e2, o2)); _mm_store_ps(out + 48, _mm_add_ps(e3, o3));
+    _mm_store_ps(out + 64, _mm_add_ps(e4, o4)); _mm_store_ps(out + 80, _mm_add_ps(e5, o5));
+}
+
 /* Matrix-vector products for contiguous rows (dot products) or contiguous columns (axpys). */
 __attribute__((target("avx2,fma")))
 static void s_gemv_fast(long m, long k, const float *a, long rsa, long csa, const float *b, long rsb, float *c, long ldc) {
@@ -346,6 +377,7 @@ static void s_gemv_fast(long m, long k, const float *a, long rsa, long csa, cons
 static void d_gemv_fast(long m, long k, const double *a, long rsa, long csa, const double *b, long rsb, double *c, long ldc) { (void)m; (void)k; (void)a; (void)rsa; (void)csa; (void)b; (void)rsb; (void)c; (void)ldc; }
 static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_pack_b_columns_fast(long kc, const float *b, long csb, float *out) { (void)kc; (void)b; (void)csb; (void)out; }
+static void s_micro_quarter_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)rows; (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_micro_12_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_micro_fast(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc, int overwrite) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; (void)overwrite; }
@@ -366,7 +398,9 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define MICRO_THREE_QUARTERS_TO_BUFFER s_micro_12_to_buffer
 #define PACK_B_COLUMNS_FAST s_pack_b_columns_fast
 #define MICRO_ROWS_TO_BUFFER s_micro_rows_to_buffer
+#define MICRO_QUARTER_TO_BUFFER s_micro_quarter_to_buffer
 #include "gemm_template.inc"
+#undef MICRO_QUARTER_TO_BUFFER
 #undef PACK_B_COLUMNS_FAST
 #undef MICRO_ROWS_TO_BUFFER
 #undef T

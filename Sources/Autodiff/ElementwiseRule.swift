@@ -9,6 +9,16 @@ public protocol ElementwiseRule {
     static func value<S: TensorScalar>(_ x: S, _ c: S) -> S
     /// dy/dx at x, given y = f(x).
     static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S
+    /// y[i] = value(x[i], c) for `count` elements: a loop over ``value(_:_:)`` unless the rule
+    /// has a vector kernel.
+    static func values<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, count: Int, _ c: S)
+}
+
+extension ElementwiseRule {
+    @inlinable @inline(__always)
+    public static func values<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, count: Int, _ c: S) {
+        for i in 0..<count { y[i] = value(x[i], c) }
+    }
 }
 
 /// x + c. dy/dx = 1.
@@ -88,6 +98,10 @@ public enum SigmoidRule: ElementwiseRule {
     @inlinable public static var code: BuiltinPullback { .sigmoid }
     @inlinable public static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { ScalarMath.sigmoid(x) }
     @inlinable public static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { y * (1 - y) }
+    @inlinable
+    public static func values<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, count: Int, _ c: S) {
+        S.sigmoid(x, into: y, count: count)
+    }
 }
 /// max(x, 0). dy/dx = 1 where x > 0, else 0.
 public enum ReluRule: ElementwiseRule {

@@ -16,6 +16,9 @@ where RawSignificand: FixedWidthInteger {
     static func tanh(_ x: Self) -> Self
     /// x raised to the power y.
     static func pow(_ x: Self, _ y: Self) -> Self
+    /// y[i] = 1/(1+e^-x[i]) for `count` elements, without overflow (see ``ScalarMath/sigmoid(_:)``);
+    /// Float runs a vectorised C kernel (`ck_ssigmoid`).
+    static func sigmoid(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
     /// The C matrix-product kernel for this type (see `ck_sgemm`): C = A·B + beta·C with
     /// arbitrary row and column strides for A and B, row-major C; `portable` skips the
     /// AVX2/FMA micro-kernel.
@@ -33,6 +36,10 @@ extension Float: TensorScalar {
     @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
     @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
     @inlinable
+    public static func sigmoid(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        ck_ssigmoid(count, x, y, 0)
+    }
+    @inlinable
     public static func gemmKernel(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, rowStrideA: Int, columnStrideA: Int,
@@ -49,6 +56,10 @@ extension Double: TensorScalar {
     @inlinable public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
     @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
     @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+    @inlinable
+    public static func sigmoid(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { y[i] = ScalarMath.sigmoid(x[i]) }
+    }
     @inlinable
     public static func gemmKernel(
         m: Int, n: Int, k: Int,

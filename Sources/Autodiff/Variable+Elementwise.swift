@@ -47,10 +47,7 @@ extension Variable {
     @inlinable @inline(never)
     func elementwiseOnTensor<Rule: ElementwiseRule>(_ op: StaticString, _: Rule.Type, constant: Scalar) -> Variable {
         tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { ctx in
-            let x = ctx.a.value
-            let y = ctx.output.value
-            let c = ctx.auxScalar
-            for i in 0..<ctx.output.count { y[i] = Rule.value(x[i], c) }
+            Rule.values(ctx.a.value, ctx.output.value, count: ctx.output.count, ctx.auxScalar)
         }
     }
 

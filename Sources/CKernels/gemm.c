@@ -8,20 +8,7 @@
 #define CK_X86 0
 #endif
 
-static int cpu_has_avx2_fma(void) {
-#if CK_X86
-    static int cached = -1;
-    int value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (value < 0) {
-        __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
-    }
-    return value;
-#else
-    return 0;
-#endif
-}
+static int cpu_has_avx2_fma(void) { return ck_cpu_has_avx2_fma(); }
 
 int ck_gemm_uses_avx2(void) { return cpu_has_avx2_fma(); }
 

@@ -121,6 +121,25 @@ struct ElementwiseOpTests {
         #expect(abs(minusOne.gradient.scalar - 0.2) < 1e-15, "expected α = 0.2, got \(minusOne.gradient.scalar)")
     }
 
+    @Test("Float sigmoid, eight at a time, stays within 4 ulp of the Double formula; edges are exact")
+    func vectorSigmoid() {
+        // 4001 points over [-120, 120]: beyond -87 the results are subnormal (the scalar path).
+        let inputs = (0...4000).map { Float(-120 + 0.06 * Double($0)) } + [0, -0.0, .infinity, -.infinity, 1e4, -1e4]
+        let tape = Tape<Float>()
+        let y = sigmoid(tape.constant(Tensor(shape: [inputs.count], scalars: inputs))).value.scalars
+        var worst: (ulps: Float, x: Float) = (0, 0)
+        for (x, got) in zip(inputs, y) {
+            let exact = Float(ScalarMath.sigmoid(Double(x)))
+            let ulps = exact == got ? 0 : abs(got - exact) / max(exact.ulp, Float.leastNonzeroMagnitude)
+            if ulps > worst.ulps { worst = (ulps, x) }
+        }
+        #expect(worst.ulps <= 4, "expected every value within 4 ulp of the Double formula, worst \(worst.ulps) ulp at x = \(worst.x)")
+        #expect(Array(y.suffix(6)) == [0.5, 0.5, 1, 0, 1, 0], "sigmoid at 0, -0, ±∞, ±1e4: got \(Array(y.suffix(6)))")
+        let nan = sigmoid(tape.constant(Tensor(shape: [9], scalars: [Float](repeating: 1, count: 8) + [.nan]))).value.scalars
+        let nanFirst = sigmoid(tape.constant(Tensor(shape: [9], scalars: [.nan] + [Float](repeating: 1, count: 8)))).value.scalars
+        #expect(nan[8].isNaN && nanFirst[0].isNaN, "NaN in, NaN out (scalar tail and vector lane)")
+    }
+
     @Test("sigmoid is finite and exact at extreme inputs")
     func sigmoidExtremes() {
         let tape = Tape<Float>()

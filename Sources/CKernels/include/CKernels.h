@@ -23,4 +23,12 @@ void ck_dgemm(long m, long n, long k,
 /// 1 when this CPU runs the AVX2+FMA kernels, 0 when only the portable ones can run.
 int ck_gemm_uses_avx2(void);
 
+/// 1 when this CPU has AVX2 and FMA (checked once, then cached).
+int ck_cpu_has_avx2_fma(void);
+
+/// y[i] = 1/(1+e^-x[i]) for n floats, without overflow. With AVX2/FMA (unless `portable`),
+/// eight at a time with a polynomial e^x of about 1 ulp; results match libm's expf to within
+/// a few ulp, and subnormal results, infinities and NaN are computed with expf itself.
+void ck_ssigmoid(long n, const float *x, float *y, int portable);
+
 #endif

@@ -132,9 +132,9 @@ public enum BuiltinPullback: UInt8, Sendable {
     @inlinable @inline(__always)
     func runScalar<S: TensorScalar>(
         _ entry: TapeEntry<S>, entries: UnsafeMutablePointer<TapeEntry<S>>, values: UnsafeMutablePointer<S>,
-        gradients: UnsafeMutablePointer<S>
+        gradients: UnsafeMutablePointer<S>, last: inout LastGradient<S>
     ) {
-        let g = gradients[entry.valueOffset]
+        let g = last.read(entry.valueOffset, gradients)
         let a = entries[Int(entry.inputs.0)]
         let x = values[a.valueOffset]
         let y = values[entry.valueOffset]
@@ -149,8 +149,8 @@ public enum BuiltinPullback: UInt8, Sendable {
             case .multiply: (ga, gb) = (g * z, g * x)
             default: (ga, gb) = (g / z, -(g * y) / z)
             }
-            if a.requiresGradient { gradients[a.valueOffset] += ga }
-            if b.requiresGradient { gradients[b.valueOffset] += gb }
+            if a.requiresGradient { last.add(ga, at: a.valueOffset, gradients) }
+            if b.requiresGradient { last.add(gb, at: b.valueOffset, gradients) }
             return
         default: break
         }
@@ -175,7 +175,7 @@ public enum BuiltinPullback: UInt8, Sendable {
         case .leakyRelu: d = LeakyReluRule.derivative(x, y, c)
         case .none, .storedClosure, .add, .subtract, .multiply, .divide: return
         }
-        gradients[a.valueOffset] += g * d
+        last.add(g * d, at: a.valueOffset, gradients)
     }
 
     /// Runs this pullback for the op in `ctx`.
@@ -204,4 +204,33 @@ public enum BuiltinPullback: UInt8, Sendable {
         case .leakyRelu: ctx.accumulateElementwise(LeakyReluRule.self)
         }
     }
+}
+
+/// The gradient slot written last in a backward pass, kept in a register: in scalar code the
+/// next entry is usually the input just written, and reading it back from memory would wait
+/// for the store on every op of the chain.
+@usableFromInline
+struct LastGradient<S: TensorScalar> {
+    @usableFromInline var slot = -1
+    @usableFromInline var value: S = 0
+
+    @inlinable init() {}
+
+    /// The gradient in `slot`.
+    @inlinable @inline(__always)
+    func read(_ slot: Int, _ gradients: UnsafeMutablePointer<S>) -> S {
+        slot == self.slot ? value : gradients[slot]
+    }
+
+    /// `gradients[slot] += delta`, remembered as the last write.
+    @inlinable @inline(__always)
+    mutating func add(_ delta: S, at slot: Int, _ gradients: UnsafeMutablePointer<S>) {
+        let sum = read(slot, gradients) + delta
+        gradients[slot] = sum
+        (self.slot, value) = (slot, sum)
+    }
+
+    /// Forgets the last write (after code that writes gradients without telling).
+    @inlinable @inline(__always)
+    mutating func forget() { slot = -1 }
 }

@@ -275,12 +275,13 @@ public final class Tape<Scalar: TensorScalar> {
         // after a general pullback all the same, since it runs code the tape does not know.
         var entries = s.pointee.entries
         var values = s.pointee.values
+        var last = LastGradient<Scalar>()
         var index = Int(loss.index)
         while index >= 0 {
             let entry = entries[index]
             if entry.requiresGradient && entry.rule != .none {
                 if entry.isScalarOp {
-                    entry.rule.runScalar(entry, entries: entries, values: values, gradients: gradients)
+                    entry.rule.runScalar(entry, entries: entries, values: values, gradients: gradients, last: &last)
                 } else {
                     if entry.rule == .storedClosure {
                         s.pointee.pullbacks[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
@@ -290,6 +291,7 @@ public final class Tape<Scalar: TensorScalar> {
                     s.pointee.endScratch()
                     entries = s.pointee.entries
                     values = s.pointee.values
+                    last.forget()
                 }
             }
             index &-= 1

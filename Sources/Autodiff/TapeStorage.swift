@@ -127,8 +127,11 @@ struct TapeStorage<Scalar: TensorScalar> {
     /// Room for `capacity` entries, aligned to a cache line so that no entry straddles two.
     static func allocateEntries(_ capacity: Int) -> UnsafeMutablePointer<TapeEntry<Scalar>> {
         let stride = MemoryLayout<TapeEntry<Scalar>>.stride
-        return UnsafeMutableRawPointer.allocate(byteCount: capacity * stride, alignment: 64)
-            .bindMemory(to: TapeEntry<Scalar>.self, capacity: capacity)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * stride, alignment: 64)
+        // Zero bytes are a valid entry (every field an integer, a Bool or a raw-0 enum), so the
+        // whole list is initialised and ``appendScalar`` may store only the fields it uses.
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * stride)
+        return raw.bindMemory(to: TapeEntry<Scalar>.self, capacity: capacity)
     }
 
     @usableFromInline @inline(never)
@@ -252,13 +255,17 @@ struct TapeStorage<Scalar: TensorScalar> {
         valuesUsed = valueOffset + 1
         values[valueOffset] = value
         let index = count
-        var entry = TapeEntry(
-            valueOffset: valueOffset, count: 1, shapeOffset: 0, rank: 0, inputs: inputs,
-            requiresGradient: requiresGradient, auxScalar: auxScalar, auxInt: 0,
-            savedOffset: valueOffset)
-        entry.rule = rule
-        entry.isScalarOp = true
-        (entries + index).initialize(to: entry)
+        // Only what a rank-0 op reads; shape, saved-data and auxInt fields keep whatever an
+        // earlier entry left there (a rank-0 value has no shape, a built-in rule saves nothing).
+        let entry = entries + index
+        entry.pointee.valueOffset = valueOffset
+        entry.pointee.count = 1
+        entry.pointee.auxScalar = auxScalar
+        entry.pointee.inputs = inputs
+        entry.pointee.storedRank = 0
+        entry.pointee.requiresGradient = requiresGradient
+        entry.pointee.rule = rule
+        entry.pointee.isScalarOp = true
         count = index + 1
         return index
     }

@@ -78,6 +78,10 @@ struct ElementwiseOpTests {
         ("√a", { sqrt($0[0]) }), ("a^2.5", { pow($0[0], 2.5) }), ("tanh b", { tanh($0[1]) }),
         ("sigmoid b", { sigmoid($0[1]) }), ("relu a", { relu($0[0]) }), ("relu b", { relu($0[1]) }),
         ("leakyRelu b", { leakyRelu($0[1], alpha: 0.1) }), ("(a·a - 2)²", { ($0[0] * $0[0] - 2).squared() }),
+        // v feeds a tensor op and then a scalar op, whose pullbacks both add to v's gradient:
+        // the scalar one runs first in the backward pass, the tensor one writes v's slot after.
+        ("v = 3a: sum(v as [1]) + 2v", { let v = $0[0] * 3; let s = v.reshaped(to: [1]).sum(); return v * 2 + s }),
+        ("(a·b + a)/(b·b + 1) - eᵃ·b + a", { ($0[0] * $0[1] + $0[0]) / ($0[1] * $0[1] + 1) - exp($0[0]) * $0[1] + $0[0] }),
     ]
 
     @Test("rank-0 values (the lean scalar path) against finite differences and the general path",

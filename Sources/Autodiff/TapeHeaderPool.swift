@@ -21,7 +21,11 @@ enum TapeHeaderPool {
             storage = address.assumingMemoryBound(to: TapeStorage<Scalar>.self)
             storage.pointee = TapeStorage()
         } else {
-            storage = .allocate(capacity: 1)
+            // Whole cache lines: tapes on different threads write their headers on every op,
+            // and two headers sharing a line would bounce it between the cores.
+            let bytes = (MemoryLayout<TapeStorage<Scalar>>.size + 63) & ~63
+            storage = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                .bindMemory(to: TapeStorage<Scalar>.self, capacity: 1)
             storage.initialize(to: TapeStorage())
         }
         storage.pointee.tapeID = nextID.wrappingAdd(1, ordering: .relaxed).oldValue

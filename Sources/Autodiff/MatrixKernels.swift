@@ -20,7 +20,7 @@ public enum ComputeSettings {
     public static let parallelThreshold = 1_000_000
 
     /// Whether the AVX2/FMA kernels are in use on this CPU.
-    public static var usesAVX2: Bool { ck_gemm_uses_avx2() != 0 }
+    public static var usesAVX2: Bool { ck_cpu_has_avx2_fma() != 0 }
 }
 
 import CKernels

@@ -239,7 +239,7 @@ public final class Tape<Scalar: TensorScalar> {
     public func validate(_ variable: Variable<Scalar>, _ op: StaticString) {
         if variable.storage != storage || variable.tapeID != storage.pointee.tapeID {
             variable.checkTapeExists(op)
-            preconditionFailure("\(op): the variable belongs to another tape")
+            Variable<Scalar>.onAnotherTape(op)
         }
         variable.checkUsable(op)
     }

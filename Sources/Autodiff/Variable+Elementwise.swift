@@ -37,11 +37,6 @@ extension Variable {
         return Variable(storage: s, index: index, generation: s.pointee.generation)
     }
 
-    @usableFromInline
-    static func onAnotherTape(_ op: StaticString) -> Never {
-        preconditionFailure("\(op): the variable belongs to another tape")
-    }
-
     /// The general path of ``elementwise(_:_:constant:)``, kept out of line so that the scalar
     /// path stays small enough to inline.
     @inlinable @inline(never)

@@ -54,6 +54,11 @@ public struct Variable<Scalar: TensorScalar> {
     }
 
     @usableFromInline
+    static func onAnotherTape(_ op: StaticString) -> Never {
+        preconditionFailure("\(op): the variable belongs to another tape")
+    }
+
+    @usableFromInline
     static func recordedBeforeReset(_ op: StaticString) -> Never {
         preconditionFailure("\(op): the variable was recorded before the tape was reset; record it again")
     }

@@ -8,10 +8,6 @@
 #define CK_X86 0
 #endif
 
-static int cpu_has_avx2_fma(void) { return ck_cpu_has_avx2_fma(); }
-
-int ck_gemm_uses_avx2(void) { return cpu_has_avx2_fma(); }
-
 #if CK_X86
 /* 6×16 float micro-kernel: 12 accumulators, two B vectors and one broadcast of A per row. */
 __attribute__((target("avx2,fma")))
@@ -356,7 +352,7 @@ static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, c
     _mm256_store_pd(out + 24, c3); _mm256_store_pd(out + 32, c4); _mm256_store_pd(out + 40, c5);
 }
 #else
-/* Never called: cpu_has_avx2_fma() is 0 off x86. */
+/* Never called: ck_cpu_has_avx2_fma() is 0 off x86. */
 static void s_micro_half_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_axpy_fast(long n, float alpha, const float *x, float *y) { (void)n; (void)alpha; (void)x; (void)y; }
 static void d_axpy_fast(long n, double alpha, const double *x, double *y) { (void)n; (void)alpha; (void)x; (void)y; }

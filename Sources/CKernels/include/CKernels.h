@@ -20,10 +20,8 @@ void ck_dgemm(long m, long n, long k,
               const double *b, long rsb, long csb,
               double *c, long ldc, double beta, int portable);
 
-/// 1 when this CPU runs the AVX2+FMA kernels, 0 when only the portable ones can run.
-int ck_gemm_uses_avx2(void);
-
-/// 1 when this CPU has AVX2 and FMA (checked once, then cached).
+/// 1 when this CPU has AVX2 and FMA (checked once, then cached): the fast kernels run, else
+/// only the portable ones.
 int ck_cpu_has_avx2_fma(void);
 
 /// y[i] = 1/(1+e^-x[i]) for n floats, without overflow. With AVX2/FMA (unless `portable`),

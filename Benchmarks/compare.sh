@@ -6,24 +6,24 @@
 #   Benchmarks/compare.sh gemm       only the matrix products
 #   Benchmarks/compare.sh mlp        only the MLP training runs
 #   EPOCHS=3 Benchmarks/compare.sh   fewer epochs per MLP run (default 5)
-#   ROUNDS=9 Benchmarks/compare.sh   more alternating GEMM rounds (default 7)
+#   ROUNDS=60 Benchmarks/compare.sh  more interleaved GEMM samples per shape (default 30)
 #
-# The host's speed drifts by tens of percent within minutes, so the GEMM figures are paired:
-# Swift and numpy take turns for ROUNDS rounds of 5 samples each (numpy first in every other
-# round), each round gives a ratio of the two round medians, and a figure's ratio is the median
-# of those paired ratios, its spread their min and max. Each numpy round runs all the shapes in
-# one process in a fixed order, as Swift does: OpenBLAS is several times slower on a product
-# run first in a fresh process (dW alone: ~11 instead of ~35 GFLOP/s here), which would
-# flatter Swift. The MLP runs are single, long runs.
+# The host's speed drifts by tens of percent within seconds to minutes, so the GEMM figures
+# come from Benchmarks/gemm_pairs.py: both programs stay alive and take turns one ~20 ms sample
+# at a time; a figure's ratio is the median of the ratios of neighbouring samples, its spread
+# their quartiles. Both warm every shape up first, in the same order: OpenBLAS runs some of these
+# products about 3 times slower until a large product has run in the process (measured here:
+# 11 GFLOP/s for the first layer's product in a fresh process, 35 after one 1024² product),
+# and comparing against that would flatter Swift. The MLP runs are single, long runs.
 # OPENBLAS_CORETYPE, if set in the environment, is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 epochs=${EPOCHS:-5}
-rounds=${ROUNDS:-7}
+rounds=${ROUNDS:-30}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-touch "$out/swift" "$out/numpy"
+touch "$out/swift" "$out/numpy" "$out/pairs"
 
 swift build -c release --product bench >/dev/null
 bench=.build/release/bench
@@ -38,12 +38,7 @@ run_pair() {  # mode, threads, flags... (Swift first)
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; numpy $(python3 -c 'import numpy; print(numpy.__version__)'); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 if [[ $what == all || $what == gemm ]]; then
-    for round in $(seq "$rounds"); do
-        for threads in 1 2; do
-            if (( round % 2 )); then run_pair gemm "$threads" --runs 5
-            else run_numpy gemm "$threads" --runs 5; run_swift gemm --threads "$threads" --runs 5; fi
-        done
-    done
+    python3 Benchmarks/gemm_pairs.py "$bench" "$rounds" "$out/swift" "$out/numpy" "$out/pairs"
 fi
 if [[ $what == all || $what == mlp ]]; then
     for threads in 1 2; do
@@ -57,33 +52,33 @@ fi
 
 echo
 echo "ratios Swift / numpy (higher is faster for Swift)"
-echo "  paired rounds: median of the rounds' ratios, spread = their min and max"
-echo "  single runs: spread = min/max of Swift over max/min of numpy"
-python3 - "$out/swift" "$out/numpy" <<'PY'
+echo "  GEMM: median of the paired samples' ratios, spread = their quartiles"
+echo "  MLP: single runs, spread = min/max of Swift over max/min of numpy"
+python3 - "$out/swift" "$out/numpy" "$out/pairs" <<'PY'
 import re, statistics, sys
 pattern = re.compile(r"^(.*): median ([0-9.]+) (\S+) \(min ([0-9.]+), max ([0-9.]+), n=(\d+)\)")
 def read(path):
-    rounds = {}
+    rows = {}
     for line in open(path):
         m = pattern.match(line.strip())
         if m:
-            rounds.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(4)), float(m.group(5)), m.group(3)))
-    return rounds
+            rows[m.group(1)] = (float(m.group(2)), float(m.group(4)), float(m.group(5)), m.group(3))
+    return rows
 swift, numpy = read(sys.argv[1]), read(sys.argv[2])
-for name, runs in swift.items():
+pairs = {}
+for line in open(sys.argv[3]):
+    name, values = line.rsplit(":", 1)
+    pairs[name] = sorted(float(v) for v in values.split())
+for name, (median, low, high, unit) in swift.items():
     if name not in numpy:
         continue
-    others, unit = numpy[name], runs[0][3]
-    median = statistics.median(r[0] for r in runs)
-    n_median = statistics.median(r[0] for r in others)
-    if len(runs) > 1 and len(runs) == len(others):
-        # The k-th Swift round and the k-th numpy round ran back to back.
-        ratios = [s[0] / n[0] for s, n in zip(runs, others)]
-        print(f"{name}: {statistics.median(ratios):.2f}x  (spread {min(ratios):.2f}-{max(ratios):.2f} over "
-              f"{len(ratios)} paired rounds; Swift {median:g} vs numpy {n_median:g} {unit})")
+    n_median, n_low, n_high, _ = numpy[name]
+    if name in pairs:
+        ratios = pairs[name]
+        q1, q2, q3 = statistics.quantiles(ratios, n=4)
+        print(f"{name}: {q2:.2f}x  (quartiles {q1:.2f}-{q3:.2f} of {len(ratios)} pairs; "
+              f"Swift {median:g} vs numpy {n_median:g} {unit})")
     else:
-        low, high = min(r[1] for r in runs), max(r[2] for r in runs)
-        n_low, n_high = min(r[1] for r in others), max(r[2] for r in others)
         print(f"{name}: {median / n_median:.2f}x  (spread {low / n_high:.2f}-{high / n_low:.2f}; "
               f"Swift {median:g} vs numpy {n_median:g} {unit})")
 PY

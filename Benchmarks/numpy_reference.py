@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The numpy reference the Swift benchmarks are compared with.
 
-  numpy_reference.py gemm [--threads N] [--runs N]
+  numpy_reference.py gemm [--threads N] [--runs N] [--serve]
   numpy_reference.py mlp  [--sizes 784,256,128,10] [--activation relu|sigmoid] [--init he|normal:0.01]
                           [--batch 128] [--lr 0.1] [--epochs 5] [--threads N] [--data DIR]
 
@@ -27,16 +27,18 @@ def line(name, unit, values, digits=1):
 
 
 def gemm(args):
+    # (key for --serve, name, m, n, k, A transposed, B transposed), as in bench's GemmBenchmark.swift.
     shapes = [
-        ("gemm 128x784*784x256", 128, 256, 784, False, False),
-        ("gemm 128x256*256x128", 128, 128, 256, False, False),
-        ("gemm 128x128*128x10", 128, 10, 128, False, False),
-        ("gemm dW 784x128*128x256", 784, 256, 128, True, False),
-        ("gemm dX 128x256*256x784", 128, 784, 256, False, True),
-        ("gemm 1024x1024*1024x1024", 1024, 1024, 1024, False, False),
+        ("fwd1", "gemm 128x784*784x256", 128, 256, 784, False, False),
+        ("fwd2", "gemm 128x256*256x128", 128, 128, 256, False, False),
+        ("out", "gemm 128x128*128x10", 128, 10, 128, False, False),
+        ("dW", "gemm dW 784x128*128x256", 784, 256, 128, True, False),
+        ("dX", "gemm dX 128x256*256x784", 128, 784, 256, False, True),
+        ("square", "gemm 1024x1024*1024x1024", 1024, 1024, 1024, False, False),
     ]
     rng = np.random.default_rng(7)
-    for name, m, n, k, ta, tb in shapes:
+    samplers = {}
+    for key, name, m, n, k, ta, tb in shapes:
         # Transposed operands are views, as in the backward pass (x.T @ dout, dout @ W.T).
         a = rng.uniform(-1, 1, (k, m) if ta else (m, k)).astype(np.float32)
         b = rng.uniform(-1, 1, (n, k) if tb else (k, n)).astype(np.float32)
@@ -46,16 +48,25 @@ def gemm(args):
         flops = 2.0 * m * n * k
         repetitions = max(1, int(2e-2 * 50e9 / flops))
 
-        def run():
+        def sample(a=a, b=b, out=out, flops=flops, repetitions=repetitions):
+            start = time.perf_counter()
             for _ in range(repetitions):
                 np.matmul(a, b, out=out)
+            return flops * repetitions / (time.perf_counter() - start) / 1e9
 
-        run()
-        values = []
-        for _ in range(args.runs):
-            start = time.perf_counter()
-            run()
-            values.append(flops * repetitions / (time.perf_counter() - start) / 1e9)
+        sample()  # warm up, in the fixed order of the list
+        samplers[key] = (name, sample)
+    if args.serve:
+        # One sample per shape key read from standard input, one number per line (compare.sh).
+        print("ready", flush=True)
+        for request in sys.stdin:
+            key = request.strip()
+            if key not in samplers:
+                sys.exit(f"unknown shape {key}; the keys are " + ", ".join(samplers))
+            print(f"{samplers[key][1]():.3f}", flush=True)
+        return
+    for name, sample in samplers.values():
+        values = [sample() for _ in range(args.runs)]
         print(line(f"{name} threads={args.threads}", "GFLOP/s", values))
 
 
@@ -175,6 +186,7 @@ def main():
     parser.add_argument("mode", choices=["gemm", "mlp"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--serve", action="store_true", help="gemm: answer shape keys from stdin with one sample each")
     parser.add_argument("--sizes", default="784,256,128,10")
     parser.add_argument("--activation", default="relu", choices=["relu", "sigmoid"])
     parser.add_argument("--init", default="he")

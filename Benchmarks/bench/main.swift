@@ -5,7 +5,7 @@ import ExampleSupport
 import Foundation
 
 let usage = """
-    usage: bench gemm [--threads N] [--runs N]
+    usage: bench gemm [--threads N] [--runs N] [--serve]
            bench mlp  [--sizes 784,256,128,10] [--activation relu] [--init he] [--batch 128]
                       [--lr 0.1] [--epochs 5] [--threads N] [--parallel batch|gemm] [--data DIR]
            bench sqrt
@@ -16,6 +16,7 @@ case "gemm":
     var options = CommandLineOptions(program: "bench gemm", summary: "GFLOP/s of the matrix product on the MLP's shapes.")
     options.option("threads", "N", "threads a product may use (default 1)")
     options.option("runs", "N", "samples per figure (default 15)")
+    options.flag("serve", "answer each shape key read from standard input with one sample (for compare.sh)")
     options.parse(Array(arguments.dropFirst()))
     gemmBenchmark(options)
 case "mlp":

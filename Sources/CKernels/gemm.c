@@ -9,15 +9,14 @@
 #endif
 
 #if CK_X86
-/* 6×16 float micro-kernel: 12 accumulators, two B vectors and one broadcast of A per row. The
-   sliver's depth rows are `bs` floats apart (16 when packed). */
+/* 6×16 float micro-kernel: 12 accumulators, two B vectors and one broadcast of A per row. */
 __attribute__((target("avx2,fma")))
-static void s_kernel_6x16(long kc, const float *a, long rs, long cs, const float *pb, long bs, __m256 out[12]) {
+static void s_kernel_6x16(long kc, const float *a, long rs, long cs, const float *pb, __m256 out[12]) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
     for (long p = 0, o = 0; p < kc; p++, o += cs) {
-        __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
+        __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
         __m256 x;
         x = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
         x = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
@@ -25,23 +24,22 @@ static void s_kernel_6x16(long kc, const float *a, long rs, long cs, const float
         x = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
         x = _mm256_broadcast_ss(a4 + o); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
         x = _mm256_broadcast_ss(a5 + o); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
-        pb += bs;
+        pb += 16;
     }
     out[0] = c00; out[1] = c01; out[2] = c10; out[3] = c11; out[4] = c20; out[5] = c21;
     out[6] = c30; out[7] = c31; out[8] = c40; out[9] = c41; out[10] = c50; out[11] = c51;
 }
 
 /* A run of `count` full 6×16 tiles of C: the next tile's A rows are `a_step` further and its
-   sliver of B (depth rows `bs` apart: 16 when packed, B's row stride when read in place)
-   `b_step` further, and it lands `c_step` further in C (one row of tiles across the
+   sliver of B `b_step` further, and it lands `c_step` further in C (one row of tiles across the
    slivers, or one column of tiles down the rows). One call per run, not per tile: the call and
    the caller's bookkeeping per tile cost ~3% of the weight-gradient product. */
 __attribute__((target("avx2,fma")))
 static void s_micro_fast_run(long count, long kc, const float *a, long a_step, long rs, long cs,
-                             const float *pb, long bs, long b_step, float *c, long c_step, long ldc, int overwrite) {
+                             const float *pb, long b_step, float *c, long c_step, long ldc, int overwrite) {
     for (long t = 0; t < count; t++, a += a_step, pb += b_step, c += c_step) {
         __m256 acc[12];
-        s_kernel_6x16(kc, a, rs, cs, pb, bs, acc);
+        s_kernel_6x16(kc, a, rs, cs, pb, acc);
         if (overwrite) {
             for (int i = 0; i < 6; i++) {
                 _mm256_storeu_ps(c + i * ldc, acc[2 * i]);
@@ -58,9 +56,9 @@ static void s_micro_fast_run(long count, long kc, const float *a, long a_step, l
 }
 
 __attribute__((target("avx2,fma")))
-static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, long bs, float *out) {
+static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) {
     __m256 acc[12];
-    s_kernel_6x16(kc, a, rs, cs, pb, bs, acc);
+    s_kernel_6x16(kc, a, rs, cs, pb, acc);
     for (int i = 0; i < 12; i++) _mm256_store_ps(out + 8 * i, acc[i]);
 }
 
@@ -243,24 +241,24 @@ static void s_pack_b_columns_fast(long kc, const float *b, long csb, float *out)
    multiple of 6 (a batch of 128 is 21 blocks and 2 rows): the full kernel would spend 4 of its
    6 rows on padding. */
 __attribute__((target("avx2,fma")))
-static void s_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs, const float *pb, long bs, float *out) {
+static void s_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs, const float *pb, float *out) {
     const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     if (rows <= 2) {
         for (long p = 0, o = 0; p < kc; p++, o += cs) {
-            __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8), x;
+            __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8), x;
             x = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
             x = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-            pb += bs;
+            pb += 16;
         }
     } else {
         for (long p = 0, o = 0; p < kc; p++, o += cs) {
-            __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8), x;
+            __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8), x;
             x = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
             x = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
             x = _mm256_broadcast_ss(a2 + o); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
             x = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-            pb += bs;
+            pb += 16;
         }
     }
     _mm256_store_ps(out, c00); _mm256_store_ps(out + 8, c01);
@@ -337,12 +335,12 @@ static void s_pack_b_edge_fast(long kc, const float *b, long rsb, long cols, flo
 
 /* 6×8 double micro-kernel: the same register plan with four lanes per vector. */
 __attribute__((target("avx2,fma")))
-static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const double *pb, long bs, __m256d out[12]) {
+static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const double *pb, __m256d out[12]) {
     __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
             c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const double *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
     for (long p = 0, o = 0; p < kc; p++, o += cs) {
-        __m256d b0 = _mm256_loadu_pd(pb), b1 = _mm256_loadu_pd(pb + 4);
+        __m256d b0 = _mm256_load_pd(pb), b1 = _mm256_load_pd(pb + 4);
         __m256d x;
         x = _mm256_broadcast_sd(a0 + o); c00 = _mm256_fmadd_pd(x, b0, c00); c01 = _mm256_fmadd_pd(x, b1, c01);
         x = _mm256_broadcast_sd(a1 + o); c10 = _mm256_fmadd_pd(x, b0, c10); c11 = _mm256_fmadd_pd(x, b1, c11);
@@ -350,7 +348,7 @@ static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const doubl
         x = _mm256_broadcast_sd(a3 + o); c30 = _mm256_fmadd_pd(x, b0, c30); c31 = _mm256_fmadd_pd(x, b1, c31);
         x = _mm256_broadcast_sd(a4 + o); c40 = _mm256_fmadd_pd(x, b0, c40); c41 = _mm256_fmadd_pd(x, b1, c41);
         x = _mm256_broadcast_sd(a5 + o); c50 = _mm256_fmadd_pd(x, b0, c50); c51 = _mm256_fmadd_pd(x, b1, c51);
-        pb += bs;
+        pb += 8;
     }
     out[0] = c00; out[1] = c01; out[2] = c10; out[3] = c11; out[4] = c20; out[5] = c21;
     out[6] = c30; out[7] = c31; out[8] = c40; out[9] = c41; out[10] = c50; out[11] = c51;
@@ -359,10 +357,10 @@ static void d_kernel_6x8(long kc, const double *a, long rs, long cs, const doubl
 /* A run of full 6×8 double tiles, as `s_micro_fast_run`. */
 __attribute__((target("avx2,fma")))
 static void d_micro_fast_run(long count, long kc, const double *a, long a_step, long rs, long cs,
-                             const double *pb, long bs, long b_step, double *c, long c_step, long ldc, int overwrite) {
+                             const double *pb, long b_step, double *c, long c_step, long ldc, int overwrite) {
     for (long t = 0; t < count; t++, a += a_step, pb += b_step, c += c_step) {
         __m256d acc[12];
-        d_kernel_6x8(kc, a, rs, cs, pb, bs, acc);
+        d_kernel_6x8(kc, a, rs, cs, pb, acc);
         if (overwrite) {
             for (int i = 0; i < 6; i++) {
                 _mm256_storeu_pd(c + i * ldc, acc[2 * i]);
@@ -379,9 +377,9 @@ static void d_micro_fast_run(long count, long kc, const double *a, long a_step, 
 }
 
 __attribute__((target("avx2,fma")))
-static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, long bs, double *out) {
+static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) {
     __m256d acc[12];
-    d_kernel_6x8(kc, a, rs, cs, pb, bs, acc);
+    d_kernel_6x8(kc, a, rs, cs, pb, acc);
     for (int i = 0; i < 12; i++) _mm256_store_pd(out + 4 * i, acc[i]);
 }
 /* The left 4 columns of a 6×8 double block, for narrow right edges. */
@@ -412,13 +410,13 @@ static void d_gemv_fast(long m, long k, const double *a, long rsa, long csa, con
 static void d_micro_half_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_pack_b_columns_fast(long kc, const float *b, long csb, float *out) { (void)kc; (void)b; (void)csb; (void)out; }
 static void s_micro_quarter_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
-static void s_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs, const float *pb, long bs, float *out) { (void)rows; (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)bs; (void)out; }
+static void s_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)rows; (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_micro_12(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc, long cols, int overwrite) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; (void)cols; (void)overwrite; }
 static void s_pack_b_edge_fast(long kc, const float *b, long rsb, long cols, float *out) { (void)kc; (void)b; (void)rsb; (void)cols; (void)out; }
-static void s_micro_fast_run(long count, long kc, const float *a, long a_step, long rs, long cs, const float *pb, long bs, long b_step, float *c, long c_step, long ldc, int overwrite) { (void)count; (void)kc; (void)a; (void)a_step; (void)rs; (void)cs; (void)pb; (void)bs; (void)b_step; (void)c; (void)c_step; (void)ldc; (void)overwrite; }
-static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, long bs, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)bs; (void)out; }
-static void d_micro_fast_run(long count, long kc, const double *a, long a_step, long rs, long cs, const double *pb, long bs, long b_step, double *c, long c_step, long ldc, int overwrite) { (void)count; (void)kc; (void)a; (void)a_step; (void)rs; (void)cs; (void)pb; (void)bs; (void)b_step; (void)c; (void)c_step; (void)ldc; (void)overwrite; }
-static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, long bs, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)bs; (void)out; }
+static void s_micro_fast_run(long count, long kc, const float *a, long a_step, long rs, long cs, const float *pb, long b_step, float *c, long c_step, long ldc, int overwrite) { (void)count; (void)kc; (void)a; (void)a_step; (void)rs; (void)cs; (void)pb; (void)b_step; (void)c; (void)c_step; (void)ldc; (void)overwrite; }
+static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
+static void d_micro_fast_run(long count, long kc, const double *a, long a_step, long rs, long cs, const double *pb, long b_step, double *c, long c_step, long ldc, int overwrite) { (void)count; (void)kc; (void)a; (void)a_step; (void)rs; (void)cs; (void)pb; (void)b_step; (void)c; (void)c_step; (void)ldc; (void)overwrite; }
+static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 #endif
 
 #define T float

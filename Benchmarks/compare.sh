@@ -6,12 +6,13 @@
 #   Benchmarks/compare.sh gemm       only the matrix products
 #   Benchmarks/compare.sh mlp        only the MLP training runs
 #   EPOCHS=3 Benchmarks/compare.sh   fewer epochs per MLP run (default 5)
-#   ROUNDS=60 Benchmarks/compare.sh  more interleaved GEMM samples per shape (default 30)
+#   ROUNDS=60 Benchmarks/compare.sh  more GEMM samples per shape (default 30; 2 threads: a fifth)
 #
 # The host's speed drifts by tens of percent within seconds to minutes, so the GEMM figures
-# come from Benchmarks/gemm_pairs.py: both programs stay alive and take turns one ~20 ms sample
-# at a time; a figure's ratio is the median of the ratios of neighbouring samples, its spread
-# their quartiles. Both warm every shape up first, in the same order: OpenBLAS runs some of these
+# come from Benchmarks/gemm_pairs.py: at 1 thread both programs stay alive and take turns one
+# ~20 ms sample at a time; a figure's ratio is the median of the ratios of neighbouring samples,
+# its spread their quartiles (at 2 threads they take turns a process at a time; see there).
+# Both warm every shape up first, in the same order: OpenBLAS runs some of these
 # products about 3 times slower until a large product has run in the process (measured here:
 # 11 GFLOP/s for the first layer's product in a fresh process, 35 after one 1024² product),
 # and comparing against that would flatter Swift. The MLP runs are single, long runs.

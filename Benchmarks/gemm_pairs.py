@@ -5,11 +5,11 @@
   gemm_pairs.py BENCH ROUNDS SWIFT_OUT NUMPY_OUT PAIRS_OUT
 
 The host's speed drifts by tens of percent within seconds to minutes, so separate runs of the
-two programs compare different machines. Here both programs stay alive, every shape is warmed
-up in both, and then they take turns one sample (~20 ms) at a time, Swift first in every other
-round; each pair of neighbouring samples gives one ratio. At 2 threads a pause follows each
-sample, because OpenBLAS's idle workers spin for a while after a product and would slow down
-the other program's next sample.
+two programs compare different machines. At 1 thread both programs stay alive, every shape is
+warmed up in both, and then they take turns one sample (~20 ms) at a time, Swift first in every
+other round; each pair of neighbouring samples gives one ratio. At 2 threads an idle numpy
+process keeps slowing the other program's 2-thread products down, so there the two run in turns,
+one process at a time, and each round pairs the medians of 5 samples per shape.
 
 Writes each side's figures in bench's line format (`name: median X unit (min A, max B, n=N)`)
 to SWIFT_OUT and NUMPY_OUT, and the paired ratios (`name: r1 r2 ...`) to PAIRS_OUT.
@@ -18,7 +18,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 # The keys and names of bench's GemmBenchmark.swift and numpy_reference.py, in their order.
 SHAPES = [
@@ -29,7 +28,6 @@ SHAPES = [
     ("dX", "gemm dX 128x256*256x784"),
     ("square", "gemm 1024x1024*1024x1024"),
 ]
-PAUSE_AFTER_SAMPLE = {1: 0.0, 2: 0.25}  # seconds, by thread count
 
 
 class Server:
@@ -56,24 +54,50 @@ def line(name, values):
             f"(min {min(values):.1f}, max {max(values):.1f}, n={len(values)})")
 
 
+def interleaved(swift, numpy, rounds):
+    """One sample at a time from each live server, Swift first in every other round."""
+    samples = {key: ([], []) for key, _ in SHAPES}
+    for round_index in range(rounds):
+        for key, _ in SHAPES:
+            order = [(0, swift), (1, numpy)] if round_index % 2 == 0 else [(1, numpy), (0, swift)]
+            for side, server in order:
+                samples[key][side].append(server.sample(key))
+    return samples
+
+
+def in_turns(start_swift, start_numpy, rounds, per_round=5):
+    """One program alive at a time: each round runs one, then the other (the order alternates),
+    and pairs the medians of their `per_round` samples per shape."""
+    samples = {key: ([], []) for key, _ in SHAPES}
+    for round_index in range(rounds):
+        order = [(0, start_swift), (1, start_numpy)] if round_index % 2 == 0 else [(1, start_numpy), (0, start_swift)]
+        for side, start in order:
+            server = start()
+            for key, _ in SHAPES:
+                samples[key][side].append(statistics.median(server.sample(key) for _ in range(per_round)))
+            server.close()
+    return samples
+
+
 def main():
     bench, rounds, swift_out, numpy_out, pairs_out = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
     here = os.path.dirname(os.path.abspath(__file__))
     with open(swift_out, "a") as swift_file, open(numpy_out, "a") as numpy_file, open(pairs_out, "a") as pairs_file:
         for threads in (1, 2):
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
-            swift = Server([bench, "gemm", "--threads", str(threads), "--serve"], env)
-            numpy = Server([sys.executable, os.path.join(here, "numpy_reference.py"), "gemm",
-                            "--threads", str(threads), "--serve"], env)
-            samples = {key: ([], []) for key, _ in SHAPES}
-            for round_index in range(rounds):
-                for key, _ in SHAPES:
-                    order = [(0, swift), (1, numpy)] if round_index % 2 == 0 else [(1, numpy), (0, swift)]
-                    for side, server in order:
-                        samples[key][side].append(server.sample(key))
-                        time.sleep(PAUSE_AFTER_SAMPLE[threads])
-            swift.close()
-            numpy.close()
+            start_swift = lambda: Server([bench, "gemm", "--threads", str(threads), "--serve"], env)
+            start_numpy = lambda: Server([sys.executable, os.path.join(here, "numpy_reference.py"), "gemm",
+                                          "--threads", str(threads), "--serve"], env)
+            if threads == 1:
+                swift, numpy = start_swift(), start_numpy()
+                samples = interleaved(swift, numpy, rounds)
+                swift.close()
+                numpy.close()
+            else:
+                # An idle numpy process with two OpenBLAS threads slows the other program's
+                # 2-thread products down (Swift's dX: ~70 → ~30 GFLOP/s beside it), so at 2
+                # threads the two never run side by side.
+                samples = in_turns(start_swift, start_numpy, max(3, rounds // 5))
             for key, name in SHAPES:
                 ours, theirs = samples[key]
                 label = f"{name} threads={threads}"

@@ -6,7 +6,7 @@
 #   Benchmarks/compare.sh gemm       only the matrix products
 #   Benchmarks/compare.sh mlp        only the MLP training runs
 #   EPOCHS=3 Benchmarks/compare.sh   fewer epochs per MLP run (default 5)
-#   ROUNDS=60 Benchmarks/compare.sh  more GEMM samples per shape (default 30; 2 threads: a fifth)
+#   ROUNDS=100 Benchmarks/compare.sh more GEMM samples per shape (default 60; 2 threads: a fifth)
 #
 # The host's speed drifts by tens of percent within seconds to minutes, so the GEMM figures
 # come from Benchmarks/gemm_pairs.py: at 1 thread both programs stay alive and take turns one
@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 epochs=${EPOCHS:-5}
-rounds=${ROUNDS:-30}
+rounds=${ROUNDS:-60}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 touch "$out/swift" "$out/numpy" "$out/pairs"

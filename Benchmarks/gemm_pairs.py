@@ -7,7 +7,8 @@
 The host's speed drifts by tens of percent within seconds to minutes, so separate runs of the
 two programs compare different machines. At 1 thread both programs stay alive, every shape is
 warmed up in both, and then they take turns one sample (~20 ms) at a time, Swift first in every
-other round; each pair of neighbouring samples gives one ratio. At 2 threads an idle numpy
+other round; each pair of neighbouring samples gives one ratio. The processes are started
+afresh 5 times over the rounds, because each launch's memory placement shifts its speed. At 2 threads an idle numpy
 process keeps slowing the other program's 2-thread products down, so there the two run in turns,
 one process at a time, and each round pairs the medians of 5 samples per shape.
 
@@ -18,6 +19,8 @@ import os
 import statistics
 import subprocess
 import sys
+
+LAUNCHES = 5  # pairs of fresh processes at 1 thread
 
 # The keys and names of bench's GemmBenchmark.swift and numpy_reference.py, in their order.
 SHAPES = [
@@ -89,10 +92,18 @@ def main():
             start_numpy = lambda: Server([sys.executable, os.path.join(here, "numpy_reference.py"), "gemm",
                                           "--threads", str(threads), "--serve"], env)
             if threads == 1:
-                swift, numpy = start_swift(), start_numpy()
-                samples = interleaved(swift, numpy, rounds)
-                swift.close()
-                numpy.close()
+                # Fresh processes every few rounds: each launch lands on other physical pages,
+                # and how they collide in the caches moves a product's speed by a few percent
+                # for the life of a process, which no interleaving cancels.
+                samples = {key: ([], []) for key, _ in SHAPES}
+                for launch in range(LAUNCHES):
+                    swift, numpy = start_swift(), start_numpy()
+                    part = interleaved(swift, numpy, (rounds + LAUNCHES - 1) // LAUNCHES)
+                    swift.close()
+                    numpy.close()
+                    for key in samples:
+                        for side in (0, 1):
+                            samples[key][side].extend(part[key][side])
             else:
                 # An idle numpy process with two OpenBLAS threads slows the other program's
                 # 2-thread products down (Swift's dX: ~70 → ~30 GFLOP/s beside it), so at 2

@@ -155,6 +155,10 @@ def mlp(args):
     loss_layer = SoftmaxWithLoss()
     lr = np.float32(args.lr)
     n = x_train.shape[0]
+    # OpenBLAS runs some products ~3x slower until a large product has run in the process (see
+    # compare.sh); one 1024² product first, so numpy is measured at its best.
+    big = np.ones((1024, 1024), dtype=np.float32)
+    np.matmul(big, big)
     values = []
     for _ in range(args.epochs):
         order = rng.permutation(n)

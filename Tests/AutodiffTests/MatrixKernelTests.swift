@@ -40,11 +40,16 @@ let productCases: [ProductCase] = productShapes.flatMap { (m, n, k) in
 
 @Suite("GEMM kernels")
 struct MatrixKernelTests {
-    func check<S: TensorScalar>(_: S.Type, _ c: ProductCase, portable: Bool, threads: Int, tolerance: Double) {
+    /// Checks one product against `naiveProduct`; with `padding`, C's rows are that many elements
+    /// longer than n (as in a product split by columns) and those elements must stay untouched.
+    func check<S: TensorScalar>(
+        _: S.Type, _ c: ProductCase, portable: Bool, threads: Int, tolerance: Double, padding: Int = 0
+    ) {
         var generator = SeededGenerator(seed: UInt64(c.m * 10_007 + c.n * 101 + c.k))
         let a = (0..<(c.m * c.k)).map { _ in generator.nextUnitDouble() * 2 - 1 }
         let b = (0..<(c.k * c.n)).map { _ in generator.nextUnitDouble() * 2 - 1 }
         let start = (0..<(c.m * c.n)).map { _ in generator.nextUnitDouble() }
+        let ldc = c.n + padding
         // A stored k×m and read transposed has row stride 1 and column stride m.
         let (rsa, csa) = c.transposeA ? (1, c.m) : (c.k, 1)
         let (rsb, csb) = c.transposeB ? (1, c.k) : (c.n, 1)
@@ -52,21 +57,26 @@ struct MatrixKernelTests {
             let expected = naiveProduct(m: c.m, n: c.n, k: c.k, a: a, rsa: rsa, csa: csa, b: b, rsb: rsb, csb: csb,
                                         c: start, beta: beta)
             let sa = a.map { S($0) }, sb = b.map { S($0) }
-            var out = start.map { S($0) }
+            // Row i of C starts at i·ldc; the padding holds -7, which no product here makes.
+            var out = [S](repeating: -7, count: c.m * ldc)
+            for i in 0..<c.m { for j in 0..<c.n { out[i * ldc + j] = S(start[i * c.n + j]) } }
             sa.withUnsafeBufferPointer { pa in
                 sb.withUnsafeBufferPointer { pb in
                     out.withUnsafeMutableBufferPointer { pc in
                         MatrixKernels.gemm(
                             m: c.m, n: c.n, k: c.k, a: pa.baseAddress ?? UnsafePointer(bitPattern: 8)!, rsa: rsa, csa: csa,
                             b: pb.baseAddress ?? UnsafePointer(bitPattern: 8)!, rsb: rsb, csb: csb,
-                            c: pc.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!, ldc: c.n, beta: S(beta),
+                            c: pc.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!, ldc: ldc, beta: S(beta),
                             threads: threads, portable: portable)
                     }
                 }
             }
-            let worst = zip(out, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            let product = (0..<(c.m * c.n)).map { out[$0 / max(c.n, 1) * ldc + $0 % max(c.n, 1)] }
+            let worst = zip(product, expected).map { abs(Double($0) - $1) }.max() ?? 0
             #expect(worst <= tolerance * Double(max(c.k, 1)),
                     "\(S.self) \(c) beta \(beta) portable \(portable): largest error \(worst)")
+            let touched = (0..<c.m).flatMap { i in (c.n..<ldc).filter { out[i * ldc + $0] != -7 }.map { (i, $0) } }
+            #expect(touched.isEmpty, "\(S.self) \(c) beta \(beta) portable \(portable): wrote past column n at \(touched.prefix(3))")
         }
     }
 
@@ -80,6 +90,17 @@ struct MatrixKernelTests {
     func double(_ c: ProductCase) {
         check(Double.self, c, portable: false, threads: 1, tolerance: 1e-14)
         check(Double.self, c, portable: true, threads: 1, tolerance: 1e-14)
+    }
+
+    @Test("C with rows longer than n: the product lands in the first n columns, the rest stays untouched",
+          arguments: [(23, 11, 50), (19, 28, 31), (97, 10, 128), (13, 17, 257), (37, 41, 300), (50, 7, 64), (9, 30, 40)])
+    func leadingDimension(_ shape: (Int, Int, Int)) {
+        for (ta, tb) in [(false, false), (true, false), (false, true)] {
+            let c = ProductCase(m: shape.0, n: shape.1, k: shape.2, transposeA: ta, transposeB: tb)
+            check(Float.self, c, portable: false, threads: 1, tolerance: 1e-6, padding: 5)
+            check(Float.self, c, portable: true, threads: 1, tolerance: 1e-6, padding: 5)
+            check(Double.self, c, portable: false, threads: 1, tolerance: 1e-14, padding: 5)
+        }
     }
 
     @Test("split across two threads, by rows and by columns, equals one thread")

@@ -92,6 +92,10 @@ public enum TanhRule: ElementwiseRule {
     @inlinable public static var code: BuiltinPullback { .tanh }
     @inlinable public static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { S.tanh(x) }
     @inlinable public static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { 1 - y * y }
+    @inlinable
+    public static func values<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, count: Int, _ c: S) {
+        S.tanh(x, into: y, count: count)
+    }
 }
 /// 1/(1+e^-x), without overflow. dy/dx = y(1-y).
 public enum SigmoidRule: ElementwiseRule {

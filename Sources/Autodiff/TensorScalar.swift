@@ -19,6 +19,8 @@ where RawSignificand: FixedWidthInteger {
     /// y[i] = 1/(1+e^-x[i]) for `count` elements, without overflow (see ``ScalarMath/sigmoid(_:)``);
     /// Float runs a vectorised C kernel (`ck_ssigmoid`).
     static func sigmoid(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
+    /// y[i] = tanh x[i] for `count` elements; Float runs a vectorised C kernel (`ck_stanh`).
+    static func tanh(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
     /// The C matrix-product kernel for this type (see `ck_sgemm`): C = A·B + beta·C with
     /// arbitrary row and column strides for A and B, row-major C; `portable` skips the
     /// AVX2/FMA micro-kernel.
@@ -40,6 +42,10 @@ extension Float: TensorScalar {
         ck_ssigmoid(count, x, y, 0)
     }
     @inlinable
+    public static func tanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        ck_stanh(count, x, y, 0)
+    }
+    @inlinable
     public static func gemmKernel(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, rowStrideA: Int, columnStrideA: Int,
@@ -59,6 +65,10 @@ extension Double: TensorScalar {
     @inlinable
     public static func sigmoid(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int) {
         for i in 0..<count { y[i] = ScalarMath.sigmoid(x[i]) }
+    }
+    @inlinable
+    public static func tanh(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
     }
     @inlinable
     public static func gemmKernel(

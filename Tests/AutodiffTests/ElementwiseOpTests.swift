@@ -1,4 +1,5 @@
 import Autodiff
+import Foundation
 import Testing
 
 @Suite("Elementwise ops")
@@ -142,6 +143,31 @@ struct ElementwiseOpTests {
         let nan = sigmoid(tape.constant(Tensor(shape: [9], scalars: [Float](repeating: 1, count: 8) + [.nan]))).value.scalars
         let nanFirst = sigmoid(tape.constant(Tensor(shape: [9], scalars: [.nan] + [Float](repeating: 1, count: 8)))).value.scalars
         #expect(nan[8].isNaN && nanFirst[0].isNaN, "NaN in, NaN out (scalar tail and vector lane)")
+    }
+
+    @Test("Float tanh, eight at a time, stays within 4 ulp of tanh in Double; edges are exact")
+    func vectorTanh() {
+        // 4001 points over [-12, 12] (both sides of the switch at |x| = 0.625 and of saturation),
+        // tiny values where tanh x = x, and the edges.
+        let grid: [Float] = (0...4000).map { Float(-12 + 0.006 * Double($0)) }
+        let special: [Float] = [1e-20, -3e-8, 0.624, 0.626, -0.625]
+        let edgeInputs: [Float] = [0, -0.0, .infinity, -.infinity, 50, -50]
+        let inputs = grid + special + edgeInputs
+        let tape = Tape<Float>()
+        let y = tanh(tape.constant(Tensor(shape: [inputs.count], scalars: inputs))).value.scalars
+        var worst: (ulps: Float, x: Float) = (0, 0)
+        for (x, got) in zip(inputs, y) {
+            let exact = Float(Foundation.tanh(Double(x)))
+            let ulps = exact == got ? 0 : abs(got - exact) / max(exact.ulp, Float.leastNonzeroMagnitude)
+            if ulps > worst.ulps { worst = (ulps, x) }
+        }
+        #expect(worst.ulps <= 4, "expected every value within 4 ulp of tanh in Double, worst \(worst.ulps) ulp at x = \(worst.x)")
+        let edges = Array(y.suffix(6))
+        #expect(edges == [0, 0, 1, -1, 1, -1] && edges[1].sign == .minus, "tanh at 0, -0, ±∞, ±50: got \(edges)")
+        let nan = tanh(tape.constant(Tensor(shape: [9], scalars: [Float](repeating: 1, count: 8) + [.nan]))).value.scalars
+        let nanFirst = tanh(tape.constant(Tensor(shape: [9], scalars: [.nan] + [Float](repeating: 1, count: 8)))).value.scalars
+        #expect(nan[8].isNaN && nanFirst[0].isNaN && nanFirst[1] == nan[1],
+                "NaN in, NaN out (scalar tail and vector lane), other lanes unaffected: \(nanFirst)")
     }
 
     @Test("sigmoid is finite and exact at extreme inputs")

@@ -29,4 +29,9 @@ int ck_cpu_has_avx2_fma(void);
 /// a few ulp, and subnormal results, infinities and NaN are computed with expf itself.
 void ck_ssigmoid(long n, const float *x, float *y, int portable);
 
+/// y[i] = tanh x[i] for n floats. With AVX2/FMA (unless `portable`), eight at a time: the
+/// Cephes tanhf polynomial below |x| = 0.625, (1 - e^-2|x|)/(1 + e^-2|x|) with the sign of x
+/// above it; within a few ulp of libm's tanhf. NaN lanes are computed with tanhf itself.
+void ck_stanh(long n, const float *x, float *y, int portable);
+
 #endif

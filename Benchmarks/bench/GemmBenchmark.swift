@@ -27,16 +27,18 @@ final class GemmCase {
     let shape: GemmShape
     let a: Tensor<Float>, b: Tensor<Float>
     var c: Tensor<Float>
+    /// Floating-point operations of one product.
+    let flops: Double
     /// Enough repetitions for ~20 ms per sample.
     let repetitions: Int
-    var flops: Double { 2.0 * Double(shape.m * shape.n * shape.k) }
 
     init(_ shape: GemmShape, using generator: inout SeededGenerator) {
         self.shape = shape
         a = Tensor<Float>.randomUniform([shape.m * shape.k], in: -1..<1, using: &generator)
         b = Tensor<Float>.randomUniform([shape.k * shape.n], in: -1..<1, using: &generator)
         c = Tensor<Float>.zeros([shape.m * shape.n])
-        repetitions = max(1, Int(2e-2 * 50e9 / (2.0 * Double(shape.m * shape.n * shape.k))))
+        flops = 2.0 * Double(shape.m * shape.n * shape.k)
+        repetitions = max(1, Int(2e-2 * 50e9 / flops))
     }
 
     /// GFLOP/s of one sample (`repetitions` products with beta = 0).

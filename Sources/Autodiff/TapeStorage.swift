@@ -17,7 +17,7 @@ struct TapeEntry<Scalar: TensorScalar> {
     /// The built-in pullback, `.storedClosure`, or `.none` when there is no pullback.
     @usableFromInline var rule: BuiltinPullback = .none
     /// A rank-0 result of a built-in rule whose inputs are rank 0 too: its pullback is
-    /// ``BuiltinPullback/runScalar(_:entries:values:gradients:)``, plain arithmetic on slots.
+    /// ``BuiltinPullback/runScalar(_:entries:values:gradients:last:)``, plain arithmetic on slots.
     @usableFromInline var isScalarOp = false
 
     @inlinable

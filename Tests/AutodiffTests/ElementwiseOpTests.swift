@@ -126,22 +126,37 @@ struct ElementwiseOpTests {
         #expect(abs(minusOne.gradient.scalar - 0.2) < 1e-15, "expected α = 0.2, got \(minusOne.gradient.scalar)")
     }
 
+    /// The largest distance, in ulp of the exact value, between `results` and `exact` computed in
+    /// Double and rounded to Float, and the input where it occurs.
+    func worstUlps(_ inputs: [Float], _ results: [Float], exact: (Double) -> Double) -> (ulps: Float, x: Float) {
+        var worst: (ulps: Float, x: Float) = (0, 0)
+        for (x, got) in zip(inputs, results) {
+            let want = Float(exact(Double(x)))
+            let ulps = want == got ? 0 : abs(got - want) / max(want.ulp, Float.leastNonzeroMagnitude)
+            if ulps > worst.ulps { worst = (ulps, x) }
+        }
+        return worst
+    }
+
+    /// `f` on nine Float values with a NaN last (the scalar tail of an 8-wide kernel) and on nine
+    /// with a NaN first (a vector lane); the other values are 1.
+    func withNaN(_ f: (Variable<Float>) -> Variable<Float>) -> (nanLast: [Float], nanFirst: [Float]) {
+        let tape = Tape<Float>()
+        let ones = [Float](repeating: 1, count: 8)
+        return (f(tape.constant(Tensor(shape: [9], scalars: ones + [.nan]))).value.scalars,
+                f(tape.constant(Tensor(shape: [9], scalars: [.nan] + ones))).value.scalars)
+    }
+
     @Test("Float sigmoid, eight at a time, stays within 4 ulp of the Double formula; edges are exact")
     func vectorSigmoid() {
         // 4001 points over [-120, 120]: beyond -87 the results are subnormal (the scalar path).
         let inputs = (0...4000).map { Float(-120 + 0.06 * Double($0)) } + [0, -0.0, .infinity, -.infinity, 1e4, -1e4]
         let tape = Tape<Float>()
         let y = sigmoid(tape.constant(Tensor(shape: [inputs.count], scalars: inputs))).value.scalars
-        var worst: (ulps: Float, x: Float) = (0, 0)
-        for (x, got) in zip(inputs, y) {
-            let exact = Float(ScalarMath.sigmoid(Double(x)))
-            let ulps = exact == got ? 0 : abs(got - exact) / max(exact.ulp, Float.leastNonzeroMagnitude)
-            if ulps > worst.ulps { worst = (ulps, x) }
-        }
+        let worst = worstUlps(inputs, y) { ScalarMath.sigmoid($0) }
         #expect(worst.ulps <= 4, "expected every value within 4 ulp of the Double formula, worst \(worst.ulps) ulp at x = \(worst.x)")
         #expect(Array(y.suffix(6)) == [0.5, 0.5, 1, 0, 1, 0], "sigmoid at 0, -0, ±∞, ±1e4: got \(Array(y.suffix(6)))")
-        let nan = sigmoid(tape.constant(Tensor(shape: [9], scalars: [Float](repeating: 1, count: 8) + [.nan]))).value.scalars
-        let nanFirst = sigmoid(tape.constant(Tensor(shape: [9], scalars: [.nan] + [Float](repeating: 1, count: 8)))).value.scalars
+        let (nan, nanFirst) = withNaN { sigmoid($0) }
         #expect(nan[8].isNaN && nanFirst[0].isNaN, "NaN in, NaN out (scalar tail and vector lane)")
     }
 
@@ -155,17 +170,11 @@ struct ElementwiseOpTests {
         let inputs = grid + special + edgeInputs
         let tape = Tape<Float>()
         let y = tanh(tape.constant(Tensor(shape: [inputs.count], scalars: inputs))).value.scalars
-        var worst: (ulps: Float, x: Float) = (0, 0)
-        for (x, got) in zip(inputs, y) {
-            let exact = Float(Foundation.tanh(Double(x)))
-            let ulps = exact == got ? 0 : abs(got - exact) / max(exact.ulp, Float.leastNonzeroMagnitude)
-            if ulps > worst.ulps { worst = (ulps, x) }
-        }
+        let worst = worstUlps(inputs, y) { Foundation.tanh($0) }
         #expect(worst.ulps <= 4, "expected every value within 4 ulp of tanh in Double, worst \(worst.ulps) ulp at x = \(worst.x)")
         let edges = Array(y.suffix(6))
         #expect(edges == [0, 0, 1, -1, 1, -1] && edges[1].sign == .minus, "tanh at 0, -0, ±∞, ±50: got \(edges)")
-        let nan = tanh(tape.constant(Tensor(shape: [9], scalars: [Float](repeating: 1, count: 8) + [.nan]))).value.scalars
-        let nanFirst = tanh(tape.constant(Tensor(shape: [9], scalars: [.nan] + [Float](repeating: 1, count: 8)))).value.scalars
+        let (nan, nanFirst) = withNaN { tanh($0) }
         #expect(nan[8].isNaN && nanFirst[0].isNaN && nanFirst[1] == nan[1],
                 "NaN in, NaN out (scalar tail and vector lane), other lanes unaffected: \(nanFirst)")
     }

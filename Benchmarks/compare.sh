@@ -46,6 +46,7 @@ if [[ $what == all || $what == mlp ]]; then
         run_pair mlp "$threads" --sizes 784,256,128,10 --activation relu --init he --batch 128 --lr 0.1 --epochs "$epochs"
     done
     run_pair mlp 1 --sizes 784,50,10 --activation sigmoid --init normal:0.01 --batch 100 --lr 0.1 --epochs "$epochs"
+    run_pair mlp 1 --sizes 784,256,128,10 --activation tanh --init he --batch 128 --lr 0.1 --epochs "$epochs"
 fi
 if [[ $what == all || $what == sqrt ]]; then
     "$bench" sqrt

@@ -2,7 +2,7 @@
 """The numpy reference the Swift benchmarks are compared with.
 
   numpy_reference.py gemm [--threads N] [--runs N] [--serve]
-  numpy_reference.py mlp  [--sizes 784,256,128,10] [--activation relu|sigmoid] [--init he|normal:0.01]
+  numpy_reference.py mlp  [--sizes 784,256,128,10] [--activation relu|sigmoid|tanh] [--init he|normal:0.01]
                           [--batch 128] [--lr 0.1] [--epochs 5] [--threads N] [--data DIR]
 
 The MLP is written the way the tutorials write it: layer objects with a hand-written forward
@@ -113,6 +113,15 @@ class Sigmoid:
         return dout * (1.0 - self.out) * self.out
 
 
+class Tanh:
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1.0 - self.out * self.out)
+
+
 class SoftmaxWithLoss:
     def forward(self, x, t):
         x = x - x.max(axis=1, keepdims=True)
@@ -151,7 +160,7 @@ def mlp(args):
         layers.append(affine)
         affines.append(affine)
         if i < len(sizes) - 2:
-            layers.append(Relu() if args.activation == "relu" else Sigmoid())
+            layers.append({"relu": Relu, "sigmoid": Sigmoid, "tanh": Tanh}[args.activation]())
     loss_layer = SoftmaxWithLoss()
     lr = np.float32(args.lr)
     n = x_train.shape[0]
@@ -192,7 +201,7 @@ def main():
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--serve", action="store_true", help="gemm: answer shape keys from stdin with one sample each")
     parser.add_argument("--sizes", default="784,256,128,10")
-    parser.add_argument("--activation", default="relu", choices=["relu", "sigmoid"])
+    parser.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
     parser.add_argument("--init", default="he")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.1)

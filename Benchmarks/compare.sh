@@ -2,7 +2,7 @@
 # Runs the Swift benchmarks and the numpy reference back to back, with the same thread count
 # (OPENBLAS_NUM_THREADS for numpy, --threads for Swift), and prints the ratios Swift/numpy.
 #
-#   Benchmarks/compare.sh            everything (~2 minutes)
+#   Benchmarks/compare.sh            everything (~5 minutes)
 #   Benchmarks/compare.sh gemm       only the matrix products
 #   Benchmarks/compare.sh mlp        only the MLP training runs
 #   EPOCHS=3 Benchmarks/compare.sh   fewer epochs per MLP run (default 5)

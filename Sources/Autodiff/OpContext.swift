@@ -58,7 +58,14 @@ public struct OpContext<Scalar: TensorScalar> {
     }
     /// The integers the forward saved for the pullback (as many as were asked for).
     @inlinable public var savedInts: UnsafeMutablePointer<Int> {
-        storage.pointee.ints + storage.pointee.entries[entry].savedIntOffset
+        storage.pointee.ints + storage.pointee.userSavedIntOffset(entry)
+    }
+    /// The number of inputs the op was recorded with.
+    @inlinable public var inputCount: Int { storage.pointee.inputCount(entry) }
+    /// Input `i` (0 is ``a``), for ops recorded with a list of inputs
+    /// (``Tape/record(_:shape:inputs:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)``).
+    @inlinable public func input(_ i: Int) -> TapeValue<Scalar> {
+        TapeValue(storage: storage, index: storage.pointee.input(i, of: entry))
     }
     /// The thread limit for matrix products recorded on this tape (``Tape/matrixThreads``),
     /// nil for the process-wide ``ComputeSettings/maxThreads``.

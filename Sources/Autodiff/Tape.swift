@@ -150,6 +150,33 @@ public final class Tape<Scalar: TensorScalar> {
     }
 
     /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for an
+    /// op of any number of inputs (concatenation, stacking, a sum of many terms): the forward
+    /// and the pullback reach them as ``OpContext/input(_:)``, with ``OpContext/inputCount``.
+    public func record(
+        _ op: StaticString, shape: [Int], inputs: [Variable<Scalar>],
+        auxScalar: Scalar = 0, auxInt: Int = 0, savedScalars: Int = 0, savedInts: Int = 0,
+        forward: (OpContext<Scalar>) -> Void,
+        pullback: @escaping Pullback
+    ) -> Variable<Scalar> {
+        if inputs.isEmpty { Failure.stop("\(op): an op needs at least one input") }
+        var needsGradient = false
+        for input in inputs {
+            validate(input, op)
+            needsGradient = needsGradient || storage.pointee.entries[Int(input.index)].requiresGradient
+        }
+        needsGradient = needsGradient && storage.pointee.recording
+        let first = inputs.prefix(3).map(\.index) + [Int32](repeating: -1, count: Swift.max(0, 3 - inputs.count))
+        let index = storage.pointee.append(
+            shape: shape, inputs: (first[0], first[1], first[2]), requiresGradient: needsGradient,
+            auxScalar: auxScalar, auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts + 1 + inputs.count)
+        let list = storage.pointee.ints + storage.pointee.entries[index].savedIntOffset
+        list[0] = inputs.count
+        for (i, input) in inputs.enumerated() { list[1 + i] = Int(input.index) }
+        storage.pointee.entries[index].flags |= TapeEntry<Scalar>.inputListFlag
+        return finishRecording(index, needsGradient, forward, pullback)
+    }
+
+    /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for an
     /// op whose result has the shape of its first input.
     @inlinable @inline(__always)
     public func record(
@@ -171,7 +198,7 @@ public final class Tape<Scalar: TensorScalar> {
     @inlinable @inline(__always)
     func record(
         _ op: StaticString, shape: [Int], _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil,
-        auxScalar: Scalar = 0, rule: BuiltinPullback, forward: (OpContext<Scalar>) -> Void
+        auxScalar: Scalar = 0, rule: RuleCode, forward: (OpContext<Scalar>) -> Void
     ) -> Variable<Scalar> {
         let (inputs, needsGradient) = recordedInputs(op, a, b, nil)
         let index = storage.pointee.append(
@@ -184,7 +211,7 @@ public final class Tape<Scalar: TensorScalar> {
     @inlinable @inline(__always)
     func record(
         _ op: StaticString, shapeOfFirstInput a: Variable<Scalar>, _ b: Variable<Scalar>? = nil,
-        auxScalar: Scalar = 0, rule: BuiltinPullback, forward: (OpContext<Scalar>) -> Void
+        auxScalar: Scalar = 0, rule: RuleCode, forward: (OpContext<Scalar>) -> Void
     ) -> Variable<Scalar> {
         let (inputs, needsGradient) = recordedInputs(op, a, b, nil)
         let index = storage.pointee.append(
@@ -194,7 +221,7 @@ public final class Tape<Scalar: TensorScalar> {
     }
 
     @inlinable @inline(__always)
-    func finishRecording(_ index: Int, rule: BuiltinPullback, _ forward: (OpContext<Scalar>) -> Void) -> Variable<Scalar> {
+    func finishRecording(_ index: Int, rule: RuleCode, _ forward: (OpContext<Scalar>) -> Void) -> Variable<Scalar> {
         forward(OpContext(storage: storage, entry: index))
         storage.pointee.endScratch()
         storage.pointee.entries[index].rule = rule
@@ -286,7 +313,7 @@ public final class Tape<Scalar: TensorScalar> {
                     if entry.rule == .storedClosure {
                         s.pointee.pullbacks[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
                     } else {
-                        entry.rule.run(OpContext(storage: s, entry: index))
+                        entry.rule.runOnTensors(OpContext(storage: s, entry: index))
                     }
                     s.pointee.endScratch()
                     entries = s.pointee.entries

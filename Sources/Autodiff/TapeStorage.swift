@@ -15,10 +15,21 @@ struct TapeEntry<Scalar: TensorScalar> {
     @usableFromInline var storedRank: UInt8
     @usableFromInline var requiresGradient: Bool
     /// The built-in pullback, `.storedClosure`, or `.none` when there is no pullback.
-    @usableFromInline var rule: BuiltinPullback = .none
+    @usableFromInline var rule: RuleCode = .none
+    /// ``scalarOpFlag`` and ``inputListFlag``.
+    @usableFromInline var flags: UInt8 = 0
+
     /// A rank-0 result of a built-in rule whose inputs are rank 0 too: its pullback is
-    /// ``BuiltinPullback/runScalar(_:entries:values:gradients:last:)``, plain arithmetic on slots.
-    @usableFromInline var isScalarOp = false
+    /// ``RuleCode/runScalar(_:entries:values:gradients:last:)``, plain arithmetic on slots.
+    @inlinable static var scalarOpFlag: UInt8 { 1 }
+    /// The op's inputs are listed in the int arena where its saved ints start: their count,
+    /// then their indices (ops of more than three inputs; `inputs` holds the first three).
+    @inlinable static var inputListFlag: UInt8 { 2 }
+
+    /// See ``scalarOpFlag``.
+    @inlinable var isScalarOp: Bool { flags & Self.scalarOpFlag != 0 }
+    /// See ``inputListFlag``.
+    @inlinable var hasInputList: Bool { flags & Self.inputListFlag != 0 }
 
     @inlinable
     init(valueOffset: Int, count: Int, shapeOffset: Int, rank: Int, inputs: (Int32, Int32, Int32),
@@ -36,7 +47,8 @@ struct TapeEntry<Scalar: TensorScalar> {
 
     /// The number of dimensions.
     @inlinable var rank: Int { Int(storedRank) }
-    /// Where the integers saved by the op start in the int arena (after the shape).
+    /// Where the op's input list (if any) and the integers it saved start in the int arena
+    /// (after the shape).
     @inlinable var savedIntOffset: Int { shapeOffset &+ Int(storedRank) }
 }
 
@@ -247,7 +259,7 @@ struct TapeStorage<Scalar: TensorScalar> {
     @inlinable @inline(__always)
     mutating func appendScalar(
         _ value: Scalar, inputs: (Int32, Int32, Int32), requiresGradient: Bool, auxScalar: Scalar,
-        rule: BuiltinPullback
+        rule: RuleCode
     ) -> Int {
         if count == capacity { growEntries() }
         let valueOffset = valuesUsed
@@ -265,9 +277,33 @@ struct TapeStorage<Scalar: TensorScalar> {
         entry.pointee.storedRank = 0
         entry.pointee.requiresGradient = requiresGradient
         entry.pointee.rule = rule
-        entry.pointee.isScalarOp = true
+        entry.pointee.flags = TapeEntry<Scalar>.scalarOpFlag
         count = index + 1
         return index
+    }
+
+    /// The number of inputs of entry `index`.
+    @inlinable
+    func inputCount(_ index: Int) -> Int {
+        let entry = entries[index]
+        if entry.hasInputList { return ints[entry.savedIntOffset] }
+        return entry.inputs.0 < 0 ? 0 : (entry.inputs.1 < 0 ? 1 : (entry.inputs.2 < 0 ? 2 : 3))
+    }
+
+    /// The entry index of input `i` of entry `index`.
+    @inlinable
+    func input(_ i: Int, of index: Int) -> Int {
+        let entry = entries[index]
+        if entry.hasInputList { return ints[entry.savedIntOffset &+ 1 &+ i] }
+        return Int(i == 0 ? entry.inputs.0 : (i == 1 ? entry.inputs.1 : entry.inputs.2))
+    }
+
+    /// Where the ints an op asked to save start (after its input list, if any).
+    @inlinable
+    func userSavedIntOffset(_ index: Int) -> Int {
+        let entry = entries[index]
+        let offset = entry.savedIntOffset
+        return entry.hasInputList ? offset &+ 1 &+ ints[offset] : offset
     }
 
     /// Whether entries `a` and `b` have the same shape.

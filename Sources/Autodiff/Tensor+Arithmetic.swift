@@ -1,13 +1,13 @@
 extension Tensor {
     @inlinable
-    static func broadcasting<Op: ElementwiseBinaryOperation>(
-        _ op: Op.Type, _ lhs: Tensor, _ rhs: Tensor, name: StaticString
+    static func broadcasting<F: BinaryFunction>(
+        _ op: F.Type, _ lhs: Tensor, _ rhs: Tensor, name: StaticString
     ) -> Tensor {
         let shape = ShapeMath.broadcast(lhs.shape, rhs.shape, op: name)
         return Tensor(shape: shape) { out in
             lhs.withUnsafeBufferPointer { a in
                 rhs.withUnsafeBufferPointer { b in
-                    ElementwiseKernels.binary(op, a.baseAddress!, lhs.shape, b.baseAddress!, rhs.shape,
+                    BroadcastKernels.binary(op, a.baseAddress!, lhs.shape, b.baseAddress!, rhs.shape,
                                               out.baseAddress!, shape)
                 }
             }
@@ -15,13 +15,13 @@ extension Tensor {
     }
 
     /// Elementwise sum with numpy broadcasting.
-    @inlinable public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { broadcasting(AddOperation.self, lhs, rhs, name: "add") }
+    @inlinable public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { broadcasting(AddRule.self, lhs, rhs, name: "add") }
     /// Elementwise difference with numpy broadcasting.
-    @inlinable public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { broadcasting(SubtractOperation.self, lhs, rhs, name: "subtract") }
+    @inlinable public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { broadcasting(SubtractRule.self, lhs, rhs, name: "subtract") }
     /// Elementwise product with numpy broadcasting.
-    @inlinable public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { broadcasting(MultiplyOperation.self, lhs, rhs, name: "multiply") }
+    @inlinable public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { broadcasting(MultiplyRule.self, lhs, rhs, name: "multiply") }
     /// Elementwise quotient with numpy broadcasting.
-    @inlinable public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { broadcasting(DivideOperation.self, lhs, rhs, name: "divide") }
+    @inlinable public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { broadcasting(DivideRule.self, lhs, rhs, name: "divide") }
 
     /// Adds a scalar to every element.
     @inlinable public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs + Tensor(rhs) }

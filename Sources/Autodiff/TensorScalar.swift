@@ -16,6 +16,26 @@ where RawSignificand: FixedWidthInteger {
     static func tanh(_ x: Self) -> Self
     /// x raised to the power y.
     static func pow(_ x: Self, _ y: Self) -> Self
+    /// e^x - 1, accurate for small x.
+    static func expm1(_ x: Self) -> Self
+    /// Sine (radians).
+    static func sin(_ x: Self) -> Self
+    /// Cosine (radians).
+    static func cos(_ x: Self) -> Self
+    /// Tangent (radians).
+    static func tan(_ x: Self) -> Self
+    /// Arcsine, in [-π/2, π/2].
+    static func asin(_ x: Self) -> Self
+    /// Arccosine, in [0, π].
+    static func acos(_ x: Self) -> Self
+    /// Arctangent, in (-π/2, π/2).
+    static func atan(_ x: Self) -> Self
+    /// The angle of the point (x, y), in (-π, π].
+    static func atan2(_ y: Self, _ x: Self) -> Self
+    /// Hyperbolic sine.
+    static func sinh(_ x: Self) -> Self
+    /// Hyperbolic cosine.
+    static func cosh(_ x: Self) -> Self
     /// y[i] = 1/(1+e^-x[i]) for `count` elements, without overflow (see ``ScalarMath/sigmoid(_:)``);
     /// Float runs a vectorised C kernel (`ck_ssigmoid`).
     static func sigmoid(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
@@ -37,6 +57,16 @@ extension Float: TensorScalar {
     @inlinable public static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
     @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
     @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+    @inlinable public static func expm1(_ x: Float) -> Float { Foundation.expm1(x) }
+    @inlinable public static func sin(_ x: Float) -> Float { Foundation.sin(x) }
+    @inlinable public static func cos(_ x: Float) -> Float { Foundation.cos(x) }
+    @inlinable public static func tan(_ x: Float) -> Float { Foundation.tan(x) }
+    @inlinable public static func asin(_ x: Float) -> Float { Foundation.asin(x) }
+    @inlinable public static func acos(_ x: Float) -> Float { Foundation.acos(x) }
+    @inlinable public static func atan(_ x: Float) -> Float { Foundation.atan(x) }
+    @inlinable public static func sinh(_ x: Float) -> Float { Foundation.sinh(x) }
+    @inlinable public static func cosh(_ x: Float) -> Float { Foundation.cosh(x) }
+    @inlinable public static func atan2(_ y: Float, _ x: Float) -> Float { Foundation.atan2(y, x) }
     @inlinable
     public static func sigmoid(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         ck_ssigmoid(count, x, y, 0)
@@ -62,6 +92,16 @@ extension Double: TensorScalar {
     @inlinable public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
     @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
     @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+    @inlinable public static func expm1(_ x: Double) -> Double { Foundation.expm1(x) }
+    @inlinable public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
+    @inlinable public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
+    @inlinable public static func tan(_ x: Double) -> Double { Foundation.tan(x) }
+    @inlinable public static func asin(_ x: Double) -> Double { Foundation.asin(x) }
+    @inlinable public static func acos(_ x: Double) -> Double { Foundation.acos(x) }
+    @inlinable public static func atan(_ x: Double) -> Double { Foundation.atan(x) }
+    @inlinable public static func sinh(_ x: Double) -> Double { Foundation.sinh(x) }
+    @inlinable public static func cosh(_ x: Double) -> Double { Foundation.cosh(x) }
+    @inlinable public static func atan2(_ y: Double, _ x: Double) -> Double { Foundation.atan2(y, x) }
     @inlinable
     public static func sigmoid(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int) {
         for i in 0..<count { y[i] = ScalarMath.sigmoid(x[i]) }

@@ -1,9 +1,9 @@
 extension Variable {
-    /// Records an elementwise op of one input following `rule` (value and derivative side by
-    /// side); the tape finds its pullback by the rule's code. A rank-0 operand takes the lean
-    /// scalar path, inlined into the caller; tensors take ``elementwiseOnTensor(_:_:constant:)``.
+    /// Records the built-in unary `rule` (value and derivative side by side); the tape finds its
+    /// pullback by the rule's code. A rank-0 operand takes the lean scalar path, inlined into
+    /// the caller; tensors take ``elementwiseOnTensor(_:_:constant:)``.
     @inlinable @inline(__always)
-    func elementwise<Rule: ElementwiseRule>(_ op: StaticString, _: Rule.Type, constant: Scalar = 0) -> Variable {
+    func elementwise<Rule: UnaryRule & CodedRule>(_ op: StaticString, _: Rule.Type, constant: Scalar = 0) -> Variable {
         checkUsable(op)
         if let x = scalarValue {
             return Variable.recordScalar(Rule.value(x, constant), self, auxScalar: constant, rule: Rule.code)
@@ -22,7 +22,7 @@ extension Variable {
     /// inputs `a` (and `b`, on the same tape): the lean path of scalar code such as example-sqrt.
     @inlinable @inline(__always)
     static func recordScalar(
-        _ value: Scalar, _ a: Variable, _ b: Variable? = nil, auxScalar: Scalar = 0, rule: BuiltinPullback
+        _ value: Scalar, _ a: Variable, _ b: Variable? = nil, auxScalar: Scalar = 0, rule: RuleCode
     ) -> Variable {
         let s = a.storage
         var needsGradient = s.pointee.entries[Int(a.index)].requiresGradient
@@ -40,31 +40,41 @@ extension Variable {
     /// The general path of ``elementwise(_:_:constant:)``, kept out of line so that the scalar
     /// path stays small enough to inline.
     @inlinable @inline(never)
-    func elementwiseOnTensor<Rule: ElementwiseRule>(_ op: StaticString, _: Rule.Type, constant: Scalar) -> Variable {
+    func elementwiseOnTensor<Rule: UnaryRule & CodedRule>(_ op: StaticString, _: Rule.Type, constant: Scalar) -> Variable {
         tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { ctx in
             Rule.values(ctx.a.value, ctx.output.value, count: ctx.output.count, ctx.auxScalar)
         }
     }
 
-    /// Records a broadcasting binary op whose pullback is the built-in `pullback`: the lean
-    /// scalar path for two rank-0 operands, else ``broadcastingOnTensors(_:_:_:_:pullback:)``.
+    /// Applies a unary rule of your own elementwise, with the op's constant `c`: the value from
+    /// ``UnaryRule/value(_:_:)``, the gradient g·``UnaryRule/derivative(_:_:_:)`` (recorded with
+    /// a closure; the built-in rules are recorded by code).
+    @inlinable
+    public func applying<Rule: UnaryRule>(_: Rule.Type, constant c: Scalar = 0) -> Variable {
+        tape.record("applying", shapeOfFirstInput: self, auxScalar: c, forward: { ctx in
+            Rule.values(ctx.a.value, ctx.output.value, count: ctx.output.count, ctx.auxScalar)
+        }, pullback: { ctx in ctx.accumulateUnary(Rule.self) })
+    }
+
+    /// Records the built-in binary `rule` with numpy broadcasting: the lean scalar path for two
+    /// rank-0 operands, else ``broadcastingOnTensors(_:_:_:_:)``.
     @inlinable @inline(__always)
-    static func broadcasting<Op: ElementwiseBinaryOperation>(
-        _ op: StaticString, _ kind: Op.Type, _ lhs: Variable, _ rhs: Variable, pullback: BuiltinPullback
+    static func broadcasting<Rule: BinaryRule & CodedRule>(
+        _ op: StaticString, _: Rule.Type, _ lhs: Variable, _ rhs: Variable
     ) -> Variable {
         lhs.checkUsable(op)
         if !lhs.isOnSameTape(as: rhs) { rhs.checkTapeExists(op); Variable.onAnotherTape(op) }
         rhs.checkUsable(op)
         if let a = lhs.scalarValue, let b = rhs.scalarValue {
-            return Variable.recordScalar(Op.apply(a, b), lhs, rhs, rule: pullback)
+            return Variable.recordScalar(Rule.value(a, b), lhs, rhs, rule: Rule.code)
         }
-        return broadcastingOnTensors(op, kind, lhs, rhs, pullback: pullback)
+        return broadcastingOnTensors(op, Rule.self, lhs, rhs)
     }
 
-    /// The general path of ``broadcasting(_:_:_:_:pullback:)``, out of line.
+    /// The general path of ``broadcasting(_:_:_:_:)``, out of line.
     @inlinable @inline(never)
-    static func broadcastingOnTensors<Op: ElementwiseBinaryOperation>(
-        _ op: StaticString, _ kind: Op.Type, _ lhs: Variable, _ rhs: Variable, pullback: BuiltinPullback
+    static func broadcastingOnTensors<Rule: BinaryRule & CodedRule>(
+        _ op: StaticString, _: Rule.Type, _ lhs: Variable, _ rhs: Variable
     ) -> Variable {
         let tape = lhs.tape
         let forward: (OpContext<Scalar>) -> Void = { ctx in
@@ -72,93 +82,68 @@ extension Variable {
             if ctx.a.count == out.count && ctx.b.count == out.count {
                 let a = ctx.a.value
                 let b = ctx.b.value
-                for i in 0..<out.count { out.value[i] = Op.apply(a[i], b[i]) }
+                for i in 0..<out.count { out.value[i] = Rule.value(a[i], b[i]) }
             } else {
-                ElementwiseKernels.binary(kind, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, out.value, out.shape)
+                BroadcastKernels.binary(Rule.self, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, out.value, out.shape)
             }
         }
         if tape.storage.pointee.sameShape(Int(lhs.index), Int(rhs.index)) {
-            return tape.record(op, shapeOfFirstInput: lhs, rhs, rule: pullback, forward: forward)
+            return tape.record(op, shapeOfFirstInput: lhs, rhs, rule: Rule.code, forward: forward)
         }
         let shape = ShapeMath.broadcast(lhs.shape, rhs.shape, op: op)
-        return tape.record(op, shape: shape, lhs, rhs, rule: pullback, forward: forward)
+        return tape.record(op, shape: shape, lhs, rhs, rule: Rule.code, forward: forward)
     }
+
+    /// Applies a binary rule of your own elementwise with numpy broadcasting: the value from
+    /// ``BinaryFunction/value(_:_:)``, the gradients g·∂f/∂a and g·∂f/∂b from
+    /// ``BinaryRule/partials(_:_:_:)``, summed over broadcast axes (recorded with a closure).
+    @inlinable
+    public static func applying<Rule: BinaryRule>(_: Rule.Type, _ lhs: Variable, _ rhs: Variable) -> Variable {
+        let shape = ShapeMath.broadcast(lhs.shape, rhs.shape, op: "applying")
+        return lhs.tape.record("applying", shape: shape, lhs, rhs, forward: { ctx in
+            BroadcastKernels.binary(Rule.self, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, ctx.output.value, ctx.output.shape)
+        }, pullback: { ctx in ctx.accumulateBinary(Rule.self) })
+    }
+
+    /// `value` recorded as a constant on this variable's tape (the other operand of a mixed op).
+    @inlinable
+    func constantOnTape(_ value: Tensor<Scalar>) -> Variable { tape.constant(value) }
+    @inlinable
+    func constantOnTape(_ value: Scalar) -> Variable { tape.constant(value) }
 
     // MARK: Between variables (numpy broadcasting)
 
     /// Elementwise sum. ∂/∂a = ∂/∂b = 1 (summed over broadcast axes).
     @inlinable @inline(__always)
-    public static func + (lhs: Variable, rhs: Variable) -> Variable {
-        broadcasting("add", AddOperation.self, lhs, rhs, pullback: .add)
-    }
-    @inlinable @inline(__always)
-    static func addPullback(_ ctx: OpContext<Scalar>) {
-        let g = ctx.output.gradient.unsafelyUnwrapped
-        ctx.accumulateBroadcast(g, into: ctx.a)
-        ctx.accumulateBroadcast(g, into: ctx.b)
-    }
-
+    public static func + (lhs: Variable, rhs: Variable) -> Variable { broadcasting("add", AddRule.self, lhs, rhs) }
     /// Elementwise difference. ∂/∂a = 1, ∂/∂b = -1.
     @inlinable @inline(__always)
-    public static func - (lhs: Variable, rhs: Variable) -> Variable {
-        broadcasting("subtract", SubtractOperation.self, lhs, rhs, pullback: .subtract)
-    }
-    @inlinable @inline(__always)
-    static func subtractPullback(_ ctx: OpContext<Scalar>) {
-        let g = ctx.output.gradient.unsafelyUnwrapped
-        ctx.accumulateBroadcast(g, into: ctx.a)
-        let b = ctx.b
-        guard let gb = b.gradient else { return }
-        if b.count == 1 && ctx.output.count == 1 {
-            gb[0] -= g[0]
-        } else {
-            let n = ctx.output.count
-            let negated = ctx.scratch(n)
-            for i in 0..<n { negated[i] = -g[i] }
-            ctx.accumulateBroadcast(negated, into: b)
-        }
-    }
-
+    public static func - (lhs: Variable, rhs: Variable) -> Variable { broadcasting("subtract", SubtractRule.self, lhs, rhs) }
     /// Elementwise product. ∂/∂a = b, ∂/∂b = a.
     @inlinable @inline(__always)
-    public static func * (lhs: Variable, rhs: Variable) -> Variable {
-        broadcasting("multiply", MultiplyOperation.self, lhs, rhs, pullback: .multiply)
-    }
-    @inlinable @inline(__always)
-    static func multiplyPullback(_ ctx: OpContext<Scalar>) {
-        let a = ctx.a
-        let b = ctx.b
-        if a.count == 1 && b.count == 1 {
-            let g = ctx.output.gradient.unsafelyUnwrapped[0]
-            if let ga = a.gradient { ga[0] += g * b.value[0] }
-            if let gb = b.gradient { gb[0] += g * a.value[0] }
-            return
-        }
-        ctx.accumulateProduct(into: a, times: b)
-        ctx.accumulateProduct(into: b, times: a)
-    }
-
+    public static func * (lhs: Variable, rhs: Variable) -> Variable { broadcasting("multiply", MultiplyRule.self, lhs, rhs) }
     /// Elementwise quotient. ∂/∂a = 1/b, ∂/∂b = -a/b² = -y/b.
     @inlinable @inline(__always)
-    public static func / (lhs: Variable, rhs: Variable) -> Variable {
-        broadcasting("divide", DivideOperation.self, lhs, rhs, pullback: .divide)
-    }
-    @inlinable
-    static func dividePullback(_ ctx: OpContext<Scalar>) {
-        let b = ctx.b
-        if ctx.a.gradient != nil {
-            let n = ctx.output.count
-            let g = ctx.output.gradient.unsafelyUnwrapped
-            let quotient = ctx.scratch(n)
-            if b.count == n {
-                for i in 0..<n { quotient[i] = g[i] / b.value[i] }
-            } else {
-                ElementwiseKernels.binary(DivideOperation.self, g, ctx.output.shape, b.value, b.shape, quotient, ctx.output.shape)
-            }
-            ctx.accumulateBroadcast(quotient, into: ctx.a)
-        }
-        ctx.accumulateProduct(into: b, times: ctx.output, scaledBy: -1, dividedBy: b)
-    }
+    public static func / (lhs: Variable, rhs: Variable) -> Variable { broadcasting("divide", DivideRule.self, lhs, rhs) }
+
+    // MARK: With a tensor on either side (a constant)
+
+    /// Elementwise sum with a constant tensor (broadcasting). ∂/∂x = 1.
+    @inlinable public static func + (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs + lhs.constantOnTape(rhs) }
+    /// Elementwise sum with a constant tensor (broadcasting). ∂/∂x = 1.
+    @inlinable public static func + (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { rhs.constantOnTape(lhs) + rhs }
+    /// Elementwise difference with a constant tensor (broadcasting). ∂/∂x = 1.
+    @inlinable public static func - (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs - lhs.constantOnTape(rhs) }
+    /// A constant tensor minus the variable (broadcasting). ∂/∂x = -1.
+    @inlinable public static func - (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { rhs.constantOnTape(lhs) - rhs }
+    /// Elementwise product with a constant tensor (broadcasting). ∂/∂x = t.
+    @inlinable public static func * (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs * lhs.constantOnTape(rhs) }
+    /// Elementwise product with a constant tensor (broadcasting). ∂/∂x = t.
+    @inlinable public static func * (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { rhs.constantOnTape(lhs) * rhs }
+    /// Elementwise quotient by a constant tensor (broadcasting). ∂/∂x = 1/t.
+    @inlinable public static func / (lhs: Variable, rhs: Tensor<Scalar>) -> Variable { lhs / lhs.constantOnTape(rhs) }
+    /// A constant tensor divided by the variable (broadcasting). ∂/∂x = -t/x².
+    @inlinable public static func / (lhs: Tensor<Scalar>, rhs: Variable) -> Variable { rhs.constantOnTape(lhs) / rhs }
 
     // MARK: With a scalar on either side
 
@@ -201,75 +186,141 @@ extension Variable {
 
     /// x². ∂/∂x = 2x.
     @inlinable @inline(__always)
-    public func squared() -> Variable {
-        elementwise("square", SquareRule.self)
-    }
+    public func squared() -> Variable { elementwise("square", SquareRule.self) }
 
     /// The elementwise absolute value. ∂/∂x = sign(x) (0 at 0).
     @inlinable @inline(__always)
-    public func abs() -> Variable {
-        elementwise("abs", AbsoluteValueRule.self)
-    }
+    public func abs() -> Variable { elementwise("abs", AbsoluteValueRule.self) }
 }
 
 /// e^x. ∂/∂x = e^x = y.
 @inlinable @inline(__always)
-public func exp<S>(_ x: Variable<S>) -> Variable<S> {
-    x.elementwise("exp", ExpRule.self)
-}
+public func exp<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("exp", ExpRule.self) }
+
+/// e^x - 1, accurate for small x. ∂/∂x = e^x = y + 1.
+@inlinable @inline(__always)
+public func expm1<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("expm1", ExpMinusOneRule.self) }
 
 /// Natural logarithm. ∂/∂x = 1/x.
 @inlinable @inline(__always)
-public func log<S>(_ x: Variable<S>) -> Variable<S> {
-    x.elementwise("log", LogRule.self)
-}
+public func log<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("log", LogRule.self) }
+
+/// ln(1 + x), accurate for small x. ∂/∂x = 1/(1 + x).
+@inlinable @inline(__always)
+public func log1p<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("log1p", LogOnePlusRule.self) }
 
 /// Square root. ∂/∂x = 1/(2√x) = 1/(2y).
 @inlinable @inline(__always)
-public func sqrt<S>(_ x: Variable<S>) -> Variable<S> {
-    x.elementwise("sqrt", SquareRootRule.self)
-}
+public func sqrt<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("sqrt", SquareRootRule.self) }
 
-/// x to a constant power p. ∂/∂x = p·x^(p-1).
+/// x to a constant power p; an integer p (up to 1024 in magnitude) by repeated multiplication.
+/// ∂/∂x = p·x^(p-1), and 0 everywhere for p = 0.
 @inlinable @inline(__always)
-public func pow<S>(_ x: Variable<S>, _ p: S) -> Variable<S> {
-    x.elementwise("pow", PowerRule.self, constant: p)
-}
+public func pow<S>(_ x: Variable<S>, _ p: S) -> Variable<S> { x.elementwise("pow", PowerConstantRule.self, constant: p) }
+
+/// x^y elementwise with a variable exponent (numpy broadcasting). ∂/∂x = y·x^(y-1) (0 where
+/// y = 0), ∂/∂y = x^y·ln x (0 where x = 0 and y ≥ 0).
+@inlinable @inline(__always)
+public func pow<S>(_ x: Variable<S>, _ y: Variable<S>) -> Variable<S> { Variable.broadcasting("pow", PowerRule.self, x, y) }
+/// A constant base to a variable power. ∂/∂y = b^y·ln b.
+@inlinable public func pow<S>(_ base: S, _ y: Variable<S>) -> Variable<S> { pow(y.constantOnTape(base), y) }
+/// x to a tensor of constant powers (broadcasting). ∂/∂x = p·x^(p-1).
+@inlinable public func pow<S>(_ x: Variable<S>, _ p: Tensor<S>) -> Variable<S> { pow(x, x.constantOnTape(p)) }
+/// A tensor of constant bases to a variable power (broadcasting). ∂/∂y = b^y·ln b.
+@inlinable public func pow<S>(_ base: Tensor<S>, _ y: Variable<S>) -> Variable<S> { pow(y.constantOnTape(base), y) }
 
 /// The elementwise absolute value. ∂/∂x = sign(x).
 @inlinable @inline(__always) public func abs<S>(_ x: Variable<S>) -> Variable<S> { x.abs() }
 
+/// Sine (radians). ∂/∂x = cos x.
+@inlinable @inline(__always)
+public func sin<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("sin", SineRule.self) }
+/// Cosine (radians). ∂/∂x = -sin x.
+@inlinable @inline(__always)
+public func cos<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("cos", CosineRule.self) }
+/// Tangent (radians). ∂/∂x = 1 + tan²x.
+@inlinable @inline(__always)
+public func tan<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("tan", TangentRule.self) }
+/// Arcsine. ∂/∂x = 1/√(1 - x²).
+@inlinable @inline(__always)
+public func asin<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("asin", ArcsineRule.self) }
+/// Arccosine. ∂/∂x = -1/√(1 - x²).
+@inlinable @inline(__always)
+public func acos<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("acos", ArccosineRule.self) }
+/// Arctangent. ∂/∂x = 1/(1 + x²).
+@inlinable @inline(__always)
+public func atan<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("atan", ArctangentRule.self) }
+/// Hyperbolic sine. ∂/∂x = cosh x.
+@inlinable @inline(__always)
+public func sinh<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("sinh", HyperbolicSineRule.self) }
+/// Hyperbolic cosine. ∂/∂x = sinh x.
+@inlinable @inline(__always)
+public func cosh<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("cosh", HyperbolicCosineRule.self) }
+
 /// Hyperbolic tangent. ∂/∂x = 1 - y².
 @inlinable @inline(__always)
-public func tanh<S>(_ x: Variable<S>) -> Variable<S> {
-    x.elementwise("tanh", TanhRule.self)
-}
+public func tanh<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("tanh", TanhRule.self) }
 
 /// The logistic function 1/(1+e^-x), computed without overflow. ∂/∂x = y(1-y).
 @inlinable @inline(__always)
-public func sigmoid<S>(_ x: Variable<S>) -> Variable<S> {
-    x.elementwise("sigmoid", SigmoidRule.self)
-}
+public func sigmoid<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("sigmoid", SigmoidRule.self) }
 
-/// max(x, 0). ∂/∂x = 1 where x > 0, else 0.
+/// ln(1 + e^x), computed without overflow. ∂/∂x = sigmoid(x).
 @inlinable @inline(__always)
-public func relu<S>(_ x: Variable<S>) -> Variable<S> {
-    x.elementwise("relu", ReluRule.self)
-}
+public func softplus<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("softplus", SoftplusRule.self) }
 
-/// x where x > 0, else alpha·x. ∂/∂x = 1 or alpha.
+/// max(x, 0); NaN stays NaN. ∂/∂x = 1 where x > 0, else 0.
+@inlinable @inline(__always)
+public func relu<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("relu", ReluRule.self) }
+
+/// x where x > 0, else alpha·x; NaN stays NaN. ∂/∂x = 1 or alpha.
 @inlinable @inline(__always)
 public func leakyRelu<S>(_ x: Variable<S>, alpha: S = 0.01) -> Variable<S> {
     x.elementwise("leakyRelu", LeakyReluRule.self, constant: alpha)
 }
 
-/// Scalar functions shared by ops and kernels.
-public enum ScalarMath {
-    /// 1/(1+e^-x) without overflow for large |x|.
-    @inlinable @inline(__always)
-    public static func sigmoid<S: TensorScalar>(_ x: S) -> S {
-        if x >= 0 { return 1 / (1 + S.exp(-x)) }
-        let e = S.exp(x)
-        return e / (1 + e)
-    }
+/// x limited to [lo, hi] with constant bounds; NaN stays NaN. ∂/∂x = 1 where lo ≤ x ≤ hi, else 0.
+@inlinable @inline(__always)
+public func clamp<S>(_ x: Variable<S>, min lo: S, max hi: S) -> Variable<S> {
+    Failure.check(lo <= hi, "clamp: the lower bound \(lo) is not at most the upper bound \(hi)")
+    return x.elementwise("clamp", ClampBelowRule.self, constant: lo).elementwise("clamp", ClampAboveRule.self, constant: hi)
 }
+
+/// The angle of the point (x, y) elementwise, in (-π, π] (numpy broadcasting).
+/// ∂/∂y = x/(x² + y²), ∂/∂x = -y/(x² + y²).
+@inlinable @inline(__always)
+public func atan2<S>(_ y: Variable<S>, _ x: Variable<S>) -> Variable<S> { Variable.broadcasting("atan2", Arctangent2Rule.self, y, x) }
+/// atan2 with a constant x. ∂/∂y = x/(x² + y²).
+@inlinable public func atan2<S>(_ y: Variable<S>, _ x: S) -> Variable<S> { atan2(y, y.constantOnTape(x)) }
+/// atan2 with a constant y. ∂/∂x = -y/(x² + y²).
+@inlinable public func atan2<S>(_ y: S, _ x: Variable<S>) -> Variable<S> { atan2(x.constantOnTape(y), x) }
+/// atan2 with a constant tensor x. ∂/∂y = x/(x² + y²).
+@inlinable public func atan2<S>(_ y: Variable<S>, _ x: Tensor<S>) -> Variable<S> { atan2(y, y.constantOnTape(x)) }
+/// atan2 with a constant tensor y. ∂/∂x = -y/(x² + y²).
+@inlinable public func atan2<S>(_ y: Tensor<S>, _ x: Variable<S>) -> Variable<S> { atan2(x.constantOnTape(y), x) }
+
+/// The larger of a and b elementwise (numpy broadcasting); NaN if either is NaN.
+/// ∂ = 1 to the larger operand, ½ to each on a tie.
+@inlinable @inline(__always)
+public func maximum<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> { Variable.broadcasting("maximum", MaximumRule.self, a, b) }
+/// The larger of a and a constant. ∂/∂a = 1 where a > c, ½ where a = c.
+@inlinable public func maximum<S>(_ a: Variable<S>, _ c: S) -> Variable<S> { maximum(a, a.constantOnTape(c)) }
+/// The larger of a constant and b. ∂/∂b = 1 where b > c, ½ where b = c.
+@inlinable public func maximum<S>(_ c: S, _ b: Variable<S>) -> Variable<S> { maximum(b.constantOnTape(c), b) }
+/// The larger of a and a constant tensor (broadcasting). ∂/∂a = 1 where a > t, ½ where equal.
+@inlinable public func maximum<S>(_ a: Variable<S>, _ t: Tensor<S>) -> Variable<S> { maximum(a, a.constantOnTape(t)) }
+/// The larger of a constant tensor and b (broadcasting). ∂/∂b = 1 where b > t, ½ where equal.
+@inlinable public func maximum<S>(_ t: Tensor<S>, _ b: Variable<S>) -> Variable<S> { maximum(b.constantOnTape(t), b) }
+
+/// The smaller of a and b elementwise (numpy broadcasting); NaN if either is NaN.
+/// ∂ = 1 to the smaller operand, ½ to each on a tie.
+@inlinable @inline(__always)
+public func minimum<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> { Variable.broadcasting("minimum", MinimumRule.self, a, b) }
+/// The smaller of a and a constant. ∂/∂a = 1 where a < c, ½ where a = c.
+@inlinable public func minimum<S>(_ a: Variable<S>, _ c: S) -> Variable<S> { minimum(a, a.constantOnTape(c)) }
+/// The smaller of a constant and b. ∂/∂b = 1 where b < c, ½ where b = c.
+@inlinable public func minimum<S>(_ c: S, _ b: Variable<S>) -> Variable<S> { minimum(b.constantOnTape(c), b) }
+/// The smaller of a and a constant tensor (broadcasting). ∂/∂a = 1 where a < t, ½ where equal.
+@inlinable public func minimum<S>(_ a: Variable<S>, _ t: Tensor<S>) -> Variable<S> { minimum(a, a.constantOnTape(t)) }
+/// The smaller of a constant tensor and b (broadcasting). ∂/∂b = 1 where b < t, ½ where equal.
+@inlinable public func minimum<S>(_ t: Tensor<S>, _ b: Variable<S>) -> Variable<S> { minimum(b.constantOnTape(t), b) }

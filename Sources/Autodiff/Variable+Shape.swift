@@ -21,17 +21,10 @@ extension Variable {
         precondition(ShapeMath.canBroadcast(s, to: newShape),
                      "broadcast: \(ShapeMath.describe(s)) cannot be broadcast to \(ShapeMath.describe(newShape))")
         return tape.record("broadcast", shape: newShape, self, forward: { ctx in
-            let x = ctx.a.value
-            let y = ctx.output.value
-            let strides = ShapeMath.broadcastStrides(s, to: newShape)
-            let length = newShape.last ?? 1
-            let inner = strides.last ?? 0
-            ElementwiseKernels.forEachRow(newShape, strides, strides) { o, ox, _ in
-                for j in 0..<length { y[o + j] = x[ox + j * inner] }
-            }
+            BroadcastKernels.broadcast(ctx.a.value, s, into: ctx.output.value, newShape)
         }, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
-            ElementwiseKernels.accumulateReduced(ctx.output.gradient.unsafelyUnwrapped, ctx.output.shape,
+            BroadcastKernels.accumulateReduced(ctx.output.gradient.unsafelyUnwrapped, ctx.output.shape,
                                                  into: gx, ctx.a.shape)
         })
     }

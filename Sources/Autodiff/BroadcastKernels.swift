@@ -1,0 +1,198 @@
+/// The output shape of a broadcast of two operands, simplified for looping: axes of length 1
+/// dropped, and adjacent axes merged where both operands step through them as one (a row
+/// against a matrix becomes two axes, a column of a [64, 64, 3] cube three), so the loops do
+/// no per-element index arithmetic.
+@usableFromInline
+struct BroadcastLayout {
+    /// The merged output axes, outermost first; at least one.
+    @usableFromInline var shape: [Int]
+    /// Element strides of the first and second operand along each merged axis (0: broadcast).
+    @usableFromInline var stridesA: [Int]
+    @usableFromInline var stridesB: [Int]
+
+    /// The layout of `a` and `b` broadcast to `outShape` (which is their broadcast).
+    @inlinable
+    init(_ outShape: [Int], _ aShape: [Int], _ bShape: [Int]) {
+        let sa = ShapeMath.broadcastStrides(aShape, to: outShape)
+        let sb = ShapeMath.broadcastStrides(bShape, to: outShape)
+        var shape: [Int] = []
+        var stridesA: [Int] = []
+        var stridesB: [Int] = []
+        shape.reserveCapacity(outShape.count)
+        for i in 0..<outShape.count where outShape[i] != 1 {
+            let length = outShape[i]
+            if let last = shape.indices.last, stridesA[last] == sa[i] &* length, stridesB[last] == sb[i] &* length {
+                shape[last] &*= length
+                stridesA[last] = sa[i]
+                stridesB[last] = sb[i]
+            } else {
+                shape.append(length)
+                stridesA.append(sa[i])
+                stridesB.append(sb[i])
+            }
+        }
+        if shape.isEmpty { (shape, stridesA, stridesB) = ([1], [0], [0]) }
+        (self.shape, self.stridesA, self.stridesB) = (shape, stridesA, stridesB)
+    }
+
+    /// Calls `body(out, a, b, length, strideA, strideB)` for every run along the innermost
+    /// merged axis: the run starts at output element `out` (the output is contiguous) and at
+    /// elements `a` and `b` of the operands, which then step by `strideA` and `strideB`.
+    @inlinable @inline(__always)
+    func forEachRow(_ body: (_ out: Int, _ a: Int, _ b: Int, _ length: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+        let rank = shape.count
+        let length = shape[rank - 1]
+        let (sa, sb) = (stridesA[rank - 1], stridesB[rank - 1])
+        if length == 0 { return }
+        switch rank {
+        case 1:
+            body(0, 0, 0, length, sa, sb)
+        case 2:
+            let (a0, b0) = (stridesA[0], stridesB[0])
+            for i in 0..<shape[0] { body(i &* length, i &* a0, i &* b0, length, sa, sb) }
+        case 3:
+            let (a0, b0, a1, b1) = (stridesA[0], stridesB[0], stridesA[1], stridesB[1])
+            let middle = shape[1]
+            var o = 0
+            for i in 0..<shape[0] {
+                var (oa, ob) = (i &* a0, i &* b0)
+                for _ in 0..<middle {
+                    body(o, oa, ob, length, sa, sb)
+                    o &+= length
+                    oa &+= a1
+                    ob &+= b1
+                }
+            }
+        default:
+            // An odometer over the outer axes.
+            var index = [Int](repeating: 0, count: rank - 1)
+            var rows = 1
+            for i in 0..<(rank - 1) { rows &*= shape[i] }
+            var (oa, ob) = (0, 0)
+            for row in 0..<rows {
+                body(row &* length, oa, ob, length, sa, sb)
+                var axis = rank - 2
+                while axis >= 0 {
+                    index[axis] &+= 1
+                    oa &+= stridesA[axis]
+                    ob &+= stridesB[axis]
+                    if index[axis] < shape[axis] { break }
+                    oa &-= stridesA[axis] &* shape[axis]
+                    ob &-= stridesB[axis] &* shape[axis]
+                    index[axis] = 0
+                    axis -= 1
+                }
+            }
+        }
+    }
+}
+
+/// Broadcasting kernels on raw buffers: no tape, no shapes beyond what they are given.
+@usableFromInline
+enum BroadcastKernels {
+    /// out = f(a, b) with numpy broadcasting; `out` has `outShape`, already the broadcast.
+    @inlinable
+    static func binary<S: TensorScalar, F: BinaryFunction>(
+        _: F.Type,
+        _ a: UnsafePointer<S>, _ aShape: [Int], _ b: UnsafePointer<S>, _ bShape: [Int],
+        _ out: UnsafeMutablePointer<S>, _ outShape: [Int]
+    ) {
+        let n = ShapeMath.count(outShape)
+        let countA = ShapeMath.count(aShape)
+        let countB = ShapeMath.count(bShape)
+        if countA == n && countB == n {
+            for i in 0..<n { out[i] = F.value(a[i], b[i]) }
+        } else if countA == n && countB == 1 {
+            let s = b[0]
+            for i in 0..<n { out[i] = F.value(a[i], s) }
+        } else if countB == n && countA == 1 {
+            let s = a[0]
+            for i in 0..<n { out[i] = F.value(s, b[i]) }
+        } else {
+            BroadcastLayout(outShape, aShape, bShape).forEachRow { o, ia, ib, length, sa, sb in
+                let (pa, pb, po) = (a + ia, b + ib, out + o)
+                if sa == 1 && sb == 1 {
+                    for j in 0..<length { po[j] = F.value(pa[j], pb[j]) }
+                } else if sa == 1 {
+                    let s = pb[0]
+                    for j in 0..<length { po[j] = F.value(pa[j], s) }
+                } else if sb == 1 {
+                    let s = pa[0]
+                    for j in 0..<length { po[j] = F.value(s, pb[j]) }
+                } else {
+                    for j in 0..<length { po[j] = F.value(pa[j &* sa], pb[j &* sb]) }
+                }
+            }
+        }
+    }
+
+    /// out = x broadcast to `outShape`.
+    @inlinable
+    static func broadcast<S: TensorScalar>(_ x: UnsafePointer<S>, _ xShape: [Int], into out: UnsafeMutablePointer<S>, _ outShape: [Int]) {
+        let n = ShapeMath.count(outShape)
+        if ShapeMath.count(xShape) == n {
+            out.update(from: x, count: n)
+            return
+        }
+        BroadcastLayout(outShape, xShape, xShape).forEachRow { o, ix, _, length, sx, _ in
+            let (px, po) = (x + ix, out + o)
+            if sx == 1 {
+                po.update(from: px, count: length)
+            } else {
+                for j in 0..<length { po[j] = px[j &* sx] }
+            }
+        }
+    }
+
+    /// dst += src summed down to `dstShape` (the reverse of broadcasting `dstShape` to
+    /// `srcShape`): the gradient of a broadcast operand.
+    @inlinable
+    static func accumulateReduced<S: TensorScalar>(
+        _ src: UnsafePointer<S>, _ srcShape: [Int],
+        into dst: UnsafeMutablePointer<S>, _ dstShape: [Int]
+    ) {
+        let n = ShapeMath.count(srcShape)
+        let countD = ShapeMath.count(dstShape)
+        if countD == n {
+            for i in 0..<n { dst[i] += src[i] }
+            return
+        }
+        if countD == 1 {
+            dst[0] += Summation.sum(src, count: n)
+            return
+        }
+        BroadcastLayout(srcShape, dstShape, dstShape).forEachRow { o, id, _, length, sd, _ in
+            let (ps, pd) = (src + o, dst + id)
+            if sd == 1 {
+                for j in 0..<length { pd[j] += ps[j] }
+            } else if sd == 0 {
+                pd[0] += Summation.sum(ps, count: length)
+            } else {
+                for j in 0..<length { pd[j &* sd] += ps[j] }
+            }
+        }
+    }
+}
+
+/// Broadcasting for ops of your own (see ``Tape/record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)``):
+/// the numpy rules, the element pairing, and the sum back to an operand's shape that its
+/// gradient needs (``OpContext/accumulateBroadcast(_:into:)``).
+public enum Broadcasting {
+    /// The numpy broadcast of two shapes; stops with a message naming `op` and both shapes when
+    /// they are incompatible.
+    public static func shape(_ a: [Int], _ b: [Int], op: StaticString = "broadcast") -> [Int] {
+        ShapeMath.broadcast(a, b, op: op)
+    }
+
+    /// Calls `body(out, a, b)` for every element of `outShape` (the broadcast of `aShape` and
+    /// `bShape`), in row-major order: the flat index of the output element and of the operand
+    /// elements it pairs.
+    @inlinable
+    public static func forEachElement(
+        _ outShape: [Int], _ aShape: [Int], _ bShape: [Int], _ body: (_ out: Int, _ a: Int, _ b: Int) -> Void
+    ) {
+        BroadcastLayout(outShape, aShape, bShape).forEachRow { o, ia, ib, length, sa, sb in
+            for j in 0..<length { body(o &+ j, ia &+ j &* sa, ib &+ j &* sb) }
+        }
+    }
+}

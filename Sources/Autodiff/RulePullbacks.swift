@@ -1,0 +1,175 @@
+/// The pullbacks of the built-in rules, for both paths of the backward pass: rank-0 entries
+/// (plain arithmetic on slots) and tensors (loops over the op's values). Both find the rule
+/// through ``RuleTable`` and compute g·∂ with the rule's own derivative, so they agree bit for
+/// bit.
+extension RuleCode {
+    /// Runs this pullback for a rank-0 op on rank-0 inputs (``TapeEntry/isScalarOp``).
+    @inlinable @inline(__always)
+    func runScalar<S: TensorScalar>(
+        _ entry: TapeEntry<S>, entries: UnsafeMutablePointer<TapeEntry<S>>, values: UnsafeMutablePointer<S>,
+        gradients: UnsafeMutablePointer<S>, last: inout LastGradient<S>
+    ) {
+        let g = last.read(entry.valueOffset, gradients)
+        let a = entries[Int(entry.inputs.0)]
+        let x = values[a.valueOffset]
+        let y = values[entry.valueOffset]
+        let second = entry.inputs.1
+        if second >= 0 {
+            let b = entries[Int(second)]
+            let (da, db) = RuleTable.dispatch(self, to: ScalarPartials(x: x, z: values[b.valueOffset], y: y, c: 0))
+            if a.requiresGradient { last.add(g * da, at: a.valueOffset, gradients) }
+            if b.requiresGradient { last.add(g * db, at: b.valueOffset, gradients) }
+        } else if a.requiresGradient {
+            let (d, _) = RuleTable.dispatch(self, to: ScalarPartials(x: x, z: 0, y: y, c: entry.auxScalar))
+            last.add(g * d, at: a.valueOffset, gradients)
+        }
+    }
+
+    /// Runs this pullback for the tensor op in `ctx`.
+    @inlinable @inline(never)
+    func runOnTensors<S: TensorScalar>(_ ctx: OpContext<S>) {
+        RuleTable.dispatch(self, to: TensorPullback(ctx: ctx))
+    }
+}
+
+/// The partial derivatives of a rule at one point: (dy/dx, 0) for a unary rule.
+@usableFromInline
+struct ScalarPartials<S: TensorScalar>: RuleVisitor {
+    @usableFromInline let x, z, y, c: S
+    @inlinable init(x: S, z: S, y: S, c: S) { (self.x, self.z, self.y, self.c) = (x, z, y, c) }
+    @inlinable func unary<Rule: UnaryRule>(_: Rule.Type) -> (S, S) { (Rule.derivative(x, y, c), 0) }
+    @inlinable func binary<Rule: BinaryRule>(_: Rule.Type) -> (S, S) { Rule.partials(x, z, y) }
+    @inlinable func noRule() -> (S, S) { (0, 0) }
+}
+
+/// The tensor pullback of a rule: the generic elementwise loop or the broadcasting one.
+@usableFromInline
+struct TensorPullback<S: TensorScalar>: RuleVisitor {
+    @usableFromInline let ctx: OpContext<S>
+    @inlinable init(ctx: OpContext<S>) { self.ctx = ctx }
+    @inlinable func unary<Rule: UnaryRule>(_: Rule.Type) { ctx.accumulateUnary(Rule.self) }
+    @inlinable func binary<Rule: BinaryRule>(_: Rule.Type) { ctx.accumulateBinary(Rule.self) }
+    @inlinable func noRule() {}
+}
+
+/// The gradient slot written last in a backward pass, kept in a register: in scalar code the
+/// next entry is usually the input just written, and reading it back from memory would wait
+/// for the store on every op of the chain.
+@usableFromInline
+struct LastGradient<S: TensorScalar> {
+    @usableFromInline var slot = -1
+    @usableFromInline var value: S = 0
+
+    @inlinable init() {}
+
+    /// The gradient in `slot`.
+    @inlinable @inline(__always)
+    func read(_ slot: Int, _ gradients: UnsafeMutablePointer<S>) -> S {
+        slot == self.slot ? value : gradients[slot]
+    }
+
+    /// `gradients[slot] += delta`, remembered as the last write.
+    @inlinable @inline(__always)
+    mutating func add(_ delta: S, at slot: Int, _ gradients: UnsafeMutablePointer<S>) {
+        let sum = read(slot, gradients) + delta
+        gradients[slot] = sum
+        (self.slot, value) = (slot, sum)
+    }
+
+    /// Forgets the last write (after code that writes gradients without telling).
+    @inlinable @inline(__always)
+    mutating func forget() { slot = -1 }
+}
+
+extension OpContext {
+    /// The pullback of a unary rule: `gx += g · Rule.derivative(x, y, c)`.
+    @inlinable @inline(__always)
+    public func accumulateUnary<Rule: UnaryRule>(_: Rule.Type) {
+        let c = auxScalar
+        let a = self.a
+        guard let gx = a.gradient else { return }
+        let out = output
+        let g = out.gradient.unsafelyUnwrapped
+        let x = a.value
+        let y = out.value
+        for i in 0..<out.count { gx[i] += g[i] * Rule.derivative(x[i], y[i], c) }
+    }
+
+    /// The pullback of every binary rule: ∂a += g·∂f/∂a and ∂b += g·∂f/∂b, each summed over the
+    /// axes along which its operand was broadcast.
+    @inlinable
+    public func accumulateBinary<Rule: BinaryRule>(_: Rule.Type) {
+        let a = self.a
+        let b = self.b
+        let ga = a.gradient
+        let gb = b.gradient
+        if ga == nil && gb == nil { return }
+        let out = output
+        let n = out.count
+        let g = out.gradient.unsafelyUnwrapped
+        let y = out.value
+        let (x, z) = (a.value, b.value)
+        if a.count == n && b.count == n {
+            if let ga, let gb {
+                for i in 0..<n {
+                    let (da, db) = Rule.partials(x[i], z[i], y[i])
+                    ga[i] += g[i] * da
+                    gb[i] += g[i] * db
+                }
+            } else if let ga {
+                for i in 0..<n { ga[i] += g[i] * Rule.partials(x[i], z[i], y[i]).0 }
+            } else if let gb {
+                for i in 0..<n { gb[i] += g[i] * Rule.partials(x[i], z[i], y[i]).1 }
+            }
+            return
+        }
+        if a.count == n && b.count == 1 {
+            let s = z[0]
+            var total: Scalar = 0
+            for i in 0..<n {
+                let (da, db) = Rule.partials(x[i], s, y[i])
+                ga?[i] += g[i] * da
+                total += g[i] * db
+            }
+            gb?[0] += total
+            return
+        }
+        if b.count == n && a.count == 1 {
+            let s = x[0]
+            var total: Scalar = 0
+            for i in 0..<n {
+                let (da, db) = Rule.partials(s, z[i], y[i])
+                total += g[i] * da
+                gb?[i] += g[i] * db
+            }
+            ga?[0] += total
+            return
+        }
+        // General broadcast: both contributions in the output's shape, then summed down.
+        let ca = scratch(n)
+        let cb = scratch(n)
+        let layout = BroadcastLayout(out.shape, a.shape, b.shape)
+        layout.forEachRow { o, ia, ib, length, sa, sb in
+            for j in 0..<length {
+                let (da, db) = Rule.partials(x[ia &+ j &* sa], z[ib &+ j &* sb], y[o &+ j])
+                ca[o &+ j] = g[o &+ j] * da
+                cb[o &+ j] = g[o &+ j] * db
+            }
+        }
+        accumulateBroadcast(ca, into: a)
+        accumulateBroadcast(cb, into: b)
+    }
+
+    /// `target.gradient += contribution`, summed down to the target's shape when the target
+    /// was broadcast. `contribution` has the output's shape.
+    @inlinable @inline(__always)
+    public func accumulateBroadcast(_ contribution: UnsafePointer<Scalar>, into target: TapeValue<Scalar>) {
+        guard let gt = target.gradient else { return }
+        let out = output
+        if target.count == out.count {
+            for i in 0..<out.count { gt[i] += contribution[i] }
+        } else {
+            BroadcastKernels.accumulateReduced(contribution, out.shape, into: gt, target.shape)
+        }
+    }
+}

@@ -13,16 +13,14 @@ extension RuleCode {
         let a = entries[Int(entry.inputs.0)]
         let x = values[a.valueOffset]
         let y = values[entry.valueOffset]
-        let second = entry.inputs.1
-        if second >= 0 {
-            let b = entries[Int(second)]
-            let (da, db) = RuleTable.dispatch(self, to: ScalarPartials(x: x, z: values[b.valueOffset], y: y, c: 0))
-            if a.requiresGradient { last.add(g * da, at: a.valueOffset, gradients) }
-            if b.requiresGradient { last.add(g * db, at: b.valueOffset, gradients) }
-        } else if a.requiresGradient {
-            let (d, _) = RuleTable.dispatch(self, to: ScalarPartials(x: x, z: 0, y: y, c: entry.auxScalar))
-            last.add(g * d, at: a.valueOffset, gradients)
-        }
+        // One dispatch for both arities (a unary rule ignores z and gives ∂b = 0), so that the
+        // whole pullback inlines into the backward loop.
+        let second = Int(entry.inputs.1)
+        let b = entries[second < 0 ? Int(entry.inputs.0) : second]
+        let z = values[b.valueOffset]
+        let (da, db) = RuleTable.dispatch(self, to: ScalarPartials(x: x, z: z, y: y, c: entry.auxScalar))
+        if a.requiresGradient { last.add(g * da, at: a.valueOffset, gradients) }
+        if second >= 0 && b.requiresGradient { last.add(g * db, at: b.valueOffset, gradients) }
     }
 
     /// Runs this pullback for the tensor op in `ctx`.

@@ -12,15 +12,13 @@ enum SoftmaxKernels {
                 let base = o * length * inner + j
                 var maximum = -S.infinity
                 for k in 0..<length { maximum = Swift.max(maximum, x[base + k * inner]) }
-                var total: S = 0
-                for k in 0..<length {
-                    let e = S.exp(x[base + k * inner] - maximum)
-                    y[base + k * inner] = e
-                    total += e
-                }
+                for k in 0..<length { y[base + k * inner] = S.exp(x[base + k * inner] - maximum) }
+                let total = Summation.sum(y + base, count: length, stride: inner)
                 if logarithm {
-                    let shift = maximum + S.log(total)
-                    for k in 0..<length { y[base + k * inner] = x[base + k * inner] - shift }
+                    // (x - max) - log Σ, not x - (max + log Σ): at logits of 1e16 the sum
+                    // max + log Σ rounds log Σ away.
+                    let logTotal = S.log(total)
+                    for k in 0..<length { y[base + k * inner] = (x[base + k * inner] - maximum) - logTotal }
                 } else {
                     let inverse = 1 / total
                     for k in 0..<length { y[base + k * inner] *= inverse }
@@ -29,27 +27,24 @@ enum SoftmaxKernels {
         }
     }
 
-    /// For each row of an [rows, classes] matrix of logits: the probabilities (into `p`) and
-    /// log Σ exp (returned per row through `logSumExp`). One pass over the logits.
+    /// For each row of an [rows, classes] matrix of logits: the probabilities (into `p`), and
+    /// the row's maximum m and log Σ e^(z - m) through `logSumExp(row, m, logTotal)`; a loss
+    /// takes (m - z) + logTotal, exact to rounding at any magnitude. One pass over the logits.
     @inlinable
     static func rowSoftmax<S: TensorScalar>(
         _ z: UnsafePointer<S>, _ p: UnsafeMutablePointer<S>, rows: Int, classes: Int,
-        logSumExp: (Int, S) -> Void
+        logSumExp: (_ row: Int, _ maximum: S, _ logTotal: S) -> Void
     ) {
         for i in 0..<rows {
             let row = z + i * classes
             let out = p + i * classes
             var maximum = -S.infinity
             for j in 0..<classes { maximum = Swift.max(maximum, row[j]) }
-            var total: S = 0
-            for j in 0..<classes {
-                let e = S.exp(row[j] - maximum)
-                out[j] = e
-                total += e
-            }
+            for j in 0..<classes { out[j] = S.exp(row[j] - maximum) }
+            let total = Summation.sum(out, count: classes)
             let inverse = 1 / total
             for j in 0..<classes { out[j] *= inverse }
-            logSumExp(i, maximum + S.log(total))
+            logSumExp(i, maximum, S.log(total))
         }
     }
 }

@@ -47,15 +47,15 @@ extension Tensor {
     /// In-place elementwise difference; `rhs` must broadcast to `lhs`'s shape.
     @inlinable public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs - rhs }
 
-    /// The sum of all elements.
+    /// The sum of all elements (pairwise, accurate in Float).
     @inlinable
     public func sum() -> Scalar {
-        withUnsafeBufferPointer { p in p.reduce(0, +) }
+        withUnsafeBufferPointer { p in Summation.sum(p.baseAddress!, count: p.count) }
     }
 
-    /// The mean of all elements.
+    /// The mean of all elements; NaN for an empty tensor.
     @inlinable
-    public func mean() -> Scalar { sum() / Scalar(Swift.max(count, 1)) }
+    public func mean() -> Scalar { sum() / Scalar(count) }
 
     /// The index of the largest element of each row of a matrix (e.g. the predicted class of
     /// each sample from logits or probabilities). - Precondition: rank 2.

@@ -154,9 +154,9 @@ func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int
         let z = ctx.a.value
         let saved = ctx.savedInts
         var total: S = 0
-        SoftmaxKernels.rowSoftmax(z, ctx.savedScalars, rows: batch, classes: classes) { i, lse in
+        SoftmaxKernels.rowSoftmax(z, ctx.savedScalars, rows: batch, classes: classes) { i, maximum, logTotal in
             saved[i] = labels[i]
-            total += lse - z[i * classes + labels[i]]
+            total += (maximum - z[i * classes + labels[i]]) + logTotal
         }
         ctx.output.value[0] = total / S(Swift.max(batch, 1))
     }, pullback: { ctx in
@@ -183,14 +183,15 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>) ->
     precondition(s.count == 2, "softmaxCrossEntropy: logits \(ShapeMath.describe(s)) must be [batch, classes]")
     let (batch, classes) = (s[0], s[1])
     return logits.tape.record("softmaxCrossEntropy", shape: [], logits, targets, auxInt: classes,
-                              savedScalars: batch * classes + batch, forward: { ctx in
+                              savedScalars: batch * classes + 2 * batch, forward: { ctx in
         let z = ctx.a.value
         let t = ctx.b.value
         let lseSaved = ctx.savedScalars + batch * classes
         var total: S = 0
-        SoftmaxKernels.rowSoftmax(z, ctx.savedScalars, rows: batch, classes: classes) { i, lse in
-            lseSaved[i] = lse
-            for j in 0..<classes { total += t[i * classes + j] * (lse - z[i * classes + j]) }
+        SoftmaxKernels.rowSoftmax(z, ctx.savedScalars, rows: batch, classes: classes) { i, maximum, logTotal in
+            lseSaved[2 * i] = maximum
+            lseSaved[2 * i + 1] = logTotal
+            for j in 0..<classes { total += t[i * classes + j] * ((maximum - z[i * classes + j]) + logTotal) }
         }
         ctx.output.value[0] = total / S(Swift.max(batch, 1))
     }, pullback: { ctx in
@@ -207,7 +208,7 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>) ->
                 for j in 0..<classes { gz[row + j] += scale * (p[row + j] * mass - t[row + j]) }
             }
             if let gt = ctx.b.gradient {
-                for j in 0..<classes { gt[row + j] += scale * (lse[i] - z[row + j]) }
+                for j in 0..<classes { gt[row + j] += scale * ((lse[2 * i] - z[row + j]) + lse[2 * i + 1]) }
             }
         }
     })

@@ -1,6 +1,63 @@
-/// The matrix product `[m, k] × [k, n] → [m, n]`. ∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G.
+/// The matrix product, as numpy's `matmul`: `[m, k] × [k, n] → [m, n]`; a vector on the left
+/// is a row (`[k] × [k, n] → [n]`), on the right a column (`[m, k] × [k] → [m]`), two vectors
+/// give their dot product; rank-3 operands are batches of matrices, `[B, m, k] × [B, k, n] →
+/// [B, m, n]`, where a batch of 1 or a plain matrix is shared by every batch (broadcast).
+/// ∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G (summed over the batches an operand was shared by).
 @inlinable
 public func matmul<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
+    let (ra, rb) = (a.shape.count, b.shape.count)
+    if ra == 2 && rb == 2 { return matrixProduct(a, b) }
+    if ra == 1 && rb == 1 {
+        return matrixProduct(a.reshaped(to: [1, -1]), b.reshaped(to: [-1, 1])).reshaped(to: [])
+    }
+    if ra == 1 && rb == 2 { return matrixProduct(a.reshaped(to: [1, -1]), b).reshaped(to: [-1]) }
+    if ra == 2 && rb == 1 { return matrixProduct(a, b.reshaped(to: [-1, 1])).reshaped(to: [-1]) }
+    Failure.check((ra == 3 || ra == 2) && (rb == 3 || rb == 2),
+                  "matmul: \(ShapeMath.describe(a.shape)) × \(ShapeMath.describe(b.shape)): operands must have rank 1, 2 or 3")
+    if ra == 3 && rb == 2 {
+        // One product of all the batch's rows.
+        let s = a.shape
+        Failure.check(s[2] == b.shape[0], "matmul: \(ShapeMath.describe(s)) × \(ShapeMath.describe(b.shape)): inner dimensions differ")
+        return matrixProduct(a.reshaped(to: [s[0] * s[1], s[2]]), b).reshaped(to: [s[0], s[1], b.shape[1]])
+    }
+    return batchedProduct(a, b)
+}
+
+/// Batches of matrix products; a batch of 1 (or a matrix) is shared by all.
+@inlinable
+func batchedProduct<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
+    let (sa, sb) = (a.shape, b.shape)
+    let (ba, m, k) = sa.count == 3 ? (sa[0], sa[1], sa[2]) : (1, sa[0], sa[1])
+    let (bb, k2, n) = sb.count == 3 ? (sb[0], sb[1], sb[2]) : (1, sb[0], sb[1])
+    Failure.check(k == k2 && (ba == bb || ba == 1 || bb == 1),
+                  "matmul: \(ShapeMath.describe(sa)) × \(ShapeMath.describe(sb)): " + (k != k2 ? "inner dimensions differ" : "batch sizes differ"))
+    let batch = Swift.max(ba, bb)
+    return a.tape.record("matmul", shape: [batch, m, n], a, b, forward: { ctx in
+        for i in 0..<batch {
+            MatrixKernels.gemm(m: m, n: n, k: k, a: ctx.a.value + (ba == 1 ? 0 : i) * m * k, rsa: k, csa: 1,
+                               b: ctx.b.value + (bb == 1 ? 0 : i) * k * n, rsb: n, csb: 1,
+                               c: ctx.output.value + i * m * n, ldc: n, beta: 0, threads: ctx.matrixThreads)
+        }
+    }, pullback: { ctx in
+        let g = ctx.output.gradient.unsafelyUnwrapped
+        for i in 0..<batch {
+            let (ia, ib) = ((ba == 1 ? 0 : i) * m * k, (bb == 1 ? 0 : i) * k * n)
+            let gi = g + i * m * n
+            if let ga = ctx.a.gradient {
+                MatrixKernels.gemm(m: m, n: k, k: n, a: gi, rsa: n, csa: 1, b: ctx.b.value + ib, rsb: 1, csb: n,
+                                   c: ga + ia, ldc: k, beta: 1, threads: ctx.matrixThreads)
+            }
+            if let gb = ctx.b.gradient {
+                MatrixKernels.gemm(m: k, n: n, k: m, a: ctx.a.value + ia, rsa: 1, csa: k, b: gi, rsb: n, csb: 1,
+                                   c: gb + ib, ldc: n, beta: 1, threads: ctx.matrixThreads)
+            }
+        }
+    })
+}
+
+/// The product of two matrices, `[m, k] × [k, n] → [m, n]`. ∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G.
+@inlinable
+func matrixProduct<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
     let (m, k, n) = MatrixKernels.checkedDimensions(a.shape, b.shape, op: "matmul")
     return a.tape.record("matmul", shape: [m, n], a, b, forward: { ctx in
         MatrixKernels.gemm(m: m, n: n, k: k, a: ctx.a.value, rsa: k, csa: 1, b: ctx.b.value, rsb: n, csb: 1,

@@ -1,20 +1,17 @@
 extension Variable {
     /// Shape of a reduction along `axis`.
     @inlinable
-    func reducedShape(_ shape: [Int], axis: Int, keepingDimensions: Bool) -> [Int] {
+    static func reducedShape(_ shape: [Int], axis: Int, keepingDimensions: Bool) -> [Int] {
         var out = shape
         if keepingDimensions { out[axis] = 1 } else { out.remove(at: axis) }
         return out
     }
 
-    /// Σ over all elements, times `scale` (1 for sum, 1/n for mean).
+    /// Σ over all elements (pairwise), times `scale` (1 for sum, 1/n for mean).
     @inlinable
     func reduceAll(_ op: StaticString, scale: Scalar) -> Variable {
         tape.record(op, shape: [], self, auxScalar: scale, forward: { ctx in
-            let x = ctx.a.value
-            var total: Scalar = 0
-            for i in 0..<ctx.a.count { total += x[i] }
-            ctx.output.value[0] = total * ctx.auxScalar
+            ctx.output.value[0] = Summation.sum(ctx.a.value, count: ctx.a.count) * ctx.auxScalar
         }, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped[0] * ctx.auxScalar
@@ -22,94 +19,159 @@ extension Variable {
         })
     }
 
-    /// Σ along one axis, times `scale`.
+    /// Σ along one axis (pairwise), times 1 or 1/length.
     @inlinable
     func reduce(_ op: StaticString, axis: Int, keepingDimensions: Bool, mean: Bool) -> Variable {
         let inShape = shape
         let axis = ShapeMath.axis(axis, rank: inShape.count, op: op)
         let (outer, length, inner) = ShapeMath.split(inShape, axis: axis)
-        let scale: Scalar = mean ? 1 / Scalar(Swift.max(length, 1)) : 1
-        return tape.record(op, shape: reducedShape(inShape, axis: axis, keepingDimensions: keepingDimensions),
+        let scale: Scalar = mean ? 1 / Scalar(length) : 1
+        return tape.record(op, shape: Self.reducedShape(inShape, axis: axis, keepingDimensions: keepingDimensions),
                            self, auxScalar: scale, auxInt: axis, forward: { ctx in
-            let x = ctx.a.value
-            let y = ctx.output.value
-            let scale = ctx.auxScalar
-            for o in 0..<outer {
-                for j in 0..<inner { y[o * inner + j] = 0 }
-                for k in 0..<length {
-                    let row = x + (o * length + k) * inner
-                    for j in 0..<inner { y[o * inner + j] += row[j] }
-                }
-                for j in 0..<inner { y[o * inner + j] *= scale }
-            }
+            ReductionKernels.sum(ctx.a.value, outer: outer, length: length, inner: inner, into: ctx.output.value, scale: ctx.auxScalar)
         }, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             let (outer, length, inner) = ShapeMath.split(ctx.a.shape, axis: ctx.auxInt)
             let scale = ctx.auxScalar
+            if inner == 1 {
+                for o in 0..<outer {
+                    let d = g[o] * scale
+                    let row = gx + o &* length
+                    for k in 0..<length { row[k] += d }
+                }
+                return
+            }
             for o in 0..<outer {
                 for k in 0..<length {
-                    let row = gx + (o * length + k) * inner
-                    for j in 0..<inner { row[j] += g[o * inner + j] * scale }
+                    let row = gx + (o &* length &+ k) &* inner
+                    let go = g + o &* inner
+                    for j in 0..<inner { row[j] += go[j] * scale }
                 }
             }
         })
     }
 
-    /// The sum of all elements, a scalar. ∂/∂x = 1.
+    /// The sum of all elements, a scalar (pairwise, accurate in Float). ∂/∂x = 1.
     @inlinable public func sum() -> Variable { reduceAll("sum", scale: 1) }
 
-    /// The mean of all elements, a scalar. ∂/∂x = 1/n.
+    /// The mean of all elements, a scalar; NaN for an empty tensor. ∂/∂x = 1/n.
     @inlinable
     public func mean() -> Variable {
         let n = tape.storage.pointee.entries[Int(index)].count
-        return reduceAll("mean", scale: 1 / Scalar(Swift.max(n, 1)))
+        return reduceAll("mean", scale: 1 / Scalar(n))
     }
 
     /// The sum along `axis` (negative counts from the end), keeping it as length 1 if asked.
+    /// ∂/∂x = G repeated along the axis.
     @inlinable
     public func sum(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
         reduce("sum", axis: axis, keepingDimensions: keepingDimensions, mean: false)
     }
 
-    /// The mean along `axis`, keeping it as length 1 if asked.
+    /// The mean along `axis`, keeping it as length 1 if asked; NaN along an empty axis.
+    /// ∂/∂x = G/length repeated along the axis.
     @inlinable
     public func mean(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
         reduce("mean", axis: axis, keepingDimensions: keepingDimensions, mean: true)
     }
 
-    /// The maximum along `axis`. The gradient goes to the first maximal element.
+    /// The variance along `axis`, Σ(x - mean)²/n (numpy's default, `ddof = 0`).
+    /// ∂/∂x = 2(x - mean)/n · G.
+    @inlinable
+    public func variance(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+        let deviation = self - mean(alongAxis: axis, keepingDimensions: true)
+        return deviation.squared().mean(alongAxis: axis, keepingDimensions: keepingDimensions)
+    }
+
+    /// The standard deviation along `axis`, √variance (`ddof = 0`). ∂/∂x = (x - mean)/(n·σ) · G.
+    @inlinable
+    public func standardDeviation(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+        sqrt(variance(alongAxis: axis, keepingDimensions: keepingDimensions))
+    }
+
+    /// The variance of all elements, Σ(x - mean)²/n. ∂/∂x = 2(x - mean)/n.
+    @inlinable
+    public func variance() -> Variable { (self - mean()).squared().mean() }
+
+    /// The standard deviation of all elements. ∂/∂x = (x - mean)/(n·σ).
+    @inlinable
+    public func standardDeviation() -> Variable { sqrt(variance()) }
+
+    /// The maximum along `axis`; NaN where the axis holds a NaN. The gradient goes to the first
+    /// maximal element.
     @inlinable
     public func max(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+        extremum("max", axis: axis, keepingDimensions: keepingDimensions, largest: true)
+    }
+
+    /// The minimum along `axis`; NaN where the axis holds a NaN. The gradient goes to the first
+    /// minimal element.
+    @inlinable
+    public func min(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+        extremum("min", axis: axis, keepingDimensions: keepingDimensions, largest: false)
+    }
+
+    /// The largest element, a scalar; NaN if any is NaN. The gradient goes to the first maximum.
+    @inlinable
+    public func max() -> Variable { reshaped(to: [-1]).max(alongAxis: 0) }
+
+    /// The smallest element, a scalar; NaN if any is NaN. The gradient goes to the first minimum.
+    @inlinable
+    public func min() -> Variable { reshaped(to: [-1]).min(alongAxis: 0) }
+
+    @inlinable
+    func extremum(_ op: StaticString, axis: Int, keepingDimensions: Bool, largest: Bool) -> Variable {
         let inShape = shape
-        let axis = ShapeMath.axis(axis, rank: inShape.count, op: "max")
+        let axis = ShapeMath.axis(axis, rank: inShape.count, op: op)
         let (outer, length, inner) = ShapeMath.split(inShape, axis: axis)
-        precondition(length > 0, "max: axis \(axis) of \(ShapeMath.describe(inShape)) is empty")
-        return tape.record("max", shape: reducedShape(inShape, axis: axis, keepingDimensions: keepingDimensions),
+        Failure.check(length > 0, "\(op): axis \(axis) of \(ShapeMath.describe(inShape)) is empty")
+        return tape.record(op, shape: Self.reducedShape(inShape, axis: axis, keepingDimensions: keepingDimensions),
                            self, auxInt: axis, savedInts: outer * inner, forward: { ctx in
-            let x = ctx.a.value
-            let y = ctx.output.value
-            let where_ = ctx.savedInts
-            for o in 0..<outer {
-                for j in 0..<inner {
-                    var best = 0
-                    var value = x[o * length * inner + j]
-                    for k in 1..<length where x[(o * length + k) * inner + j] > value {
-                        value = x[(o * length + k) * inner + j]
-                        best = k
-                    }
-                    y[o * inner + j] = value
-                    where_[o * inner + j] = best
-                }
-            }
+            ReductionKernels.extremum(ctx.a.value, outer: outer, length: length, inner: inner, largest: largest,
+                                      into: ctx.output.value, position: ctx.savedInts)
         }, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             let (outer, length, inner) = ShapeMath.split(ctx.a.shape, axis: ctx.auxInt)
-            let where_ = ctx.savedInts
+            let position = ctx.savedInts
             for o in 0..<outer {
-                for j in 0..<inner { gx[(o * length + where_[o * inner + j]) * inner + j] += g[o * inner + j] }
+                for j in 0..<inner { gx[(o * length + position[o * inner + j]) * inner + j] += g[o * inner + j] }
             }
         })
     }
+
+    /// log Σ e^x along `axis`, stable for any magnitude (rows of -∞ give -∞).
+    /// ∂/∂x = G·e^(x - y) = G·softmax(x).
+    @inlinable
+    public func logSumExp(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+        let inShape = shape
+        let axis = ShapeMath.axis(axis, rank: inShape.count, op: "logSumExp")
+        let (outer, length, inner) = ShapeMath.split(inShape, axis: axis)
+        return tape.record("logSumExp", shape: Self.reducedShape(inShape, axis: axis, keepingDimensions: keepingDimensions),
+                           self, auxInt: axis, forward: { ctx in
+            ReductionKernels.logSumExp(ctx.a.value, outer: outer, length: length, inner: inner, into: ctx.output.value,
+                                       scratch: ctx.scratch(length))
+        }, pullback: { ctx in
+            guard let gx = ctx.a.gradient else { return }
+            let (x, y, g) = (ctx.a.value, ctx.output.value, ctx.output.gradient.unsafelyUnwrapped)
+            for o in 0..<outer {
+                for k in 0..<length {
+                    for j in 0..<inner {
+                        let i = (o * length + k) * inner + j
+                        let r = o * inner + j
+                        if y[r] != -Scalar.infinity { gx[i] += g[r] * Scalar.exp(x[i] - y[r]) }
+                    }
+                }
+            }
+        })
+    }
+
+    /// The position of the largest element along `axis` for every other index, row-major over
+    /// the remaining axes (first maximum on ties; a NaN counts as the maximum). Not differentiable.
+    public func argmax(alongAxis axis: Int) -> [Int] { value.argmax(alongAxis: axis) }
+
+    /// The position of the smallest element along `axis` (first minimum on ties; a NaN counts as
+    /// the minimum). Not differentiable.
+    public func argmin(alongAxis axis: Int) -> [Int] { value.argmin(alongAxis: axis) }
 }

@@ -46,6 +46,8 @@ let package = Package(
             name: "bench", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "ExampleSupport"],
             path: "Benchmarks/bench"),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+        // Ops written against the public API only: imports Autodiff without @testable.
+        .testTarget(name: "CustomOpTests", dependencies: ["Autodiff"]),
         .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autodiff"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Autodiff"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Datasets"]),

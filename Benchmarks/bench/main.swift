@@ -1,4 +1,4 @@
-// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt] [flags]`, one line per figure:
+// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces] [flags]`, one line per figure:
 // `name: median X unit (min A, max B, n=N)`. Benchmarks/compare.sh runs them beside the numpy
 // reference and prints the ratios.
 import ExampleSupport
@@ -9,6 +9,7 @@ let usage = """
            bench mlp  [--sizes 784,256,128,10] [--activation relu] [--init he] [--batch 128]
                       [--lr 0.1] [--epochs 5] [--threads N] [--parallel batch|gemm] [--data DIR]
            bench sqrt
+           bench forces [--sizes 64,512] [--runs N]
     """
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
@@ -34,6 +35,12 @@ case "mlp":
     mlpBenchmark(options)
 case "sqrt":
     sqrtBenchmark()
+case "forces":
+    var options = CommandLineOptions(program: "bench forces", summary: "Lennard-Jones energy and forces on the tape against a hand-written loop.")
+    options.option("sizes", "LIST", "particle counts (default 64,512)")
+    options.option("runs", "N", "samples per figure (default 21)")
+    options.parse(Array(arguments.dropFirst()))
+    forcesBenchmark(options)
 case "--help", "-h", nil:
     print(usage)
 default:

@@ -33,50 +33,76 @@ struct BroadcastLayout {
         }
         if shape.isEmpty { (shape, stridesA, stridesB) = ([1], [0], [0]) }
         (self.shape, self.stridesA, self.stridesB) = (shape, stridesA, stridesB)
+        stridesOut = Self.contiguousStrides(shape)
+        swapShortInnerAxis()
     }
 
-    /// Calls `body(out, a, b, length, strideA, strideB)` for every run along the innermost
-    /// merged axis: the run starts at output element `out` (the output is contiguous) and at
-    /// elements `a` and `b` of the operands, which then step by `strideA` and `strideB`.
+    /// Output strides along the merged axes (the output is contiguous, but the walk may take
+    /// its axes in another order).
+    @usableFromInline var stridesOut: [Int]
+
+    @inlinable
+    static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var i = shape.count - 2
+        while i >= 0 { strides[i] = strides[i + 1] &* shape[i + 1]; i -= 1 }
+        return strides
+    }
+
+    /// Undoes ``swapShortInnerAxis()``: the walk in row-major order.
+    @inlinable
+    mutating func unswap() {
+        let r = shape.count
+        guard r >= 2, stridesOut[r - 1] != 1 else { return }
+        shape.swapAt(r - 1, r - 2)
+        stridesA.swapAt(r - 1, r - 2)
+        stridesB.swapAt(r - 1, r - 2)
+        stridesOut.swapAt(r - 1, r - 2)
+    }
+
+    /// Walks a short innermost axis (the 3 of [64, 64, 3]) outside the next one, so the inner
+    /// loops run long, strided, instead of short.
+    @inlinable
+    mutating func swapShortInnerAxis() {
+        let r = shape.count
+        guard r >= 2, shape[r - 1] < 8, shape[r - 2] > shape[r - 1] else { return }
+        shape.swapAt(r - 1, r - 2)
+        stridesA.swapAt(r - 1, r - 2)
+        stridesB.swapAt(r - 1, r - 2)
+        stridesOut.swapAt(r - 1, r - 2)
+    }
+
+    /// Calls `body(out, a, b, length, strideOut, strideA, strideB)` for every run along the
+    /// innermost walked axis: the run starts at output element `out` and at elements `a` and `b`
+    /// of the operands, which then step by `strideOut`, `strideA` and `strideB`.
     @inlinable @inline(__always)
-    func forEachRow(_ body: (_ out: Int, _ a: Int, _ b: Int, _ length: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+    func forEachRow(_ body: (_ out: Int, _ a: Int, _ b: Int, _ length: Int, _ strideOut: Int, _ strideA: Int, _ strideB: Int) -> Void) {
         let rank = shape.count
         let length = shape[rank - 1]
-        let (sa, sb) = (stridesA[rank - 1], stridesB[rank - 1])
+        let (so, sa, sb) = (stridesOut[rank - 1], stridesA[rank - 1], stridesB[rank - 1])
         if length == 0 { return }
         switch rank {
         case 1:
-            body(0, 0, 0, length, sa, sb)
+            body(0, 0, 0, length, so, sa, sb)
         case 2:
-            let (a0, b0) = (stridesA[0], stridesB[0])
-            for i in 0..<shape[0] { body(i &* length, i &* a0, i &* b0, length, sa, sb) }
-        case 3:
-            let (a0, b0, a1, b1) = (stridesA[0], stridesB[0], stridesA[1], stridesB[1])
-            let middle = shape[1]
-            var o = 0
-            for i in 0..<shape[0] {
-                var (oa, ob) = (i &* a0, i &* b0)
-                for _ in 0..<middle {
-                    body(o, oa, ob, length, sa, sb)
-                    o &+= length
-                    oa &+= a1
-                    ob &+= b1
-                }
-            }
+            let (o0, a0, b0) = (stridesOut[0], stridesA[0], stridesB[0])
+            for i in 0..<shape[0] { body(i &* o0, i &* a0, i &* b0, length, so, sa, sb) }
         default:
             // An odometer over the outer axes.
             var index = [Int](repeating: 0, count: rank - 1)
             var rows = 1
             for i in 0..<(rank - 1) { rows &*= shape[i] }
-            var (oa, ob) = (0, 0)
-            for row in 0..<rows {
-                body(row &* length, oa, ob, length, sa, sb)
+            var (oo, oa, ob) = (0, 0, 0)
+            for _ in 0..<rows {
+                body(oo, oa, ob, length, so, sa, sb)
                 var axis = rank - 2
                 while axis >= 0 {
                     index[axis] &+= 1
+                    oo &+= stridesOut[axis]
                     oa &+= stridesA[axis]
                     ob &+= stridesB[axis]
                     if index[axis] < shape[axis] { break }
+                    oo &-= stridesOut[axis] &* shape[axis]
                     oa &-= stridesA[axis] &* shape[axis]
                     ob &-= stridesB[axis] &* shape[axis]
                     index[axis] = 0
@@ -109,18 +135,18 @@ enum BroadcastKernels {
             let s = a[0]
             for i in 0..<n { out[i] = F.value(s, b[i]) }
         } else {
-            BroadcastLayout(outShape, aShape, bShape).forEachRow { o, ia, ib, length, sa, sb in
+            BroadcastLayout(outShape, aShape, bShape).forEachRow { o, ia, ib, length, so, sa, sb in
                 let (pa, pb, po) = (a + ia, b + ib, out + o)
-                if sa == 1 && sb == 1 {
+                if so == 1 && sa == 1 && sb == 1 {
                     for j in 0..<length { po[j] = F.value(pa[j], pb[j]) }
-                } else if sa == 1 {
+                } else if so == 1 && sa == 1 && sb == 0 {
                     let s = pb[0]
                     for j in 0..<length { po[j] = F.value(pa[j], s) }
-                } else if sb == 1 {
+                } else if so == 1 && sa == 0 && sb == 1 {
                     let s = pa[0]
                     for j in 0..<length { po[j] = F.value(s, pb[j]) }
                 } else {
-                    for j in 0..<length { po[j] = F.value(pa[j &* sa], pb[j &* sb]) }
+                    for j in 0..<length { po[j &* so] = F.value(pa[j &* sa], pb[j &* sb]) }
                 }
             }
         }
@@ -134,12 +160,12 @@ enum BroadcastKernels {
             out.update(from: x, count: n)
             return
         }
-        BroadcastLayout(outShape, xShape, xShape).forEachRow { o, ix, _, length, sx, _ in
+        BroadcastLayout(outShape, xShape, xShape).forEachRow { o, ix, _, length, so, sx, _ in
             let (px, po) = (x + ix, out + o)
-            if sx == 1 {
+            if so == 1 && sx == 1 {
                 po.update(from: px, count: length)
             } else {
-                for j in 0..<length { po[j] = px[j &* sx] }
+                for j in 0..<length { po[j &* so] = px[j &* sx] }
             }
         }
     }
@@ -161,14 +187,14 @@ enum BroadcastKernels {
             dst[0] += Summation.sum(src, count: n)
             return
         }
-        BroadcastLayout(srcShape, dstShape, dstShape).forEachRow { o, id, _, length, sd, _ in
+        BroadcastLayout(srcShape, dstShape, dstShape).forEachRow { o, id, _, length, ss, sd, _ in
             let (ps, pd) = (src + o, dst + id)
-            if sd == 1 {
+            if sd == 0 {
+                pd[0] += Summation.sum(ps, count: length, stride: ss)
+            } else if sd == 1 && ss == 1 {
                 for j in 0..<length { pd[j] += ps[j] }
-            } else if sd == 0 {
-                pd[0] += Summation.sum(ps, count: length)
             } else {
-                for j in 0..<length { pd[j &* sd] += ps[j] }
+                for j in 0..<length { pd[j &* sd] += ps[j &* ss] }
             }
         }
     }
@@ -191,8 +217,11 @@ public enum Broadcasting {
     public static func forEachElement(
         _ outShape: [Int], _ aShape: [Int], _ bShape: [Int], _ body: (_ out: Int, _ a: Int, _ b: Int) -> Void
     ) {
-        BroadcastLayout(outShape, aShape, bShape).forEachRow { o, ia, ib, length, sa, sb in
-            for j in 0..<length { body(o &+ j, ia &+ j &* sa, ib &+ j &* sb) }
+        // In row-major order, so no short-axis swap here.
+        var layout = BroadcastLayout(outShape, aShape, bShape)
+        layout.unswap()
+        layout.forEachRow { o, ia, ib, length, so, sa, sb in
+            for j in 0..<length { body(o &+ j &* so, ia &+ j &* sa, ib &+ j &* sb) }
         }
     }
 }

@@ -87,10 +87,7 @@ extension OpContext {
         let a = self.a
         guard let gx = a.gradient else { return }
         let out = output
-        let g = out.gradient.unsafelyUnwrapped
-        let x = a.value
-        let y = out.value
-        for i in 0..<out.count { gx[i] += g[i] * Rule.derivative(x[i], y[i], c) }
+        Rule.accumulateDerivative(out.gradient.unsafelyUnwrapped, a.value, out.value, into: gx, count: out.count, c)
     }
 
     /// The pullback of every binary rule: ∂a += g·∂f/∂a and ∂b += g·∂f/∂b, each summed over the
@@ -108,7 +105,13 @@ extension OpContext {
         let y = out.value
         let (x, z) = (a.value, b.value)
         if a.count == n && b.count == n {
-            if let ga, let gb {
+            if let ga, ga == gb {
+                // The same variable on both sides (x * x): one store per element.
+                for i in 0..<n {
+                    let (da, db) = Rule.partials(x[i], z[i], y[i])
+                    ga[i] = (ga[i] + g[i] * da) + g[i] * db
+                }
+            } else if let ga, let gb {
                 for i in 0..<n {
                     let (da, db) = Rule.partials(x[i], z[i], y[i])
                     ga[i] += g[i] * da
@@ -147,11 +150,12 @@ extension OpContext {
         let ca = scratch(n)
         let cb = scratch(n)
         let layout = BroadcastLayout(out.shape, a.shape, b.shape)
-        layout.forEachRow { o, ia, ib, length, sa, sb in
+        layout.forEachRow { o, ia, ib, length, so, sa, sb in
             for j in 0..<length {
-                let (da, db) = Rule.partials(x[ia &+ j &* sa], z[ib &+ j &* sb], y[o &+ j])
-                ca[o &+ j] = g[o &+ j] * da
-                cb[o &+ j] = g[o &+ j] * db
+                let k = o &+ j &* so
+                let (da, db) = Rule.partials(x[ia &+ j &* sa], z[ib &+ j &* sb], y[k])
+                ca[k] = g[k] * da
+                cb[k] = g[k] * db
             }
         }
         accumulateBroadcast(ca, into: a)

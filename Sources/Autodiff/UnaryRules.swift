@@ -12,12 +12,25 @@ public protocol UnaryRule {
     /// y[i] = value(x[i], c) for `count` elements: a loop over ``value(_:_:)`` unless the rule
     /// has a vector kernel.
     static func values<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, count: Int, _ c: S)
+    /// gx[i] += g[i]·derivative(x[i], y[i], c) for `count` elements: the pullback's loop, which a
+    /// rule may specialise (work that depends only on `c` done once).
+    static func accumulateDerivative<S: TensorScalar>(
+        _ g: UnsafePointer<S>, _ x: UnsafePointer<S>, _ y: UnsafePointer<S>, into gx: UnsafeMutablePointer<S>,
+        count: Int, _ c: S)
 }
 
 extension UnaryRule {
     @inlinable @inline(__always)
     public static func values<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, count: Int, _ c: S) {
         for i in 0..<count { y[i] = value(x[i], c) }
+    }
+
+    @inlinable @inline(__always)
+    public static func accumulateDerivative<S: TensorScalar>(
+        _ g: UnsafePointer<S>, _ x: UnsafePointer<S>, _ y: UnsafePointer<S>, into gx: UnsafeMutablePointer<S>,
+        count: Int, _ c: S
+    ) {
+        for i in 0..<count { gx[i] += g[i] * derivative(x[i], y[i], c) }
     }
 }
 
@@ -114,6 +127,26 @@ extension UnaryRule {
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { ScalarMath.power(x, c) }
     @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S {
         c == 0 ? 0 : c * ScalarMath.power(x, c - 1)
+    }
+    @inlinable
+    static func values<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, count: Int, _ c: S) {
+        guard let n = ScalarMath.integerExponent(c) else {
+            for i in 0..<count { y[i] = S.pow(x[i], c) }
+            return
+        }
+        for i in 0..<count { y[i] = ScalarMath.integerPower(x[i], n) }
+    }
+    @inlinable
+    static func accumulateDerivative<S: TensorScalar>(
+        _ g: UnsafePointer<S>, _ x: UnsafePointer<S>, _ y: UnsafePointer<S>, into gx: UnsafeMutablePointer<S>,
+        count: Int, _ c: S
+    ) {
+        if c == 0 { return }
+        guard let n = ScalarMath.integerExponent(c - 1) else {
+            for i in 0..<count { gx[i] += g[i] * (c * S.pow(x[i], c - 1)) }
+            return
+        }
+        for i in 0..<count { gx[i] += g[i] * (c * ScalarMath.integerPower(x[i], n)) }
     }
 }
 /// sin x. dy/dx = cos x.
@@ -219,15 +252,31 @@ public enum ScalarMath {
     /// four multiplications, not two calls of libm's `pow`), else `S.pow`. x^0 = 1 for every x.
     @inlinable @inline(__always)
     public static func power<S: TensorScalar>(_ x: S, _ p: S) -> S {
-        guard p == p.rounded(.towardZero) && Swift.abs(p) <= 1024 else { return S.pow(x, p) }
-        var n = Int(Swift.abs(p))
+        guard let n = integerExponent(p) else { return S.pow(x, p) }
+        return integerPower(x, n)
+    }
+
+    /// p as an integer when it is one of magnitude up to 1024, else nil.
+    @inlinable @inline(__always)
+    static func integerExponent<S: TensorScalar>(_ p: S) -> Int? {
+        guard p == p.rounded(.towardZero) && Swift.abs(p) <= 1024 else { return nil }
+        // Concrete conversions: the generic Int(_:) costs more than the power itself.
+        if let d = p as? Double { return Int(d) }
+        if let f = p as? Float { return Int(f) }
+        return Int(p)
+    }
+
+    /// x^n by repeated squaring (a reciprocal for negative n).
+    @inlinable @inline(__always)
+    static func integerPower<S: TensorScalar>(_ x: S, _ n: Int) -> S {
+        var m = n < 0 ? -n : n
         var base = x
         var result: S = 1
-        while n > 0 {
-            if n & 1 == 1 { result *= base }
-            n >>= 1
-            if n > 0 { base *= base }
+        while m > 0 {
+            if m & 1 == 1 { result *= base }
+            m >>= 1
+            if m > 0 { base *= base }
         }
-        return p < 0 ? 1 / result : result
+        return n < 0 ? 1 / result : result
     }
 }

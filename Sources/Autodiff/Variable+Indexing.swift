@@ -89,14 +89,14 @@ extension Variable {
         let layout = BroadcastLayout(shape: outShape, stridesA: permutation.map { strides[$0] })
         return tape.record("transposed", shape: outShape, self, forward: { ctx in
             let (x, y) = (ctx.a.value, ctx.output.value)
-            layout.forEachRow { o, ix, _, length, sx, _ in
-                for j in 0..<length { y[o + j] = x[ix + j * sx] }
+            layout.forEachRow { o, ix, _, length, so, sx, _ in
+                for j in 0..<length { y[o + j * so] = x[ix + j * sx] }
             }
         }, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
-            layout.forEachRow { o, ix, _, length, sx, _ in
-                for j in 0..<length { gx[ix + j * sx] += g[o + j] }
+            layout.forEachRow { o, ix, _, length, so, sx, _ in
+                for j in 0..<length { gx[ix + j * sx] += g[o + j * so] }
             }
         })
     }
@@ -178,5 +178,7 @@ extension BroadcastLayout {
         }
         if shape.isEmpty { (shape, strides) = ([1], [0]) }
         (self.shape, self.stridesA, self.stridesB) = (shape, strides, strides)
+        stridesOut = Self.contiguousStrides(shape)
+        swapShortInnerAxis()
     }
 }

@@ -13,8 +13,16 @@ struct BroadcastLayout {
     /// The layout of `a` and `b` broadcast to `outShape` (which is their broadcast).
     @inlinable
     init(_ outShape: [Int], _ aShape: [Int], _ bShape: [Int]) {
-        let sa = ShapeMath.broadcastStrides(aShape, to: outShape)
-        let sb = ShapeMath.broadcastStrides(bShape, to: outShape)
+        self.init(shape: outShape, stridesA: ShapeMath.broadcastStrides(aShape, to: outShape),
+                  stridesB: ShapeMath.broadcastStrides(bShape, to: outShape))
+    }
+
+    /// A walk over `outShape` (the output, contiguous) reading the operands with the given
+    /// element strides (the second defaults to the first): axes of length 1 dropped, adjacent
+    /// axes merged where both operands step through them as one.
+    @inlinable
+    init(shape outShape: [Int], stridesA sa: [Int], stridesB sb: [Int]? = nil) {
+        let sb = sb ?? sa
         var shape: [Int] = []
         var stridesA: [Int] = []
         var stridesB: [Int] = []

@@ -53,18 +53,39 @@ enum Summation {
         _ x: UnsafePointer<S>, length: Int, inner: Int, into y: UnsafeMutablePointer<S>
     ) {
         if length <= blockSize {
-            y.update(repeating: 0, count: inner)
-            for k in 0..<length {
-                let row = x + k &* inner
-                for j in 0..<inner { y[j] += row[j] }
-            }
+            sumBlock(x, length: length, inner: inner, into: y)
+            return
+        }
+        // One row of scratch per level of the halving (about log2(length / 128) of them).
+        var levels = 0
+        var l = length
+        while l > blockSize { l = l / 2 + l % 2; levels += 1 }
+        let scratch = UnsafeMutablePointer<S>.allocate(capacity: levels * inner)
+        defer { scratch.deallocate() }
+        sumRows(x, length: length, inner: inner, into: y, scratch: scratch)
+    }
+
+    @inlinable
+    static func sumRows<S: TensorScalar>(
+        _ x: UnsafePointer<S>, length: Int, inner: Int, into y: UnsafeMutablePointer<S>, scratch: UnsafeMutablePointer<S>
+    ) {
+        if length <= blockSize {
+            sumBlock(x, length: length, inner: inner, into: y)
             return
         }
         let half = length / 2
-        sumRows(x, length: half, inner: inner, into: y)
-        let rest = UnsafeMutablePointer<S>.allocate(capacity: inner)
-        defer { rest.deallocate() }
-        sumRows(x + half &* inner, length: length &- half, inner: inner, into: rest)
-        for j in 0..<inner { y[j] += rest[j] }
+        sumRows(x, length: half, inner: inner, into: y, scratch: scratch)
+        sumRows(x + half &* inner, length: length &- half, inner: inner, into: scratch, scratch: scratch + inner)
+        for j in 0..<inner { y[j] += scratch[j] }
+    }
+
+    /// y[j] = Σ_k x[k·inner + j], one row after another.
+    @inlinable
+    static func sumBlock<S: TensorScalar>(_ x: UnsafePointer<S>, length: Int, inner: Int, into y: UnsafeMutablePointer<S>) {
+        y.update(repeating: 0, count: inner)
+        for k in 0..<length {
+            let row = x + k &* inner
+            for j in 0..<inner { y[j] += row[j] }
+        }
     }
 }

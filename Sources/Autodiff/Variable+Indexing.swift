@@ -159,26 +159,3 @@ public func stack<S>(_ parts: [Variable<S>], alongAxis axis: Int = 0) -> Variabl
     }
     return concatenate(parts.map { $0.reshaped(to: expanded) }, alongAxis: a)
 }
-
-extension BroadcastLayout {
-    /// A strided walk over `shape` (the output, contiguous) reading one operand with `stridesA`
-    /// (and the second operand's strides the same), axes merged where possible.
-    @inlinable
-    init(shape outShape: [Int], stridesA sa: [Int]) {
-        var shape: [Int] = []
-        var strides: [Int] = []
-        for i in 0..<outShape.count where outShape[i] != 1 {
-            if let last = shape.indices.last, strides[last] == sa[i] &* outShape[i] {
-                shape[last] &*= outShape[i]
-                strides[last] = sa[i]
-            } else {
-                shape.append(outShape[i])
-                strides.append(sa[i])
-            }
-        }
-        if shape.isEmpty { (shape, strides) = ([1], [0]) }
-        (self.shape, self.stridesA, self.stridesB) = (shape, strides, strides)
-        stridesOut = Self.contiguousStrides(shape)
-        swapShortInnerAxis()
-    }
-}

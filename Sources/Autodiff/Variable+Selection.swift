@@ -113,13 +113,9 @@ extension Tensor {
 public func select<S>(_ mask: Variable<S>, _ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
     let shape = ShapeMath.broadcast(ShapeMath.broadcast(mask.shape, a.shape, op: "select"), b.shape, op: "select")
     return mask.tape.record("select", shape: shape, inputs: [mask, a, b], forward: { ctx in
-        let n = ctx.output.count
-        let (m, x, z) = (ctx.scratch(n), ctx.scratch(n), ctx.scratch(n))
-        BroadcastKernels.broadcast(ctx.input(0).value, ctx.input(0).shape, into: m, shape)
-        BroadcastKernels.broadcast(ctx.input(1).value, ctx.input(1).shape, into: x, shape)
-        BroadcastKernels.broadcast(ctx.input(2).value, ctx.input(2).shape, into: z, shape)
-        let y = ctx.output.value
-        for i in 0..<n { y[i] = m[i] != 0 ? x[i] : z[i] }
+        let (m, x, z) = (ctx.input(0), ctx.input(1), ctx.input(2))
+        BroadcastKernels.select(m.value, m.shape, x.value, x.shape, z.value, z.shape, into: ctx.output.value, shape,
+                                scratch: ctx.scratch(3 * ctx.output.count))
     }, pullback: { ctx in
         let n = ctx.output.count
         let g = ctx.output.gradient.unsafelyUnwrapped
@@ -146,8 +142,37 @@ public func select<S>(_ mask: Tensor<S>, _ a: Variable<S>, _ b: Variable<S>) -> 
 /// `a` where the mask is nonzero, else `b`, elementwise with numpy broadcasting.
 @inlinable
 public func select<S>(_ mask: Tensor<S>, _ a: Tensor<S>, _ b: Tensor<S>) -> Tensor<S> {
-    let tape = Tape<S>()
-    return tape.withoutGradients { select(tape.constant(mask), tape.constant(a), tape.constant(b)).value }
+    let shape = ShapeMath.broadcast(ShapeMath.broadcast(mask.shape, a.shape, op: "select"), b.shape, op: "select")
+    let n = ShapeMath.count(shape)
+    let scratch = UnsafeMutablePointer<S>.allocate(capacity: Swift.max(1, 3 * n))
+    defer { scratch.deallocate() }
+    return Tensor(shape: shape) { out in
+        mask.withUnsafeBufferPointer { m in
+            a.withUnsafeBufferPointer { x in
+                b.withUnsafeBufferPointer { z in
+                    BroadcastKernels.select(m.baseAddress!, mask.shape, x.baseAddress!, a.shape, z.baseAddress!, b.shape,
+                                            into: out.baseAddress!, shape, scratch: scratch)
+                }
+            }
+        }
+    }
+}
+
+extension BroadcastKernels {
+    /// out = a where mask ≠ 0, else b, the three broadcast to `shape`; `scratch` holds 3·count.
+    @inlinable
+    static func select<S: TensorScalar>(
+        _ mask: UnsafePointer<S>, _ maskShape: [Int], _ a: UnsafePointer<S>, _ aShape: [Int],
+        _ b: UnsafePointer<S>, _ bShape: [Int], into out: UnsafeMutablePointer<S>, _ shape: [Int],
+        scratch: UnsafeMutablePointer<S>
+    ) {
+        let n = ShapeMath.count(shape)
+        let (m, x, z) = (scratch, scratch + n, scratch + 2 * n)
+        broadcast(mask, maskShape, into: m, shape)
+        broadcast(a, aShape, into: x, shape)
+        broadcast(b, bShape, into: z, shape)
+        for i in 0..<n { out[i] = m[i] != 0 ? x[i] : z[i] }
+    }
 }
 
 /// The value of x, through which no gradient flows (a constant from here on). ∂/∂x = 0.

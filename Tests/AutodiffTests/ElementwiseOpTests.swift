@@ -194,6 +194,10 @@ struct HandWorkedElementwiseTests {
         ("exp", 0, 1, 1), ("log", 2, 0.6931471805599453, 0.5), ("sqrt", 4, 2, 0.25), ("pow3", 2, 8, 12),
         ("abs", -3, 3, -1), ("squared", 3, 9, 6), ("reciprocal", 2, 0.5, -0.25), ("negate", 5, -5, -1),
         ("scaled", 2, 7, 3.5),
+        ("sin", 0, 0, 1), ("cos", 0, 1, 0), ("tan", 0, 0, 1), ("asin", 0.5, Double.pi / 6, 1 / 0.75.squareRoot()),
+        ("acos", 0, Double.pi / 2, -1), ("atan", 1, Double.pi / 4, 0.5), ("sinh", 0, 0, 1), ("cosh", 0, 1, 0),
+        ("log1p", 1, Foundation.log(2), 0.5), ("expm1", 0, 0, 1), ("softplus", 0, Foundation.log(2), 0.5),
+        ("pow12", 2, 4096, 24576), ("clamp", 3, 1, 0), ("clampInside", 0.5, 0.5, 1),
     ]
 
     @Test("value and derivative at one point", arguments: cases.map(\.0))
@@ -210,6 +214,19 @@ struct HandWorkedElementwiseTests {
         case "squared": x.squared()
         case "reciprocal": 1 / x
         case "negate": -x
+        case "sin": sin(x)
+        case "cos": cos(x)
+        case "tan": tan(x)
+        case "asin": asin(x)
+        case "acos": acos(x)
+        case "atan": atan(x)
+        case "sinh": sinh(x)
+        case "cosh": cosh(x)
+        case "log1p": log1p(x)
+        case "expm1": expm1(x)
+        case "softplus": softplus(x)
+        case "pow12": pow(x, 12)
+        case "clamp", "clampInside": clamp(x, min: -1, max: 1)
         default: 3.5 * x
         }
         tape.backward(y)

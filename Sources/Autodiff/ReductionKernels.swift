@@ -7,6 +7,10 @@ enum ReductionKernels {
     static func sum<S: TensorScalar>(
         _ x: UnsafePointer<S>, outer: Int, length: Int, inner: Int, into y: UnsafeMutablePointer<S>, scale: S
     ) {
+        if inner == 1 && length == 3 {
+            for o in 0..<outer { y[o] = ((x[3 &* o] + x[3 &* o &+ 1]) + x[3 &* o &+ 2]) * scale }
+            return
+        }
         if inner == 1 && length <= 8 {
             // Short rows (the 3 of coordinates): a plain loop, no call per row.
             for o in 0..<outer {

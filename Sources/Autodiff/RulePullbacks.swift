@@ -146,20 +146,22 @@ extension OpContext {
             ga?[0] += total
             return
         }
-        // General broadcast: both contributions in the output's shape, then summed down.
-        let ca = scratch(n)
-        let cb = scratch(n)
+        // General broadcast: each output element's contributions go straight to the operand
+        // elements it read; along an axis an operand was broadcast on, they are summed first.
         let layout = BroadcastLayout(out.shape, a.shape, b.shape)
+        let ta = ga ?? scratch(a.count)
+        let tb = gb ?? scratch(b.count)
         layout.forEachRow { o, ia, ib, length, so, sa, sb in
+            var (suma, sumb): (Scalar, Scalar) = (0, 0)
             for j in 0..<length {
                 let k = o &+ j &* so
                 let (da, db) = Rule.partials(x[ia &+ j &* sa], z[ib &+ j &* sb], y[k])
-                ca[k] = g[k] * da
-                cb[k] = g[k] * db
+                if sa == 0 { suma += g[k] * da } else { ta[ia &+ j &* sa] += g[k] * da }
+                if sb == 0 { sumb += g[k] * db } else { tb[ib &+ j &* sb] += g[k] * db }
             }
+            if sa == 0 { ta[ia] += suma }
+            if sb == 0 { tb[ib] += sumb }
         }
-        accumulateBroadcast(ca, into: a)
-        accumulateBroadcast(cb, into: b)
     }
 
     /// `target.gradient += contribution`, summed down to the target's shape when the target

@@ -134,7 +134,7 @@ extension UnaryRule {
             for i in 0..<count { y[i] = S.pow(x[i], c) }
             return
         }
-        for i in 0..<count { y[i] = ScalarMath.integerPower(x[i], n) }
+        ScalarMath.integerPowers(x, n, into: y, count: count)
     }
     @inlinable
     static func accumulateDerivative<S: TensorScalar>(
@@ -146,7 +146,18 @@ extension UnaryRule {
             for i in 0..<count { gx[i] += g[i] * (c * S.pow(x[i], c - 1)) }
             return
         }
-        for i in 0..<count { gx[i] += g[i] * (c * ScalarMath.integerPower(x[i], n)) }
+        // x^(n) a block at a time into a buffer on the stack, then one fused pass.
+        withUnsafeTemporaryAllocation(of: S.self, capacity: 256) { buffer in
+            let t = buffer.baseAddress!
+            var start = 0
+            while start < count {
+                let length = Swift.min(256, count &- start)
+                ScalarMath.integerPowers(x + start, n, into: t, count: length)
+                let (gs, gxs) = (g + start, gx + start)
+                for i in 0..<length { gxs[i] += gs[i] * (c * t[i]) }
+                start &+= length
+            }
+        }
     }
 }
 /// sin x. dy/dx = cos x.
@@ -266,17 +277,40 @@ public enum ScalarMath {
         return Int(p)
     }
 
-    /// x^n by repeated squaring (a reciprocal for negative n).
+    /// y[i] = x[i]^n, the products of ``integerPower(_:_:)`` in whole passes over the buffer
+    /// (each a vectorised loop).
+    @inlinable
+    static func integerPowers<S: TensorScalar>(_ x: UnsafePointer<S>, _ n: Int, into y: UnsafeMutablePointer<S>, count: Int) {
+        let m = n < 0 ? -n : n
+        if m == 0 {
+            y.update(repeating: 1, count: count)
+            return
+        }
+        var bit = Int.bitWidth - 1 - m.leadingZeroBitCount
+        y.update(from: x, count: count)
+        while bit > 0 {
+            bit -= 1
+            if m >> bit & 1 == 1 {
+                for i in 0..<count { y[i] = y[i] * y[i] * x[i] }
+            } else {
+                for i in 0..<count { y[i] *= y[i] }
+            }
+        }
+        if n < 0 { for i in 0..<count { y[i] = 1 / y[i] } }
+    }
+
+    /// x^n by repeated squaring, left to right over the bits of |n| (a reciprocal for negative
+    /// n): the same products, in the same order, as ``integerPowers(_:_:into:count:)``.
     @inlinable @inline(__always)
     static func integerPower<S: TensorScalar>(_ x: S, _ n: Int) -> S {
-        var m = n < 0 ? -n : n
-        var base = x
-        var result: S = 1
-        while m > 0 {
-            if m & 1 == 1 { result *= base }
-            m >>= 1
-            if m > 0 { base *= base }
+        let m = n < 0 ? -n : n
+        if m == 0 { return 1 }
+        var bit = Int.bitWidth - 1 - m.leadingZeroBitCount
+        var y = x
+        while bit > 0 {
+            bit -= 1
+            y = m >> bit & 1 == 1 ? y * y * x : y * y
         }
-        return n < 0 ? 1 / result : result
+        return n < 0 ? 1 / y : y
     }
 }

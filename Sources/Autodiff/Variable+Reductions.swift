@@ -35,10 +35,25 @@ extension Variable {
             let (outer, length, inner) = ShapeMath.split(ctx.a.shape, axis: ctx.auxInt)
             let scale = ctx.auxScalar
             if inner == 1 {
-                for o in 0..<outer {
-                    let d = g[o] * scale
-                    let row = gx + o &* length
-                    for k in 0..<length { row[k] += d }
+                // Rows of 2-4 (coordinates) unrolled: a loop of three per row costs more than the adds.
+                switch length {
+                case 2: for o in 0..<outer { let d = g[o] * scale; gx[2 &* o] += d; gx[2 &* o &+ 1] += d }
+                case 3:
+                    for o in 0..<outer {
+                        let d = g[o] * scale
+                        gx[3 &* o] += d; gx[3 &* o &+ 1] += d; gx[3 &* o &+ 2] += d
+                    }
+                case 4:
+                    for o in 0..<outer {
+                        let d = g[o] * scale
+                        gx[4 &* o] += d; gx[4 &* o &+ 1] += d; gx[4 &* o &+ 2] += d; gx[4 &* o &+ 3] += d
+                    }
+                default:
+                    for o in 0..<outer {
+                        let d = g[o] * scale
+                        let row = gx + o &* length
+                        for k in 0..<length { row[k] += d }
+                    }
                 }
                 return
             }

@@ -28,8 +28,8 @@ def lattice(n):
 def energy(x, eye, off_diagonal):
     difference = x[:, None, :] - x[None, :, :]
     squared = jnp.sum(difference * difference, axis=-1) + eye
-    inverse6 = (1 / squared) ** 3
-    return jnp.sum((inverse6 * inverse6 - inverse6) * off_diagonal) * 2
+    inverse6 = squared ** -3
+    return jnp.sum((inverse6 ** 2 - inverse6) * off_diagonal) * 2
 
 
 def main():

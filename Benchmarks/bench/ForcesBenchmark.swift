@@ -4,7 +4,7 @@ import Foundation
 
 /// Lennard-Jones energy and forces of N particles (ε = σ = 1) on the tape: the energy as a plain
 /// broadcasting expression (pairwise differences, a mask for the diagonal, squared distances,
-/// integer powers, a sum) and the forces as minus its gradient; beside it, in the same run, a
+/// integer powers r⁻⁶ and r⁻¹², a sum) and the forces as minus its gradient; beside it, in the same run, a
 /// hand-written loop over all pairs, whose forces the tape's must match.
 func forcesBenchmark(_ options: CommandLineOptions) {
     let sizes: [Int] = options.list("sizes", "64,512", of: "particle counts") { $0 >= 2 && $0 <= 4096 }
@@ -45,9 +45,9 @@ func forces<S: TensorScalar>(_: S.Type, _ name: String, n: Int, runs: Int, toler
         tape.reset()
         let difference = x.reshaped(to: [n, 1, 3]) - x.reshaped(to: [1, n, 3])
         let squared = (difference * difference).sum(alongAxis: -1) + diagonal
-        let inverse6 = pow(1 / squared, 3)
+        let inverse6 = pow(squared, -3)
         // 4ε Σ_{i<j}: every pair appears twice in the full matrix.
-        let energy = ((inverse6 * inverse6 - inverse6) * offDiagonal).sum() * 2
+        let energy = ((inverse6.squared() - inverse6) * offDiagonal).sum() * 2
         tape.backward(energy)
         return (energy.scalar, tape.withGradient(of: x) { $0.map { -$0 } })
     }

@@ -152,15 +152,44 @@ extension OpContext {
         let ta = ga ?? scratch(a.count)
         let tb = gb ?? scratch(b.count)
         layout.forEachRow { o, ia, ib, length, so, sa, sb in
-            var (suma, sumb): (Scalar, Scalar) = (0, 0)
-            for j in 0..<length {
-                let k = o &+ j &* so
-                let (da, db) = Rule.partials(x[ia &+ j &* sa], z[ib &+ j &* sb], y[k])
-                if sa == 0 { suma += g[k] * da } else { ta[ia &+ j &* sa] += g[k] * da }
-                if sb == 0 { sumb += g[k] * db } else { tb[ib &+ j &* sb] += g[k] * db }
+            // The four cases apart, so each inner loop has no branch.
+            switch (sa == 0, sb == 0) {
+            case (true, false):
+                var total: Scalar = 0
+                for j in 0..<length {
+                    let k = o &+ j &* so
+                    let (da, db) = Rule.partials(x[ia], z[ib &+ j &* sb], y[k])
+                    total += g[k] * da
+                    tb[ib &+ j &* sb] += g[k] * db
+                }
+                ta[ia] += total
+            case (false, true):
+                var total: Scalar = 0
+                for j in 0..<length {
+                    let k = o &+ j &* so
+                    let (da, db) = Rule.partials(x[ia &+ j &* sa], z[ib], y[k])
+                    ta[ia &+ j &* sa] += g[k] * da
+                    total += g[k] * db
+                }
+                tb[ib] += total
+            case (true, true):
+                var (totalA, totalB): (Scalar, Scalar) = (0, 0)
+                for j in 0..<length {
+                    let k = o &+ j &* so
+                    let (da, db) = Rule.partials(x[ia], z[ib], y[k])
+                    totalA += g[k] * da
+                    totalB += g[k] * db
+                }
+                ta[ia] += totalA
+                tb[ib] += totalB
+            case (false, false):
+                for j in 0..<length {
+                    let k = o &+ j &* so
+                    let (da, db) = Rule.partials(x[ia &+ j &* sa], z[ib &+ j &* sb], y[k])
+                    ta[ia &+ j &* sa] += g[k] * da
+                    tb[ib &+ j &* sb] += g[k] * db
+                }
             }
-            if sa == 0 { ta[ia] += suma }
-            if sb == 0 { tb[ib] += sumb }
         }
     }
 

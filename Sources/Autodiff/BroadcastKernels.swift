@@ -5,31 +5,53 @@
 @usableFromInline
 struct BroadcastLayout {
     /// The merged output axes, outermost first; at least one.
-    @usableFromInline var shape: [Int]
+    @usableFromInline var shape: AxisValues
     /// Element strides of the first and second operand along each merged axis (0: broadcast).
-    @usableFromInline var stridesA: [Int]
-    @usableFromInline var stridesB: [Int]
+    @usableFromInline var stridesA: AxisValues
+    @usableFromInline var stridesB: AxisValues
 
     /// The layout of `a` and `b` broadcast to `outShape` (which is their broadcast).
     @inlinable
-    init(_ outShape: [Int], _ aShape: [Int], _ bShape: [Int]) {
-        self.init(shape: outShape, stridesA: ShapeMath.broadcastStrides(aShape, to: outShape),
-                  stridesB: ShapeMath.broadcastStrides(bShape, to: outShape))
+    init<O: RandomAccessCollection<Int>, A: RandomAccessCollection<Int>, B: RandomAccessCollection<Int>>(
+        _ outShape: O, _ aShape: A, _ bShape: B
+    ) where O.Index == Int, A.Index == Int, B.Index == Int {
+        self.init(shape: outShape, stridesA: Self.broadcastStrides(aShape, to: outShape),
+                  stridesB: Self.broadcastStrides(bShape, to: outShape))
+    }
+
+    /// Element strides of `shape` read as if broadcast to `target` (0 along broadcast axes).
+    @inlinable
+    static func broadcastStrides<A: RandomAccessCollection<Int>, O: RandomAccessCollection<Int>>(
+        _ shape: A, to target: O
+    ) -> AxisValues where A.Index == Int, O.Index == Int {
+        var strides = AxisValues(repeating: 0, count: target.count)
+        var stride = 1
+        var i = shape.count - 1
+        var j = target.count - 1
+        while i >= 0 {
+            let d = shape[shape.startIndex + i]
+            strides[j] = d == 1 && target[target.startIndex + j] != 1 ? 0 : stride
+            stride &*= d
+            i -= 1
+            j -= 1
+        }
+        return strides
     }
 
     /// A walk over `outShape` (the output, contiguous) reading the operands with the given
     /// element strides (the second defaults to the first): axes of length 1 dropped, adjacent
     /// axes merged where both operands step through them as one.
     @inlinable
-    init(shape outShape: [Int], stridesA sa: [Int], stridesB sb: [Int]? = nil) {
+    init<O: RandomAccessCollection<Int>>(shape outShape: O, stridesA sa: AxisValues, stridesB sb: AxisValues? = nil)
+    where O.Index == Int {
         let sb = sb ?? sa
-        var shape: [Int] = []
-        var stridesA: [Int] = []
-        var stridesB: [Int] = []
-        shape.reserveCapacity(outShape.count)
-        for i in 0..<outShape.count where outShape[i] != 1 {
-            let length = outShape[i]
-            if let last = shape.indices.last, stridesA[last] == sa[i] &* length, stridesB[last] == sb[i] &* length {
+        var shape = AxisValues()
+        var stridesA = AxisValues()
+        var stridesB = AxisValues()
+        for i in 0..<outShape.count where outShape[outShape.startIndex + i] != 1 {
+            let length = outShape[outShape.startIndex + i]
+            let last = shape.count - 1
+            if last >= 0, stridesA[last] == sa[i] &* length, stridesB[last] == sb[i] &* length {
                 shape[last] &*= length
                 stridesA[last] = sa[i]
                 stridesB[last] = sb[i]
@@ -39,7 +61,11 @@ struct BroadcastLayout {
                 stridesB.append(sb[i])
             }
         }
-        if shape.isEmpty { (shape, stridesA, stridesB) = ([1], [0], [0]) }
+        if shape.count == 0 {
+            shape.append(1)
+            stridesA.append(0)
+            stridesB.append(0)
+        }
         (self.shape, self.stridesA, self.stridesB) = (shape, stridesA, stridesB)
         stridesOut = Self.contiguousStrides(shape)
         swapShortInnerAxis()
@@ -47,11 +73,11 @@ struct BroadcastLayout {
 
     /// Output strides along the merged axes (the output is contiguous, but the walk may take
     /// its axes in another order).
-    @usableFromInline var stridesOut: [Int]
+    @usableFromInline var stridesOut: AxisValues
 
     @inlinable
-    static func contiguousStrides(_ shape: [Int]) -> [Int] {
-        var strides = [Int](repeating: 1, count: shape.count)
+    static func contiguousStrides(_ shape: AxisValues) -> AxisValues {
+        var strides = AxisValues(repeating: 1, count: shape.count)
         var i = shape.count - 2
         while i >= 0 { strides[i] = strides[i + 1] &* shape[i + 1]; i -= 1 }
         return strides
@@ -95,9 +121,21 @@ struct BroadcastLayout {
         case 2:
             let (o0, a0, b0) = (stridesOut[0], stridesA[0], stridesB[0])
             for i in 0..<shape[0] { body(i &* o0, i &* a0, i &* b0, length, so, sa, sb) }
+        case 3:
+            let (o0, a0, b0, o1, a1, b1) = (stridesOut[0], stridesA[0], stridesB[0], stridesOut[1], stridesA[1], stridesB[1])
+            let (outer, middle) = (shape[0], shape[1])
+            for i in 0..<outer {
+                var (oo, oa, ob) = (i &* o0, i &* a0, i &* b0)
+                for _ in 0..<middle {
+                    body(oo, oa, ob, length, so, sa, sb)
+                    oo &+= o1
+                    oa &+= a1
+                    ob &+= b1
+                }
+            }
         default:
             // An odometer over the outer axes.
-            var index = [Int](repeating: 0, count: rank - 1)
+            var index = AxisValues(repeating: 0, count: rank - 1)
             var rows = 1
             for i in 0..<(rank - 1) { rows &*= shape[i] }
             var (oo, oa, ob) = (0, 0, 0)
@@ -126,11 +164,11 @@ struct BroadcastLayout {
 enum BroadcastKernels {
     /// out = f(a, b) with numpy broadcasting; `out` has `outShape`, already the broadcast.
     @inlinable
-    static func binary<S: TensorScalar, F: BinaryFunction>(
+    static func binary<S: TensorScalar, F: BinaryFunction, A: RandomAccessCollection<Int>, B: RandomAccessCollection<Int>, O: RandomAccessCollection<Int>>(
         _: F.Type,
-        _ a: UnsafePointer<S>, _ aShape: [Int], _ b: UnsafePointer<S>, _ bShape: [Int],
-        _ out: UnsafeMutablePointer<S>, _ outShape: [Int]
-    ) {
+        _ a: UnsafePointer<S>, _ aShape: A, _ b: UnsafePointer<S>, _ bShape: B,
+        _ out: UnsafeMutablePointer<S>, _ outShape: O
+    ) where A.Index == Int, B.Index == Int, O.Index == Int {
         let n = ShapeMath.count(outShape)
         let countA = ShapeMath.count(aShape)
         let countB = ShapeMath.count(bShape)
@@ -162,7 +200,9 @@ enum BroadcastKernels {
 
     /// out = x broadcast to `outShape`.
     @inlinable
-    static func broadcast<S: TensorScalar>(_ x: UnsafePointer<S>, _ xShape: [Int], into out: UnsafeMutablePointer<S>, _ outShape: [Int]) {
+    static func broadcast<S: TensorScalar, X: RandomAccessCollection<Int>, O: RandomAccessCollection<Int>>(
+        _ x: UnsafePointer<S>, _ xShape: X, into out: UnsafeMutablePointer<S>, _ outShape: O
+    ) where X.Index == Int, O.Index == Int {
         let n = ShapeMath.count(outShape)
         if ShapeMath.count(xShape) == n {
             out.update(from: x, count: n)
@@ -181,10 +221,10 @@ enum BroadcastKernels {
     /// dst += src summed down to `dstShape` (the reverse of broadcasting `dstShape` to
     /// `srcShape`): the gradient of a broadcast operand.
     @inlinable
-    static func accumulateReduced<S: TensorScalar>(
-        _ src: UnsafePointer<S>, _ srcShape: [Int],
-        into dst: UnsafeMutablePointer<S>, _ dstShape: [Int]
-    ) {
+    static func accumulateReduced<S: TensorScalar, A: RandomAccessCollection<Int>, B: RandomAccessCollection<Int>>(
+        _ src: UnsafePointer<S>, _ srcShape: A,
+        into dst: UnsafeMutablePointer<S>, _ dstShape: B
+    ) where A.Index == Int, B.Index == Int {
         let n = ShapeMath.count(srcShape)
         let countD = ShapeMath.count(dstShape)
         if countD == n {
@@ -231,5 +271,47 @@ public enum Broadcasting {
         layout.forEachRow { o, ia, ib, length, so, sa, sb in
             for j in 0..<length { body(o &+ j &* so, ia &+ j &* sa, ib &+ j &* sb) }
         }
+    }
+}
+
+/// Up to eight axis lengths or strides stored inline (no heap allocation, which per op cost
+/// more than the loops of small tensors); more spill into an array.
+@usableFromInline
+struct AxisValues {
+    @usableFromInline var inline = SIMD8<Int>()
+    @usableFromInline var spilled: [Int]?
+    @usableFromInline var count = 0
+
+    @inlinable init() {}
+
+    @inlinable
+    init(repeating value: Int, count: Int) {
+        for _ in 0..<count { append(value) }
+    }
+
+    @inlinable
+    subscript(i: Int) -> Int {
+        get { spilled?[i] ?? inline[i] }
+        set {
+            if spilled != nil { spilled![i] = newValue } else { inline[i] = newValue }
+        }
+    }
+
+    @inlinable
+    mutating func append(_ value: Int) {
+        if spilled == nil && count < 8 {
+            inline[count] = value
+        } else {
+            if spilled == nil { spilled = (0..<count).map { inline[$0] } }
+            spilled!.append(value)
+        }
+        count &+= 1
+    }
+
+    @inlinable
+    mutating func swapAt(_ i: Int, _ j: Int) {
+        let t = self[i]
+        self[i] = self[j]
+        self[j] = t
     }
 }

@@ -26,6 +26,12 @@ public struct TapeValue<Scalar: TensorScalar> {
 
     /// The shape of the value.
     @inlinable public var shape: [Int] { storage.pointee.shape(index) }
+    /// The shape in place in the tape's int arena, without building an array (valid during the
+    /// op's forward or pullback).
+    @inlinable var shapeBuffer: UnsafeBufferPointer<Int> {
+        let entry = storage.pointee.entries[index]
+        return UnsafeBufferPointer(start: storage.pointee.ints + entry.shapeOffset, count: entry.rank)
+    }
 }
 
 /// What a forward function and a pullback of one recorded op can see: the op's output, its

@@ -148,7 +148,7 @@ extension OpContext {
         }
         // General broadcast: each output element's contributions go straight to the operand
         // elements it read; along an axis an operand was broadcast on, they are summed first.
-        let layout = BroadcastLayout(out.shape, a.shape, b.shape)
+        let layout = BroadcastLayout(out.shapeBuffer, a.shapeBuffer, b.shapeBuffer)
         let ta = ga ?? scratch(a.count)
         let tb = gb ?? scratch(b.count)
         layout.forEachRow { o, ia, ib, length, so, sa, sb in
@@ -202,7 +202,7 @@ extension OpContext {
         if target.count == out.count {
             for i in 0..<out.count { gt[i] += contribution[i] }
         } else {
-            BroadcastKernels.accumulateReduced(contribution, out.shape, into: gt, target.shape)
+            BroadcastKernels.accumulateReduced(contribution, out.shapeBuffer, into: gt, target.shapeBuffer)
         }
     }
 }

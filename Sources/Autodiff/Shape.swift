@@ -4,7 +4,7 @@
 enum ShapeMath {
     /// The number of elements of a shape (1 for rank 0).
     @inlinable
-    static func count(_ shape: [Int]) -> Int {
+    static func count<C: Collection<Int>>(_ shape: C) -> Int {
         var n = 1
         for d in shape { n &*= d }
         return n

@@ -84,7 +84,7 @@ extension Variable {
                 let b = ctx.b.value
                 for i in 0..<out.count { out.value[i] = Rule.value(a[i], b[i]) }
             } else {
-                BroadcastKernels.binary(Rule.self, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, out.value, out.shape)
+                BroadcastKernels.binary(Rule.self, ctx.a.value, ctx.a.shapeBuffer, ctx.b.value, ctx.b.shapeBuffer, out.value, out.shapeBuffer)
             }
         }
         if tape.storage.pointee.sameShape(Int(lhs.index), Int(rhs.index)) {

@@ -86,7 +86,9 @@ extension Variable {
         var strides = [Int](repeating: 1, count: s.count)
         for i in stride(from: s.count - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * s[i + 1] }
         let outShape = permutation.map { s[$0] }
-        let layout = BroadcastLayout(shape: outShape, stridesA: permutation.map { strides[$0] })
+        var permuted = AxisValues()
+        for axis in permutation { permuted.append(strides[axis]) }
+        let layout = BroadcastLayout(shape: outShape, stridesA: permuted)
         return tape.record("transposed", shape: outShape, self, forward: { ctx in
             let (x, y) = (ctx.a.value, ctx.output.value)
             layout.forEachRow { o, ix, _, length, so, sx, _ in

@@ -286,7 +286,12 @@ struct AxisValues {
 
     @inlinable
     init(repeating value: Int, count: Int) {
-        for _ in 0..<count { append(value) }
+        self.count = count
+        if count <= 8 {
+            inline = SIMD8(repeating: value)
+        } else {
+            spilled = [Int](repeating: value, count: count)
+        }
     }
 
     @inlinable

@@ -9,6 +9,7 @@ import NeuralNetworks
 func mlpBenchmark(_ options: CommandLineOptions) {
     let sizes: [Int] = options.list("sizes", "784,256,128,10", of: "layer widths") { $0 > 0 }
     guard sizes.count >= 2, sizes.first == 784, sizes.last == 10 else { fail("--sizes must run from 784 to 10, e.g. 784,256,128,10") }
+    if let problem = MLP<Float>.problem(withSizes: sizes) { fail("--sizes: \(problem)") }
     let activation = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu", Activation.init(name:))
     let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
     let batch = options.int("batch", 128, in: 1...60_000)

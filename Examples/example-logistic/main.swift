@@ -27,7 +27,7 @@ guard digits.count == 2, digits[0] != digits[1] else { options.fail("--digits mu
 let iterations = options.int("iterations", 2000, in: 1...1_000_000)
 let mainRate = options.double("lr", 0.005, in: 1e-12...100)
 let compareRates: [Double] = options.list("compare", "0.01,0.001,0.0001", of: "positive rates") { $0 > 0 && $0.isFinite }
-_ = options.int("seed", 0, in: 0...Int.max)
+_ = options.seed(0)
 var pictures = PictureFolder(options.string("out", "example-logistic-output"), program: program)
 
 let mnist: MNIST<Float>
@@ -100,7 +100,12 @@ pictures.write(LineChart(title: "Learning curve (lr \(mainRate))", xLabel: "iter
 
 var comparison: [Series] = []
 for (rate, run) in zip(compareRates, train(rates: compareRates)) {
-    print(String(format: "lr %-8g final cost %.6f  train %.2f%%  test %.2f%%", rate, run.costs.last ?? .nan, run.trainAccuracy * 100, run.testAccuracy * 100))
+    guard let cost = run.costs.last, cost.isFinite else {
+        print(String(format: "lr %-8g diverged: the cost became %@ (lower the rate)", rate, "\(run.costs.first { !$0.isFinite } ?? .nan)"))
+        comparison.append(Series("lr \(rate) (diverged)", x: xs, y: run.costs))
+        continue
+    }
+    print(String(format: "lr %-8g final cost %.6f  train %.2f%%  test %.2f%%", rate, cost, run.trainAccuracy * 100, run.testAccuracy * 100))
     comparison.append(Series("lr \(rate)", x: xs, y: run.costs))
 }
 pictures.write(LineChart(title: "Learning rates compared", xLabel: "iteration", yLabel: "cost", series: comparison).render(),

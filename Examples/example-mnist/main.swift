@@ -35,48 +35,77 @@ let options: CommandLineOptions = {
 
 let defaultModelPath = "mnist-model.safetensors"
 ComputeSettings.maxThreads = options.int("threads", ComputeSettings.maxThreads, in: 1...64)
-let seed = UInt64(options.int("seed", 1, in: 0...Int.max))
+let seed = options.seed(1)
 
 /// The architecture: from the checkpoint's metadata when loading, otherwise from the flags.
 struct Architecture {
     var sizes: [Int]
     var activation: Activation
+    /// The checkpoint's tensors, read once (every worker's model takes its weights from here).
+    var weights: CheckpointContents<Float>?
 
     var metadata: [String: String] {
         ["format": "autodiff-mlp", "sizes": sizes.map(String.init).joined(separator: ","), "activation": activation.description]
     }
 
-    init(options: CommandLineOptions) {
+    init(options: CommandLineOptions, inputWidth: Int) {
         let widths: [Int] = options.list("hidden", "256,128", of: "layer widths 1-100000") { (1...100_000).contains($0) }
-        sizes = [784] + widths + [10]
+        sizes = [inputWidth] + widths + [10]
         activation = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha]", Activation.init(name:))
+        if let problem = MLP<Float>.problem(withSizes: sizes) { exitWithError(program, "--hidden: \(problem)") }
     }
 
+    /// The architecture a checkpoint describes, checked against its tensors' shapes (and sane
+    /// sizes) before anything is allocated for it.
     init(checkpoint path: String) {
         let contents: CheckpointContents<Float>
         do { contents = try Checkpoint.read(from: path) } catch { exitWithError(program, "\(error)") }
-        guard let sizesText = contents.metadata["sizes"], let activationName = contents.metadata["activation"],
-              let activation = Activation(name: activationName) else {
+        guard let sizesText = contents.metadata["sizes"], let activationName = contents.metadata["activation"] else {
             exitWithError(program, "\(path): the metadata does not describe an MLP (sizes, activation)")
         }
-        let sizes = sizesText.split(separator: ",").compactMap { Int($0) }
-        guard sizes.count >= 2, sizes.first == 784, sizes.last == 10 else {
-            exitWithError(program, "\(path): sizes \(sizesText) do not run from 784 to 10")
+        guard let activation = Activation(name: activationName) else {
+            exitWithError(program, "\(path): the metadata's activation '\(activationName)' is not one this program knows (relu, sigmoid, tanh, leaky-relu:alpha with alpha in [0, 1])")
+        }
+        let parts = sizesText.split(separator: ",", omittingEmptySubsequences: false)
+        let sizes = parts.compactMap { Int($0) }
+        guard sizes.count == parts.count, sizes.count >= 2, sizes.last == 10 else {
+            exitWithError(program, "\(path): the metadata's sizes '\(sizesText)' are not a list of widths ending in 10")
+        }
+        if let problem = MLP<Float>.problem(withSizes: sizes) { exitWithError(program, "\(path): the metadata's \(problem)") }
+        for (i, (inputs, outputs)) in zip(sizes, sizes.dropFirst()).enumerated() {
+            for (name, shape) in [("layers.\(i).weight", [inputs, outputs]), ("layers.\(i).bias", [outputs])] {
+                guard let tensor = contents.tensors[name] else {
+                    exitWithError(program, "\(path): the metadata's sizes \(sizesText) need a tensor '\(name)', which the file lacks" +
+                                  (contents.unsupported[name].map { " in F32 or F64 (it is \($0))" } ?? ""))
+                }
+                guard tensor.shape == shape else {
+                    exitWithError(program, "\(path): '\(name)' has shape \(tensor.shape), but the metadata's sizes \(sizesText) need \(shape)")
+                }
+            }
         }
         self.sizes = sizes
         self.activation = activation
+        weights = contents
     }
 }
 
-/// A model on `tape`, built from `architecture`, with weights from `checkpoint` if given.
-func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, checkpoint: String?,
-                                initializer: Initializer) -> MLP<S> {
+/// A model on `tape`, built from `architecture`, with the checkpoint's weights if it has them.
+func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, initializer: Initializer) -> MLP<S> {
     let model = MLP<S>(sizes: architecture.sizes, activation: architecture.activation, initializer: initializer,
                        on: tape, seed: seed)
-    if let checkpoint {
-        do { try Checkpoint.load(model.namedParameters, from: checkpoint) } catch { exitWithError(program, "\(error)") }
+    if let weights = architecture.weights {
+        let converted = CheckpointContents<S>(converting: weights)
+        do { try Checkpoint.apply(converted, to: model.namedParameters, path: options.string("load") ?? defaultModelPath) }
+        catch { exitWithError(program, "\(error)") }
     }
     return model
+}
+
+/// Stops when the model's input width is not the data's image size.
+func checkInputWidth(_ architecture: Architecture, _ data: MNIST<Float>) {
+    guard architecture.sizes[0] == data.imageSize else {
+        exitWithError(program, "the model takes \(architecture.sizes[0]) inputs but the data's images have \(data.imageSize) pixels")
+    }
 }
 
 func loadData() -> MNIST<Float> {
@@ -95,7 +124,11 @@ if let imagePath = options.string("predict") {
     let digits = DigitExtraction.digits(in: image)
     guard !digits.isEmpty else { exitWithError(program, "\(imagePath): no digits found (no ink on the paper)") }
     let tape = Tape<Float>()
-    let model: MLP<Float> = makeModel(on: tape, Architecture(checkpoint: modelPath), checkpoint: modelPath, initializer: .zeros)
+    let architecture = Architecture(checkpoint: modelPath)
+    guard architecture.sizes[0] == 784 else {
+        exitWithError(program, "\(modelPath): the model takes \(architecture.sizes[0]) inputs; --predict reads 28×28 digits (784)")
+    }
+    let model: MLP<Float> = makeModel(on: tape, architecture, initializer: .zeros)
     let trainer = ClassifierTrainer(model: model, tape: tape, optimizer: .sgd)
     let features = Tensor<Float>(shape: [digits.count, 784], scalars: digits.flatMap { $0.map(Float.init) })
     let probabilities = trainer.probabilities(features)
@@ -112,10 +145,12 @@ if let imagePath = options.string("predict") {
 // MARK: --check-gradients
 
 if options.isSet("check-gradients") {
-    let architecture = options.isSet("load") ? Architecture(checkpoint: options.string("load")!) : Architecture(options: options)
-    let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
-    let reference: MLP<Double> = makeModel(on: Tape<Double>(), architecture, checkpoint: options.string("load"), initializer: initializer)
     let data = loadData()
+    let architecture = options.isSet("load") ? Architecture(checkpoint: options.string("load")!)
+                                             : Architecture(options: options, inputWidth: data.imageSize)
+    checkInputWidth(architecture, data)
+    let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
+    let reference: MLP<Double> = makeModel(on: Tape<Double>(), architecture, initializer: initializer)
     let batch = data.training.subset(Array(0..<8))
     let features = batch.features.converted(to: Double.self)
     let weights = reference.namedParameters.map { ($0.name, $0.parameter.value) }
@@ -141,7 +176,6 @@ if options.isSet("check-gradients") {
 
 let start = Date()
 let loadPath = options.string("load")
-let architecture = loadPath.map { Architecture(checkpoint: $0) } ?? Architecture(options: options)
 let epochs = options.int("epochs", loadPath == nil ? 10 : 0, in: 0...10_000)
 let batchSize = options.int("batch-size", 128, in: 1...60_000)
 let optimizerKind = options.parsed("optimizer", "adam", accepted: "sgd, momentum, adagrad, rmsprop, adam", OptimizerKind.init(name:))
@@ -156,22 +190,26 @@ let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma],
 let weightDecay = options.double("weight-decay", 0, in: 0...10)
 let validationFraction = options.double("validation", 0, in: 0...0.9)
 
-// A checkpoint that cannot be written should stop us before training, not after it.
+// A checkpoint or a picture folder that cannot be written should stop us before training.
 if epochs > 0 || options.isSet("save") {
-    let folder = URL(fileURLWithPath: options.string("save") ?? defaultModelPath).deletingLastPathComponent().path
-    guard FileManager.default.isWritableFile(atPath: folder) else {
-        exitWithError(program, "cannot save the checkpoint: the folder \(folder) does not exist or is not writable")
-    }
+    do { try AtomicFile.checkWritable(options.string("save") ?? defaultModelPath) }
+    catch { exitWithError(program, "cannot save the checkpoint: \(error)") }
 }
+var pictures = PictureFolder(options.string("out", "example-mnist-output"), program: program)
 
 let data = loadData()
+let architecture = loadPath.map { Architecture(checkpoint: $0) } ?? Architecture(options: options, inputWidth: data.imageSize)
+checkInputWidth(architecture, data)
+guard batchSize <= data.training.count else {
+    exitWithError(program, "--batch-size \(batchSize) is larger than the \(data.training.count) training images")
+}
 let (training, validation) = validationFraction > 0
     ? data.training.split(validationFraction: validationFraction, seed: seed)
     : (data.training, nil)
 // Several threads train as data-parallel workers, each on its own tape with a copy of the
 // model (measured faster here than splitting each matrix product; see README).
 var trainer = ClassifierTrainer(workers: ComputeSettings.maxThreads, optimizer: optimizerKind, weightDecay: weightDecay) { tape in
-    makeModel(on: tape, architecture, checkpoint: loadPath, initializer: initializer) as MLP<Float>
+    makeModel(on: tape, architecture, initializer: initializer) as MLP<Float>
 }
 let model = trainer.model
 var batches = Minibatches(of: training, size: batchSize, seed: seed)
@@ -248,7 +286,6 @@ if epochs > 0 || options.isSet("save") {
 }
 
 // Pictures: learning curves per epoch, the confusion matrix, and misclassified test digits.
-var pictures = PictureFolder(options.string("out", "example-mnist-output"), program: program)
 if epochs > 0 {
     let x = (1...epochs).map(Double.init)
     pictures.write(LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: "cross-entropy", logarithmicY: true, series: [
@@ -262,9 +299,13 @@ let counts = ConfusionMatrixPlot.counts(truth: data.test.labels, predicted: pred
 pictures.write(ConfusionMatrixPlot(title: String(format: "Confusion matrix (test accuracy %.2f%%)", test.accuracy * 100), counts: counts,
                                    labels: (0..<10).map(String.init)).render(),
                as: "confusion.svg", caption: "true class (rows) against predicted class (columns) on the test set")
-let wrong = Array(data.test.labels.indices.filter { predicted[$0] != data.test.labels[$0] }.prefix(40))
-let images = wrong.map { i in (0..<784).map { Double(data.test.features.scalars[i * 784 + $0]) } }
-pictures.write(ImageGrid(title: "Misclassified test digits (true → predicted)", images: images,
-                         captions: wrong.map { "\(data.test.labels[$0]) → \(predicted[$0])" }).render(),
-               as: "misclassified.svg", caption: "the first \(wrong.count) misclassified test digits")
+let width = data.imageSize
+let side = Int(Double(width).squareRoot().rounded())
+if side * side == width {
+    let wrong = Array(data.test.labels.indices.filter { predicted[$0] != data.test.labels[$0] }.prefix(40))
+    let images = wrong.map { i in (0..<width).map { Double(data.test.features.scalars[i * width + $0]) } }
+    pictures.write(ImageGrid(title: "Misclassified test digits (true → predicted)", images: images,
+                             captions: wrong.map { "\(data.test.labels[$0]) → \(predicted[$0])" }, side: side).render(),
+                   as: "misclassified.svg", caption: "the first \(wrong.count) misclassified test digits")
+}
 pictures.writeIndex(title: "\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation)")

@@ -25,7 +25,7 @@ let options: CommandLineOptions = {
 
 let dataset = options.string("dataset", "moons")
 guard ["moons", "flower", "circles"].contains(dataset) else { options.fail("--dataset must be moons, flower or circles, got '\(dataset)'") }
-let seed = UInt64(options.int("seed", 1, in: 0...Int.max))
+let seed = options.seed(1)
 let flower = dataset == "flower"
 let hidden: [Int] = options.list("hidden", flower ? "4" : dataset == "moons" ? "25,50,50,25" : "25,25",
                                   of: "layer widths 1-4096") { (1...4096).contains($0) }

@@ -23,18 +23,21 @@ let options: CommandLineOptions = {
 
 let iterations = options.int("iterations", 2000, in: 1...1_000_000)
 let batchSize = options.int("batch-size", 128, in: 1...60_000)
-let seed = UInt64(options.int("seed", 1, in: 0...Int.max))
+let seed = options.seed(1)
 let hidden: [Int] = options.list("hidden", "100", of: "layer widths 1-4096") { (1...4096).contains($0) }
 var pictures = PictureFolder(options.string("out", "example-optimizers-output"), program: program)
 let mnist: MNIST<Float>
 do { mnist = try MNIST(directory: options.mnistDirectory()) } catch { exitWithError(program, "\(error)") }
+guard batchSize <= mnist.training.count else {
+    exitWithError(program, "--batch-size \(batchSize) is larger than the \(mnist.training.count) training images")
+}
 
 // The tutorial's rates: each optimizer's usual default.
 let contenders: [(name: String, kind: OptimizerKind, rate: Float)] = [
     ("SGD", .sgd, 0.01), ("Momentum", .momentum(0.9), 0.01), ("AdaGrad", .adaGrad, 0.01),
     ("RMSprop", .rmsProp(decay: 0.99), 0.001), ("Adam", .adam(beta1: 0.9, beta2: 0.999), 0.001),
 ]
-let sizes = [784] + hidden + [10]
+let sizes = [mnist.imageSize] + hidden + [10]
 print("\(program): \(sizes.map(String.init).joined(separator: "-")) ReLU, He initialisation (seed \(seed)), batch \(batchSize), \(iterations) iterations each")
 var losses: [[Double]] = []
 for contender in contenders {

@@ -117,7 +117,10 @@ case 0:
     let root = squareRoot(of: 2)
     print(String(format: "gradient descent: √2 = %.15f\nFoundation.sqrt:  √2 = %.15f", root, 2.0.squareRoot()))
 case 1:
+    if arguments[0].hasPrefix("--") && Double(arguments[0]) == nil { fail("unknown flag \(arguments[0])") }
     guard let d = Double(arguments[0]), d.isFinite, d >= 0 else { fail("'\(arguments[0])' is not a finite number ≥ 0") }
+    // The loss (x² - d)² must stay finite in Double.
+    guard d <= 1e150 else { fail("\(arguments[0]) is too large: (x² - d)² overflows Double above d = 1e150") }
     let root = squareRoot(of: d)
     print(String(format: "gradient descent: √%g = %.15f\nFoundation.sqrt:  √%g = %.15f", d, root, d, d.squareRoot()))
 default:

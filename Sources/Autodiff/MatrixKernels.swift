@@ -108,10 +108,10 @@ extension MatrixKernels {
     @usableFromInline
     static func checkedDimensions(_ a: [Int], _ b: [Int], op: StaticString) -> (Int, Int, Int) {
         guard a.count == 2, b.count == 2 else {
-            preconditionFailure("\(op): \(ShapeMath.describe(a)) × \(ShapeMath.describe(b)): both operands must be matrices")
+            Failure.stop("\(op): \(ShapeMath.describe(a)) × \(ShapeMath.describe(b)): both operands must be matrices")
         }
         guard a[1] == b[0] else {
-            preconditionFailure("\(op): \(ShapeMath.describe(a)) × \(ShapeMath.describe(b)): inner dimensions differ")
+            Failure.stop("\(op): \(ShapeMath.describe(a)) × \(ShapeMath.describe(b)): inner dimensions differ")
         }
         return (a[0], a[1], b[1])
     }
@@ -130,7 +130,7 @@ public enum MatrixProduct {
         b: UnsafePointer<S>, rowStrideB: Int, columnStrideB: Int,
         c: UnsafeMutablePointer<S>, ldc: Int, beta: S
     ) {
-        precondition(m >= 0 && n >= 0 && k >= 0 && ldc >= n, "MatrixProduct.multiply: m \(m), n \(n), k \(k), ldc \(ldc)")
+        Failure.check(m >= 0 && n >= 0 && k >= 0 && ldc >= n, "MatrixProduct.multiply: m \(m), n \(n), k \(k), ldc \(ldc)")
         MatrixKernels.gemm(m: m, n: n, k: k, a: a, rsa: rowStrideA, csa: columnStrideA,
                            b: b, rsb: rowStrideB, csb: columnStrideB, c: c, ldc: ldc, beta: beta)
     }

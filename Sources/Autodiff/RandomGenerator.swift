@@ -51,7 +51,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// A uniform integer in 0..<bound, without modulo bias.
     @inlinable
     public mutating func nextIndex(below bound: Int) -> Int {
-        precondition(bound > 0, "nextIndex: bound must be positive")
+        Failure.check(bound > 0, "nextIndex: bound must be positive")
         let limit = UInt64.max - UInt64.max % UInt64(bound)
         var x = next()
         while x >= limit { x = next() }

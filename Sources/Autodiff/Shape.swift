@@ -10,6 +10,33 @@ enum ShapeMath {
         return n
     }
 
+    /// The number of elements of a shape from outside (a constructor's argument, a file):
+    /// stops, naming `op` and the shape, on a negative axis or a count beyond `Int.max`, where
+    /// wrapping arithmetic would give a small count and then memory errors.
+    @inlinable
+    static func checkedCount(_ shape: [Int], op: StaticString) -> Int {
+        var n = 1
+        var overflow = false
+        for d in shape {
+            if d < 0 { negativeAxis(shape, op: op) }
+            let (product, o) = n.multipliedReportingOverflow(by: d)
+            n = product
+            overflow = overflow || o
+        }
+        if overflow && n != 0 || overflow && !shape.contains(0) { tooLarge(shape, op: op) }
+        return overflow ? 0 : n
+    }
+
+    @usableFromInline @inline(never)
+    static func negativeAxis(_ shape: [Int], op: StaticString) -> Never {
+        Failure.stop("\(op): shape \(describe(shape)) has a negative axis")
+    }
+
+    @usableFromInline @inline(never)
+    static func tooLarge(_ shape: [Int], op: StaticString) -> Never {
+        Failure.stop("\(op): shape \(describe(shape)) has more elements than Int.max")
+    }
+
     /// `[128, 784]`, the form every error message uses.
     @usableFromInline
     static func describe(_ shape: [Int]) -> String {
@@ -39,7 +66,7 @@ enum ShapeMath {
 
     @usableFromInline
     static func incompatible(_ a: [Int], _ b: [Int], op: StaticString) -> Never {
-        preconditionFailure("\(op): \(describe(a)) and \(describe(b)): shapes cannot be broadcast together")
+        Failure.stop("\(op): \(describe(a)) and \(describe(b)): shapes cannot be broadcast together")
     }
 
     /// Element strides of `shape` read as if broadcast to `target` (0 along broadcast axes).
@@ -73,7 +100,7 @@ enum ShapeMath {
     @inlinable
     static func axis(_ axis: Int, rank: Int, op: StaticString) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        precondition(a >= 0 && a < rank, "\(op): axis \(axis) is out of range for rank \(rank)")
+        Failure.check(a >= 0 && a < rank, "\(op): axis \(axis) is out of range for rank \(rank)")
         return a
     }
 

@@ -66,7 +66,7 @@ public final class Tape<Scalar: TensorScalar> {
     }
 
     func persistentLeaf(_ value: Tensor<Scalar>, requiresGradient: Bool, op: StaticString) -> Variable<Scalar> {
-        precondition(
+        Failure.check(
             storage.pointee.count == storage.pointee.persistentCount,
             "\(op): create parameters and persistent constants before recording operations (call reset() first)")
         let variable = leaf(value, requiresGradient: requiresGradient)
@@ -99,7 +99,7 @@ public final class Tape<Scalar: TensorScalar> {
     /// A constant filled from a buffer of `shape` (row-major), without building a Tensor first;
     /// this is how minibatches reach the tape without an allocation per step.
     public func constant(shape: [Int], copying source: UnsafeBufferPointer<Scalar>) -> Variable<Scalar> {
-        precondition(ShapeMath.count(shape) == source.count,
+        Failure.check(ShapeMath.checkedCount(shape, op: "constant") == source.count,
                      "constant: shape \(ShapeMath.describe(shape)) needs \(ShapeMath.count(shape)) scalars, got \(source.count)")
         let index = storage.pointee.append(
             shape: shape, inputs: (-1, -1, -1), requiresGradient: false, auxScalar: 0, auxInt: 0,
@@ -282,12 +282,14 @@ public final class Tape<Scalar: TensorScalar> {
         let s = storage
         let lossEntry = s.pointee.entries[Int(loss.index)]
         if let seed {
-            precondition(seed.shape == s.pointee.shape(Int(loss.index)),
+            Failure.check(seed.shape == s.pointee.shape(Int(loss.index)),
                          "backward: seed of shape \(ShapeMath.describe(seed.shape)) for a loss of shape \(ShapeMath.describe(s.pointee.shape(Int(loss.index))))")
         } else {
-            precondition(lossEntry.count == 1,
+            Failure.check(lossEntry.count == 1,
                          "backward: the loss has shape \(ShapeMath.describe(s.pointee.shape(Int(loss.index)))), not a single element; pass a seed of that shape")
         }
+        Failure.check(lossEntry.requiresGradient,
+                      "backward: the loss does not depend on any trainable variable (it was computed inside withoutGradients, or from constants only), so there is no gradient to compute")
         prepareGradients(upTo: Int(loss.index))
         let gradients = s.pointee.gradients.unsafelyUnwrapped
         if let seed {
@@ -411,10 +413,10 @@ public final class Tape<Scalar: TensorScalar> {
     public func withGradient<R>(of variable: Variable<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
         validate(variable, "gradient")
         let entry = storage.pointee.entries[Int(variable.index)]
-        precondition(entry.requiresGradient, "gradient: the variable is a constant and has no gradient")
-        precondition(storage.pointee.gradientGeneration == storage.pointee.generation,
+        Failure.check(entry.requiresGradient, "gradient: the variable is a constant and has no gradient")
+        Failure.check(storage.pointee.gradientGeneration == storage.pointee.generation,
                      "gradient: call backward(_:) first (no gradients since the last reset)")
-        precondition(Int(variable.index) <= storage.pointee.gradientLimit,
+        Failure.check(Int(variable.index) <= storage.pointee.gradientLimit,
                      "gradient: the variable was recorded after the loss of the last backward pass")
         return try body(UnsafeBufferPointer(start: storage.pointee.gradients.unsafelyUnwrapped + entry.valueOffset, count: entry.count))
     }
@@ -426,7 +428,7 @@ public final class Tape<Scalar: TensorScalar> {
         _ parameter: Variable<Scalar>,
         _ body: (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>) throws -> Void
     ) rethrows {
-        precondition(parameter.generation == 0, "update: only parameters can be changed in place")
+        Failure.check(parameter.generation == 0, "update: only parameters can be changed in place")
         try withGradient(of: parameter) { gradient in
             let entry = storage.pointee.entries[Int(parameter.index)]
             try body(UnsafeMutableBufferPointer(start: storage.pointee.values + entry.valueOffset, count: entry.count), gradient)
@@ -436,9 +438,9 @@ public final class Tape<Scalar: TensorScalar> {
     /// Replaces a parameter's value (same shape), e.g. when loading a checkpoint.
     public func assign(_ value: Tensor<Scalar>, to parameter: Variable<Scalar>) {
         validate(parameter, "assign")
-        precondition(parameter.generation == 0, "assign: only parameters can be assigned")
+        Failure.check(parameter.generation == 0, "assign: only parameters can be assigned")
         let shape = storage.pointee.shape(Int(parameter.index))
-        precondition(value.shape == shape,
+        Failure.check(value.shape == shape,
                      "assign: value of shape \(ShapeMath.describe(value.shape)) for a parameter of shape \(ShapeMath.describe(shape))")
         let entry = storage.pointee.entries[Int(parameter.index)]
         value.withUnsafeBufferPointer { p in
@@ -459,7 +461,7 @@ public final class Tape<Scalar: TensorScalar> {
     @inlinable
     public func withMutableValue<R>(of parameter: Variable<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R {
         validate(parameter, "value")
-        precondition(parameter.generation == 0, "value: only parameters can be changed in place")
+        Failure.check(parameter.generation == 0, "value: only parameters can be changed in place")
         let entry = storage.pointee.entries[Int(parameter.index)]
         return try body(UnsafeMutableBufferPointer(start: storage.pointee.values + entry.valueOffset, count: entry.count))
     }

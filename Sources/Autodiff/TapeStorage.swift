@@ -209,9 +209,8 @@ struct TapeStorage<Scalar: TensorScalar> {
         shape: [Int], inputs: (Int32, Int32, Int32), requiresGradient: Bool,
         auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
     ) -> Int {
-        precondition(shape.count <= Int(UInt8.max), "tape: values of rank above 255 are not supported (rank \(shape.count))")
-        var elements = 1
-        for d in shape { elements &*= d }
+        Failure.check(shape.count <= Int(UInt8.max), "tape: values of rank above 255 are not supported (rank \(shape.count))")
+        let elements = ShapeMath.checkedCount(shape, op: "tape")
         let index = append(rank: shape.count, elements: elements, inputs: inputs, requiresGradient: requiresGradient,
                            auxScalar: auxScalar, auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
         let offset = entries[index].shapeOffset

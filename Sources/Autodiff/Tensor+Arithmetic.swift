@@ -60,7 +60,7 @@ extension Tensor {
     /// The index of the largest element of each row of a matrix (e.g. the predicted class of
     /// each sample from logits or probabilities). - Precondition: rank 2.
     public func argmaxRows() -> [Int] {
-        precondition(rank == 2, "argmaxRows: \(ShapeMath.describe(shape)) is not a matrix")
+        Failure.check(rank == 2, "argmaxRows: \(ShapeMath.describe(shape)) is not a matrix")
         let (m, n) = (shape[0], shape[1])
         return withUnsafeBufferPointer { p in
             (0..<m).map { i in
@@ -74,7 +74,7 @@ extension Tensor {
     /// The largest absolute difference between corresponding elements of two tensors of the
     /// same shape, for comparing results in tests.
     public func maxAbsoluteDifference(_ other: Tensor) -> Scalar {
-        precondition(shape == other.shape, "maxAbsoluteDifference: \(ShapeMath.describe(shape)) and \(ShapeMath.describe(other.shape)) differ")
+        Failure.check(shape == other.shape, "maxAbsoluteDifference: \(ShapeMath.describe(shape)) and \(ShapeMath.describe(other.shape)) differ")
         var worst: Scalar = 0
         for (x, y) in zip(scalars, other.scalars) { worst = Swift.max(worst, abs(x - y)) }
         return worst

@@ -18,10 +18,9 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     /// - Precondition: the product of `shape` equals `scalars.count` and no axis is negative.
     @inlinable
     public init(shape: [Int], scalars: [Scalar]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: shape \(ShapeMath.describe(shape)) has a negative axis")
-        precondition(
-            ShapeMath.count(shape) == scalars.count,
-            "Tensor: shape \(ShapeMath.describe(shape)) needs \(ShapeMath.count(shape)) scalars, got \(scalars.count)")
+        let count = ShapeMath.checkedCount(shape, op: "Tensor")
+        Failure.check(count == scalars.count,
+                      "Tensor: shape \(ShapeMath.describe(shape)) needs \(count) scalars, got \(scalars.count)")
         self.storedShape = shape
         self.storedScalars = scalars
     }
@@ -42,15 +41,14 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     @inlinable
     public init(_ rows: [[Scalar]]) {
         let columns = rows.first?.count ?? 0
-        precondition(rows.allSatisfy { $0.count == columns }, "Tensor: rows have different lengths")
+        Failure.check(rows.allSatisfy { $0.count == columns }, "Tensor: rows have different lengths")
         self.init(shape: [rows.count, columns], scalars: rows.flatMap { $0 })
     }
 
     /// A tensor of `shape` whose elements are all `value`.
     @inlinable
     public init(repeating value: Scalar, shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: shape \(ShapeMath.describe(shape)) has a negative axis")
-        self.init(shape: shape, scalars: [Scalar](repeating: value, count: ShapeMath.count(shape)))
+        self.init(shape: shape, scalars: [Scalar](repeating: value, count: ShapeMath.checkedCount(shape, op: "Tensor")))
     }
 
     /// A tensor of `shape` filled by `body` with exactly `count` elements, without a first pass
@@ -59,7 +57,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     public init(
         shape: [Int], unsafeUninitializedScalars body: (UnsafeMutableBufferPointer<Scalar>) throws -> Void
     ) rethrows {
-        let count = ShapeMath.count(shape)
+        let count = ShapeMath.checkedCount(shape, op: "Tensor")
         self.storedShape = shape
         self.storedScalars = try [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
             try body(buffer)
@@ -86,7 +84,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     /// The only element of a one-element tensor. - Precondition: `count == 1`.
     @inlinable
     public var scalar: Scalar {
-        precondition(count == 1, "Tensor.scalar: tensor of shape \(ShapeMath.describe(shape)) has \(count) elements, not 1")
+        Failure.check(count == 1, "Tensor.scalar: tensor of shape \(ShapeMath.describe(shape)) has \(count) elements, not 1")
         return scalars[0]
     }
 
@@ -99,10 +97,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     @inlinable
     func flatIndex(_ index: [Int]) -> Int {
-        precondition(index.count == rank, "Tensor: index of \(index.count) axes for a tensor of rank \(rank)")
+        Failure.check(index.count == rank, "Tensor: index of \(index.count) axes for a tensor of rank \(rank)")
         var flat = 0
         for (axis, i) in index.enumerated() {
-            precondition(i >= 0 && i < shape[axis], "Tensor: index \(index) is out of range for shape \(ShapeMath.describe(shape))")
+            Failure.check(i >= 0 && i < shape[axis], "Tensor: index \(index) is out of range for shape \(ShapeMath.describe(shape))")
             flat = flat * shape[axis] + i
         }
         return flat
@@ -130,7 +128,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// The transpose of a matrix. - Precondition: rank 2.
     public func transposed() -> Tensor {
-        precondition(rank == 2, "transpose: \(ShapeMath.describe(shape)) is not a matrix")
+        Failure.check(rank == 2, "transpose: \(ShapeMath.describe(shape)) is not a matrix")
         let (m, n) = (shape[0], shape[1])
         return Tensor(shape: [n, m]) { out in
             scalars.withUnsafeBufferPointer { a in
@@ -157,15 +155,15 @@ extension ShapeMath {
     static func resolveReshape(_ newShape: [Int], count: Int, from shape: [Int]) -> [Int] {
         var resolved = newShape
         let inferred = newShape.indices.filter { newShape[$0] == -1 }
-        precondition(inferred.count <= 1 && newShape.allSatisfy { $0 >= -1 },
+        Failure.check(inferred.count <= 1 && newShape.allSatisfy { $0 >= -1 },
                      "reshape: \(describe(shape)) to \(describe(newShape)): at most one axis may be -1")
         if let axis = inferred.first {
             let known = newShape.enumerated().filter { $0.offset != axis }.reduce(1) { $0 * $1.element }
-            precondition(known > 0 && count % known == 0,
+            Failure.check(known > 0 && count % known == 0,
                          "reshape: \(describe(shape)) to \(describe(newShape)): \(count) elements do not divide")
             resolved[axis] = count / known
         }
-        precondition(ShapeMath.count(resolved) == count,
+        Failure.check(ShapeMath.checkedCount(resolved, op: "reshape") == count,
                      "reshape: \(describe(shape)) to \(describe(newShape)): element counts differ (\(count) vs \(ShapeMath.count(resolved)))")
         return resolved
     }

@@ -6,7 +6,7 @@ func probabilityEpsilon<S: TensorScalar>(_: S.Type) -> S { Swift.max(S(1e-12), S
 @inlinable
 func checkSameShape<S>(_ a: Variable<S>, _ b: Variable<S>, op: StaticString) {
     let (sa, sb) = (a.shape, b.shape)
-    precondition(sa == sb, "\(op): \(ShapeMath.describe(sa)) and \(ShapeMath.describe(sb)): shapes differ")
+    Failure.check(sa == sb, "\(op): \(ShapeMath.describe(sa)) and \(ShapeMath.describe(sb)): shapes differ")
 }
 
 /// mean((p - t)²) over all elements, a scalar. ∂/∂p = 2(p - t)/n, ∂/∂t = -2(p - t)/n.
@@ -180,7 +180,7 @@ func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int
 public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>) -> Variable<S> {
     checkSameShape(logits, targets, op: "softmaxCrossEntropy")
     let s = logits.shape
-    precondition(s.count == 2, "softmaxCrossEntropy: logits \(ShapeMath.describe(s)) must be [batch, classes]")
+    Failure.check(s.count == 2, "softmaxCrossEntropy: logits \(ShapeMath.describe(s)) must be [batch, classes]")
     let (batch, classes) = (s[0], s[1])
     return logits.tape.record("softmaxCrossEntropy", shape: [], logits, targets, auxInt: classes,
                               savedScalars: batch * classes + 2 * batch, forward: { ctx in
@@ -218,11 +218,11 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>) ->
 /// the op and what is wrong.
 @inlinable
 func checkedLabels<C: Collection<Int>>(_ shape: [Int], _ labels: C, op: StaticString) -> (Int, Int) {
-    precondition(shape.count == 2, "\(op): input \(ShapeMath.describe(shape)) must be [batch, classes]")
+    Failure.check(shape.count == 2, "\(op): input \(ShapeMath.describe(shape)) must be [batch, classes]")
     let (batch, classes) = (shape[0], shape[1])
-    precondition(labels.count == batch, "\(op): \(labels.count) labels for a batch of \(batch) (input \(ShapeMath.describe(shape)))")
+    Failure.check(labels.count == batch, "\(op): \(labels.count) labels for a batch of \(batch) (input \(ShapeMath.describe(shape)))")
     for (row, label) in labels.enumerated() where label < 0 || label >= classes {
-        preconditionFailure("\(op): label \(label) at row \(row) is out of range for \(classes) classes")
+        Failure.stop("\(op): label \(label) at row \(row) is out of range for \(classes) classes")
     }
     return (batch, classes)
 }

@@ -78,7 +78,7 @@ func matrixProduct<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
 public func linear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>) -> Variable<S> {
     let (m, k, n) = MatrixKernels.checkedDimensions(x.shape, weight.shape, op: "linear")
     let biasShape = bias.shape
-    precondition(biasShape == [n] || biasShape == [1, n],
+    Failure.check(biasShape == [n] || biasShape == [1, n],
                  "linear: bias \(ShapeMath.describe(biasShape)) for a weight \(ShapeMath.describe(weight.shape)): bias must be [\(n)]")
     return x.tape.record("linear", shape: [m, n], x, weight, bias, forward: { ctx in
         let y = ctx.output.value
@@ -122,7 +122,7 @@ extension Variable {
     @inlinable
     public func transposed() -> Variable {
         let s = shape
-        precondition(s.count == 2, "transpose: \(ShapeMath.describe(s)) is not a matrix")
+        Failure.check(s.count == 2, "transpose: \(ShapeMath.describe(s)) is not a matrix")
         let (m, n) = (s[0], s[1])
         return tape.record("transpose", shape: [n, m], self, forward: { ctx in
             let x = ctx.a.value

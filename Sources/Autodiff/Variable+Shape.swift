@@ -18,7 +18,7 @@ extension Variable {
     @inlinable
     public func broadcast(to newShape: [Int]) -> Variable {
         let s = shape
-        precondition(ShapeMath.canBroadcast(s, to: newShape),
+        Failure.check(ShapeMath.canBroadcast(s, to: newShape),
                      "broadcast: \(ShapeMath.describe(s)) cannot be broadcast to \(ShapeMath.describe(newShape))")
         return tape.record("broadcast", shape: newShape, self, forward: { ctx in
             BroadcastKernels.broadcast(ctx.a.value, s, into: ctx.output.value, newShape)
@@ -34,9 +34,9 @@ extension Variable {
     @inlinable
     public func gatherRows(_ indices: [Int]) -> Variable {
         let s = shape
-        precondition(!s.isEmpty, "gatherRows: cannot index rows of a scalar")
+        Failure.check(!s.isEmpty, "gatherRows: cannot index rows of a scalar")
         for (position, i) in indices.enumerated() where i < 0 || i >= s[0] {
-            preconditionFailure("gatherRows: index \(i) at position \(position) is out of range for \(s[0]) rows of \(ShapeMath.describe(s))")
+            Failure.stop("gatherRows: index \(i) at position \(position) is out of range for \(s[0]) rows of \(ShapeMath.describe(s))")
         }
         var outShape = s
         outShape[0] = indices.count

@@ -39,7 +39,7 @@ public struct Variable<Scalar: TensorScalar> {
 
     @usableFromInline
     static func tapeIsGone(_ op: StaticString) -> Never {
-        preconditionFailure("\(op): the tape of this variable no longer exists; keep the Tape (or a parameter of it) alive while its variables are in use")
+        Failure.stop("\(op): the tape of this variable no longer exists; keep the Tape (or a parameter of it) alive while its variables are in use")
     }
 
     /// Stops unless this variable can be used now: its tape exists and it was recorded since the
@@ -55,12 +55,12 @@ public struct Variable<Scalar: TensorScalar> {
 
     @usableFromInline
     static func onAnotherTape(_ op: StaticString) -> Never {
-        preconditionFailure("\(op): the variable belongs to another tape")
+        Failure.stop("\(op): the variable belongs to another tape")
     }
 
     @usableFromInline
     static func recordedBeforeReset(_ op: StaticString) -> Never {
-        preconditionFailure("\(op): the variable was recorded before the tape was reset; record it again")
+        Failure.stop("\(op): the variable was recorded before the tape was reset; record it again")
     }
 
     /// Whether `self` and `other` are on the same tape.
@@ -76,7 +76,7 @@ public struct Variable<Scalar: TensorScalar> {
     public var scalar: Scalar {
         checkUsable("scalar")
         let entry = storage.pointee.entries[Int(index)]
-        precondition(entry.count == 1, "scalar: value of shape \(ShapeMath.describe(shape)) has \(entry.count) elements")
+        Failure.check(entry.count == 1, "scalar: value of shape \(ShapeMath.describe(shape)) has \(entry.count) elements")
         return storage.pointee.values[entry.valueOffset]
     }
     /// A copy of the gradient from the last backward pass.

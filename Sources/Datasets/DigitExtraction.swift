@@ -11,12 +11,13 @@ public enum DigitExtraction {
         for y in 0..<image.height { border += [image.pixels[y * image.width], image.pixels[y * image.width + image.width - 1]] }
         let lightPaper = border.reduce(0, +) / Double(border.count) > 0.5
         let ink = image.pixels.map { lightPaper ? 1 - $0 : $0 }
+        let threshold = 0.25
         if image.height == 28 && image.width % 28 == 0 {
+            // Tiles without ink (blank paper) are not digits.
             return (0..<(image.width / 28)).map { tile in
                 (0..<784).map { i in ink[(i / 28) * image.width + tile * 28 + i % 28] }
-            }
+            }.filter { tile in tile.contains { $0 > threshold } }
         }
-        let threshold = 0.25
         let inkyColumns = (0..<image.width).map { x in (0..<image.height).contains { y in ink[y * image.width + x] > threshold } }
         var segments: [Range<Int>] = []
         var start: Int?

@@ -1,3 +1,5 @@
+import Autodiff
+import CZlib
 import Foundation
 
 /// A greyscale picture with values in [0, 1] (0 black, 1 white), decoded from PNG or PGM.
@@ -11,7 +13,7 @@ public struct GrayImage: Sendable, Equatable {
 
     /// An image from its brightness values. - Precondition: `pixels.count == width * height`.
     public init(width: Int, height: Int, pixels: [Double]) {
-        precondition(pixels.count == width * height, "GrayImage: \(pixels.count) pixels for \(width)×\(height)")
+        Failure.check(pixels.count == width * height, "GrayImage: \(pixels.count) pixels for \(width)×\(height)")
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -22,9 +24,9 @@ public struct GrayImage: Sendable, Equatable {
     public init(contentsOf path: String) throws(DatasetError) {
         let bytes: [UInt8]
         do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes = try RegularFile.read(path, limit: 1 << 28)
         } catch {
-            throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+            throw .unreadable(path: path, reason: "\(error)")
         }
         try self.init(fileBytes: bytes, path: path)
     }
@@ -77,13 +79,15 @@ enum PGMDecoder {
         }
         guard (1...65535).contains(maxValue) else { throw .badImage(path: path, reason: "maximum value \(maxValue) outside 1...65535") }
         let count = width * height
+        // The data must be there before the pixels are allocated: a 25-byte file may declare
+        // millions of them.
+        let sampleBytes = binary ? (maxValue > 255 ? 2 : 1) : 1
+        guard bytes.count - position - (binary ? 1 : 0) >= count * sampleBytes else {
+            throw .badImage(path: path, reason: "pixel data is truncated: \(max(0, bytes.count - position)) bytes for \(count) pixels")
+        }
         var pixels = [Double](repeating: 0, count: count)
         if binary {
             position += 1  // the single whitespace after maxval
-            let sampleBytes = maxValue > 255 ? 2 : 1
-            guard bytes.count - position >= count * sampleBytes else {
-                throw .badImage(path: path, reason: "pixel data is truncated: \(bytes.count - position) bytes for \(count * sampleBytes)")
-            }
             for i in 0..<count {
                 let v = sampleBytes == 1 ? Int(bytes[position + i]) : Int(bytes[position + 2 * i]) << 8 | Int(bytes[position + 2 * i + 1])
                 pixels[i] = Double(min(v, maxValue)) / Double(maxValue)
@@ -119,6 +123,13 @@ enum PNGDecoder {
                 throw .badImage(path: path, reason: "chunk \(type) of \(length) bytes runs past the end of the file (truncated)")
             }
             let data = bytes[start..<(start + length)]
+            let stored = UInt32(truncatingIfNeeded: bigEndian(start + length))
+            let computed = bytes.withUnsafeBufferPointer { p in
+                UInt32(truncatingIfNeeded: crc32(0, p.baseAddress! + position + 4, UInt32(length + 4)))
+            }
+            guard stored == computed else {
+                throw .badImage(path: path, reason: String(format: "chunk %@ fails its CRC check (stored %08x, computed %08x): the file is damaged", type, stored, computed))
+            }
             switch type {
             case "IHDR":
                 guard length == 13 else { throw .badImage(path: path, reason: "IHDR has \(length) bytes, expected 13") }

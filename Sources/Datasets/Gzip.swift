@@ -1,3 +1,4 @@
+import Autodiff
 import CZlib
 import Foundation
 
@@ -19,6 +20,71 @@ public enum Gzip {
     /// inflating the rest: enough to read a header before deciding how much to expect.
     public static func decompressedPrefix(_ input: [UInt8], count: Int, path: String) throws(DatasetError) -> [UInt8] {
         try inflateStream(input, limit: count, prefixOnly: true, path: path)
+    }
+
+    /// Inflates a whole gzip stream straight into `buffer`, after discarding its first `skip`
+    /// bytes (a header already read): no intermediate copies, so decoding needs no more memory
+    /// than the result. The stream must produce exactly `skip + buffer.count` bytes.
+    public static func decompress(
+        _ input: [UInt8], skipping skip: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, path: String
+    ) throws(DatasetError) {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .corruptGzip(path: path, reason: "zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var discard = [UInt8](repeating: 0, count: max(skip, 1))
+        var probe: UInt8 = 0
+        let expected = skip + buffer.count
+        var produced = 0
+        var failure: DatasetError?
+        input.withUnsafeBufferPointer { source in
+            discard.withUnsafeMutableBufferPointer { discarded in
+                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
+                stream.avail_in = UInt32(source.count)
+                while failure == nil {
+                    // Where the next output goes: the discarded header, the buffer, then one
+                    // probe byte that must stay empty.
+                    let (target, room): (UnsafeMutablePointer<UInt8>, Int) =
+                        produced < skip ? (discarded.baseAddress! + produced, skip - produced)
+                        : produced < expected ? (buffer.baseAddress! + (produced - skip), min(expected - produced, Int(UInt32.max)))
+                        : (withUnsafeMutablePointer(to: &probe) { $0 }, 1)
+                    stream.next_out = target
+                    stream.avail_out = UInt32(room)
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    let written = room - Int(stream.avail_out)
+                    produced += written
+                    if produced > expected {
+                        failure = .corruptGzip(path: path, reason: "decompresses to more than the \(expected) bytes its header declares")
+                        return
+                    }
+                    switch status {
+                    case Z_STREAM_END:
+                        if stream.avail_in >= 2 && stream.next_in[0] == 0x1F && stream.next_in[1] == 0x8B {
+                            inflateReset(&stream)
+                            continue
+                        }
+                        if stream.avail_in != 0 {
+                            failure = .corruptGzip(path: path, reason: "\(stream.avail_in) bytes of garbage after the stream")
+                        } else if produced < expected {
+                            failure = .sizeMismatch(path: path, expectedBytes: expected, actualBytes: produced)
+                        }
+                        return
+                    case Z_OK:
+                        if stream.avail_in == 0 && written == 0 {
+                            failure = .corruptGzip(path: path, reason: "the stream ends early (truncated file)")
+                        }
+                    case Z_BUF_ERROR:
+                        // No progress with room to write: the input ran out.
+                        failure = .corruptGzip(path: path, reason: "the stream ends early (truncated file)")
+                    default:
+                        let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+                        failure = .corruptGzip(path: path, reason: message)
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
     }
 
     static func inflateStream(_ input: [UInt8], limit: Int, prefixOnly: Bool, path: String) throws(DatasetError) -> [UInt8] {
@@ -87,7 +153,7 @@ public enum Gzip {
         var stream = z_stream()
         // 15 + 16: gzip header and trailer instead of zlib's.
         guard deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
-                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else { preconditionFailure("zlib deflateInit2 failed") }
+                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else { Failure.stop("zlib deflateInit2 failed") }
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 32)
         var input = input
@@ -98,7 +164,7 @@ public enum Gzip {
                 stream.next_out = target.baseAddress
                 stream.avail_out = UInt32(target.count)
                 let status = deflate(&stream, Z_FINISH)
-                precondition(status == Z_STREAM_END, "zlib deflate did not finish (\(status))")
+                Failure.check(status == Z_STREAM_END, "zlib deflate did not finish (\(status))")
                 return target.count - Int(stream.avail_out)
             }
         }

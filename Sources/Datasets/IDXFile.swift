@@ -1,3 +1,4 @@
+import Autodiff
 import Foundation
 
 /// An array read from an IDX file (the MNIST format): big-endian header with a magic number
@@ -10,33 +11,110 @@ public struct IDXFile: Sendable {
     public let bytes: [UInt8]
 
     /// Reads an IDX file, gzip-compressed or raw, and validates it: magic number, element type,
-    /// rank, and dimensions against the real size of the data.
+    /// rank, and dimensions against the real size of the data. The elements go straight into
+    /// their final array (no copy of the file, nor of the inflated stream), and a header that
+    /// declares more than this machine's memory is refused before anything is allocated.
     public init(contentsOf path: String) throws(DatasetError) {
+        self = try Self.load(path)
+    }
+
+    init(dimensions: [Int], bytes: [UInt8]) {
+        self.dimensions = dimensions
+        self.bytes = bytes
+    }
+
+    static func load(_ path: String) throws(DatasetError) -> IDXFile {
         let raw: [UInt8]
         do {
-            raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            // A compressed file needs its bytes in memory; a raw one only its header first.
+            let size = try RegularFile.size(path)
+            let head = try Self.prefix(path, count: min(size, 4 + 4 * 4))
+            if Gzip.isCompressed(head) {
+                raw = try RegularFile.read(path)
+            } else {
+                let header = try Self.parseHeader(head, path: path, available: size)
+                try Self.checkMemory(header.total, path: path)
+                guard size == header.headerSize + header.total else {
+                    throw DatasetError.sizeMismatch(path: path, expectedBytes: header.headerSize + header.total, actualBytes: size)
+                }
+                return IDXFile(dimensions: header.dimensions, bytes: try Self.read(path, from: header.headerSize, count: header.total))
+            }
+        } catch let error as DatasetError {
+            throw error
         } catch {
-            throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+            throw .unreadable(path: path, reason: "\(error)")
         }
-        try self.init(fileBytes: raw, path: path)
+        return try IDXFile(fileBytes: raw, path: path)
     }
 
     /// Parses the bytes of an IDX file (gzip-compressed or raw); `path` names it in errors.
     public init(fileBytes raw: [UInt8], path: String) throws(DatasetError) {
-        var data = raw
+        self = try Self.parse(raw, path: path)
+    }
+
+    static func parse(_ raw: [UInt8], path: String) throws(DatasetError) -> IDXFile {
         if Gzip.isCompressed(raw) {
-            // Read the header first and inflate no more than it declares (plus one byte, to
-            // notice trailing data): a corrupt or hostile stream cannot make us allocate more.
+            // Read the header first, then inflate the elements straight into their array, no
+            // more than the header declares: a hostile stream cannot make us allocate more.
             let header = try Self.parseHeader(try Gzip.decompressedPrefix(raw, count: 4 + 4 * 4, path: path),
                                               path: path, available: nil)
-            data = try Gzip.decompress(raw, limit: header.headerSize + header.total + 1, path: path)
+            try Self.checkMemory(header.total, path: path)
+            var failure: DatasetError?
+            let elements = [UInt8](unsafeUninitializedCapacity: header.total) { buffer, initialized in
+                do {
+                    try Gzip.decompress(raw, skipping: header.headerSize, into: buffer, path: path)
+                    initialized = header.total
+                } catch let error as DatasetError {
+                    failure = error
+                } catch {}
+            }
+            if let failure {
+                if case let .sizeMismatch(_, expected, actual) = failure {
+                    throw .sizeMismatch(path: path, expectedBytes: expected, actualBytes: actual)
+                }
+                throw failure
+            }
+            return IDXFile(dimensions: header.dimensions, bytes: elements)
         }
-        let (dimensions, headerSize, total) = try Self.parseHeader(data, path: path, available: data.count)
-        guard data.count == headerSize + total else {
-            throw .sizeMismatch(path: path, expectedBytes: headerSize + total, actualBytes: data.count)
+        let (dimensions, headerSize, total) = try Self.parseHeader(raw, path: path, available: raw.count)
+        guard raw.count == headerSize + total else {
+            throw .sizeMismatch(path: path, expectedBytes: headerSize + total, actualBytes: raw.count)
         }
-        self.dimensions = dimensions
-        self.bytes = Array(data[headerSize...])
+        return IDXFile(dimensions: dimensions, bytes: Array(raw[headerSize...]))
+    }
+
+    /// Refuses element counts this machine cannot hold (with room for a Float copy of them).
+    static func checkMemory(_ total: Int, path: String) throws(DatasetError) {
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(total) * 5 <= memory else {
+            throw .badHeader(path: path, reason: "the header declares \(total) elements; with their Float features that needs more than this machine's \(memory / (1 << 20)) MiB")
+        }
+    }
+
+    /// The first `count` bytes of the file at `path`.
+    static func prefix(_ path: String, count: Int) throws -> [UInt8] {
+        try read(path, from: 0, count: count)
+    }
+
+    /// `count` bytes of the file at `path` from `offset`, read straight into the array.
+    static func read(_ path: String, from offset: Int, count: Int) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var failure: DatasetError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            while initialized < count {
+                let n = pread(descriptor, buffer.baseAddress! + initialized, count - initialized, off_t(offset + initialized))
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    failure = .unreadable(path: path, reason: n == 0 ? "the file ended early" : String(cString: strerror(errno)))
+                    return
+                }
+                initialized += n
+            }
+        }
+        if let failure { throw failure }
+        return bytes
     }
 
     /// The dimensions, header size and element count from the start of an IDX file; `available`

@@ -12,10 +12,10 @@ public struct LabeledSet<Scalar: TensorScalar>: Sendable {
     /// A set from a feature matrix and its labels.
     /// - Precondition: one label per row, each in `0..<classes`.
     public init(features: Tensor<Scalar>, labels: [Int], classes: Int) {
-        precondition(features.rank == 2, "LabeledSet: features \(features.shape) must be [count, features]")
-        precondition(features.shape[0] == labels.count,
+        Failure.check(features.rank == 2, "LabeledSet: features \(features.shape) must be [count, features]")
+        Failure.check(features.shape[0] == labels.count,
                      "LabeledSet: \(labels.count) labels for \(features.shape[0]) rows")
-        precondition(labels.allSatisfy { (0..<classes).contains($0) }, "LabeledSet: a label is outside 0..<\(classes)")
+        Failure.check(labels.allSatisfy { (0..<classes).contains($0) }, "LabeledSet: a label is outside 0..<\(classes)")
         self.features = features
         self.labels = labels
         self.classes = classes
@@ -42,7 +42,7 @@ public struct LabeledSet<Scalar: TensorScalar>: Sendable {
     /// Splits off the last `fraction` of a seeded shuffle as a validation set:
     /// `(training, validation)`.
     public func split(validationFraction fraction: Double, seed: UInt64) -> (LabeledSet, LabeledSet) {
-        precondition((0...1).contains(fraction), "split: fraction \(fraction) is outside [0, 1]")
+        Failure.check((0...1).contains(fraction), "split: fraction \(fraction) is outside [0, 1]")
         var generator = SeededGenerator(seed: seed)
         let order = Shuffle.permutation(count, using: &generator)
         let validationCount = Int((Double(count) * fraction).rounded())
@@ -69,7 +69,7 @@ public enum OneHot {
         Tensor(shape: [labels.count, classes]) { out in
             out.initialize(repeating: 0)
             for (row, label) in labels.enumerated() {
-                precondition((0..<classes).contains(label), "oneHot: label \(label) at row \(row) is outside 0..<\(classes)")
+                Failure.check((0..<classes).contains(label), "oneHot: label \(label) at row \(row) is outside 0..<\(classes)")
                 out[row * classes + label] = 1
             }
         }

@@ -25,9 +25,16 @@ public struct MNIST<Scalar: TensorScalar>: Sendable {
             throw .unreadable(path: "\(directory)/\(name).gz", reason: "no such file (nor \(name) uncompressed)")
         }
         let names = Self.fileNames
-        training = try Self.load(images: try path(names[0]), labels: try path(names[1]))
-        test = try Self.load(images: try path(names[2]), labels: try path(names[3]))
+        let (trainingImages, testImages) = (try path(names[0]), try path(names[2]))
+        training = try Self.load(images: trainingImages, labels: try path(names[1]))
+        test = try Self.load(images: testImages, labels: try path(names[3]))
+        guard training.features.shape[1] == test.features.shape[1] else {
+            throw .mismatch(reason: "\(trainingImages) holds images of \(training.features.shape[1]) pixels but \(testImages) of \(test.features.shape[1])")
+        }
     }
+
+    /// The number of pixels of each image (rows × columns; 784 for MNIST).
+    @inlinable public var imageSize: Int { training.features.shape[1] }
 
     /// Reads one image file and its label file and checks that they belong together.
     @inlinable
@@ -39,6 +46,12 @@ public struct MNIST<Scalar: TensorScalar>: Sendable {
         }
         guard labels.dimensions.count == 1 else {
             throw .badHeader(path: labelPath, reason: "labels have rank \(labels.dimensions.count), expected 1")
+        }
+        guard images.dimensions[0] > 0 else {
+            throw .badHeader(path: imagePath, reason: "the file holds no images")
+        }
+        guard images.dimensions[1] > 0, images.dimensions[2] > 0 else {
+            throw .badHeader(path: imagePath, reason: "images of \(images.dimensions[1])×\(images.dimensions[2]) pixels hold nothing")
         }
         guard images.dimensions[0] == labels.dimensions[0] else {
             throw .mismatch(reason: "\(imagePath) holds \(images.dimensions[0]) images but \(labelPath) holds \(labels.dimensions[0]) labels")

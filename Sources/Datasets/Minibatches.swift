@@ -26,7 +26,7 @@ public struct Minibatches<Scalar: TensorScalar> {
 
     /// Batches of `size` rows in a seeded order (call ``shuffle()`` for a new order per epoch).
     public init(of set: LabeledSet<Scalar>, size: Int, seed: UInt64, dropLast: Bool = false) {
-        precondition(size > 0, "Minibatches: batch size must be positive, got \(size)")
+        Failure.check(size > 0, "Minibatches: batch size must be positive, got \(size)")
         self.set = set
         self.size = size
         self.dropLast = dropLast
@@ -47,7 +47,7 @@ public struct Minibatches<Scalar: TensorScalar> {
     public mutating func withBatch<R>(
         _ index: Int, _ body: (UnsafeBufferPointer<Scalar>, UnsafeBufferPointer<Int>, Int) throws -> R
     ) rethrows -> R {
-        precondition(index >= 0 && index < count, "Minibatches: batch \(index) of \(count)")
+        Failure.check(index >= 0 && index < count, "Minibatches: batch \(index) of \(count)")
         let start = index * size
         let rows = min(size, set.count - start)
         let width = set.featureCount

@@ -69,7 +69,9 @@ public struct CommandLineOptions: Sendable {
                 values[name] = inlineValue
                 i += 1
             } else {
-                guard i + 1 < arguments.count else { fail("--\(name) needs a value (\(flag.valueName!))") }
+                guard i + 1 < arguments.count, !(arguments[i + 1].hasPrefix("--") && Double(arguments[i + 1]) == nil) else {
+                    fail("--\(name) needs a value (\(flag.valueName!))")
+                }
                 values[name] = arguments[i + 1]
                 i += 2
             }
@@ -91,6 +93,13 @@ public struct CommandLineOptions: Sendable {
         guard let value = Int(text), range.contains(value) else {
             fail("--\(name) must be an integer in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : String(range.upperBound)), got '\(text)'")
         }
+        return value
+    }
+
+    /// `--name` as a seed: any integer from 0 to 2⁶⁴ - 1.
+    public func seed(_ fallback: UInt64, name: String = "seed") -> UInt64 {
+        guard let text = values[name] else { return fallback }
+        guard let value = UInt64(text) else { fail("--\(name) needs an integer from 0 to \(UInt64.max), got '\(text)'") }
         return value
     }
 

@@ -14,7 +14,7 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
     case identity
 
     /// Parses `relu`, `sigmoid`, `tanh`, `leaky-relu` / `leakyRelu` (alpha 0.01) or
-    /// `leaky-relu:0.2`, `identity`.
+    /// `leaky-relu:0.2` (alpha in [0, 1]), `identity`.
     public init?(name: String) {
         let parts = name.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
         switch parts.first {
@@ -23,7 +23,7 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
         case "tanh": self = .tanh
         case "identity", "linear": self = .identity
         case "leaky-relu", "leakyrelu", "leaky_relu":
-            guard let alpha = parts.count == 2 ? Double(parts[1]) : 0.01, alpha.isFinite else { return nil }
+            guard let alpha = parts.count == 2 ? Double(parts[1]) : 0.01, (0...1).contains(alpha) else { return nil }
             self = .leakyRelu(alpha: alpha)
         default: return nil
         }

@@ -66,8 +66,10 @@ public enum Checkpoint {
     }
 
     /// The tensors of a safetensors file, by name, converted to `S`. Validates the header
-    /// length, the JSON, each dtype, shape and data range (within the file, matching the
-    /// shape, not overlapping).
+    /// length (at most 100 MB, as Python's reader), the JSON, each shape and data range (within
+    /// the file, matching the shape, not overlapping; empty tensors may share an offset). Tensors
+    /// of other dtypes than F32 and F64 are listed in ``CheckpointContents/unsupported``, an
+    /// error only if a model asks for them.
     public static func decode<S: TensorScalar>(_ bytes: [UInt8], path: String) throws(CheckpointError) -> CheckpointContents<S> {
         guard bytes.count >= 8 else { throw .corrupt(path: path, reason: "\(bytes.count) bytes, shorter than the 8-byte header length") }
         var length: UInt64 = 0
@@ -75,63 +77,59 @@ public enum Checkpoint {
         guard length <= UInt64(bytes.count - 8) else {
             throw .corrupt(path: path, reason: "header length \(length) exceeds the file (\(bytes.count) bytes)")
         }
-        let dataStart = 8 + Int(length)
-        let json: Any
-        do {
-            json = try JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart]))
-        } catch {
-            throw .corrupt(path: path, reason: "the header is not JSON")
+        guard length <= UInt64(SafetensorsHeader.maximumLength) else {
+            throw .corrupt(path: path, reason: "header length \(length) is more than the \(SafetensorsHeader.maximumLength) bytes allowed")
         }
-        guard let header = json as? [String: Any] else { throw .corrupt(path: path, reason: "the header is not a JSON object") }
+        let dataStart = 8 + Int(length)
+        let header: SafetensorsHeader
+        do {
+            header = try bytes.withUnsafeBufferPointer { all throws(SafetensorsHeader.Problem) in
+                try SafetensorsHeader(UnsafeBufferPointer(rebasing: all[8..<dataStart]))
+            }
+        } catch {
+            throw .corrupt(path: path, reason: "the header is not JSON of the safetensors form: \(error.reason)")
+        }
         let dataLength = bytes.count - dataStart
         var result: [String: Tensor<S>] = [:]
-        var metadata: [String: String] = [:]
-        if let given = header["__metadata__"] {
-            guard let map = given as? [String: Any] else { throw .corrupt(path: path, reason: "__metadata__ is not an object") }
-            for (key, value) in map {
-                guard let text = value as? String else { throw .corrupt(path: path, reason: "__metadata__ value of '\(key)' is not a string") }
-                metadata[key] = text
-            }
-        }
+        var unsupported: [String: String] = [:]
         var ranges: [(Int, Int, String)] = []
-        for (name, value) in header where name != "__metadata__" {
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shapeValues = entry["shape"] as? [Any], let offsetValues = entry["data_offsets"] as? [Any],
-                  offsetValues.count == 2
-            else { throw .corrupt(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets") }
-            let shape = shapeValues.compactMap { ($0 as? NSNumber)?.intValue }
-            let offsets = offsetValues.compactMap { ($0 as? NSNumber)?.intValue }
-            guard shape.count == shapeValues.count, shape.allSatisfy({ $0 >= 0 }), offsets.count == 2 else {
-                throw .corrupt(path: path, reason: "entry '\(name)' has a malformed shape or offsets")
-            }
+        for entry in header.entries {
+            let name = entry.name
             let width: Int
-            switch dtype {
+            switch entry.dtype {
             case "F32": width = 4
             case "F64": width = 8
-            default: throw .incompatible(path: path, reason: "tensor '\(name)' has dtype \(dtype); F32 and F64 are supported")
+            default: width = 0
             }
             var count = 1
-            for d in shape {
+            for d in entry.shape {
                 let (product, overflow) = count.multipliedReportingOverflow(by: d)
                 guard !overflow, product <= dataLength else {
-                    throw .corrupt(path: path, reason: "tensor '\(name)' shape \(shape) is larger than the file")
+                    throw .corrupt(path: path, reason: "tensor '\(name)' shape \(entry.shape) is larger than the file")
                 }
                 count = product
             }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard begin >= 0, begin <= end, end <= dataLength else {
+            let (begin, end) = (entry.begin, entry.end)
+            guard begin <= end, end <= dataLength else {
                 throw .corrupt(path: path, reason: "tensor '\(name)' offsets [\(begin), \(end)] are outside the data (\(dataLength) bytes)")
             }
-            guard end - begin == count * width else {
-                throw .corrupt(path: path, reason: "tensor '\(name)' offsets span \(end - begin) bytes, its shape \(shape) needs \(count * width)")
+            if begin < end { ranges.append((begin, end, name)) }
+            guard width > 0 else {
+                unsupported[name] = entry.dtype
+                continue
             }
-            ranges.append((begin, end, name))
+            guard end - begin == count * width else {
+                throw .corrupt(path: path, reason: "tensor '\(name)' offsets span \(end - begin) bytes, its shape \(entry.shape) needs \(count * width)")
+            }
             let base = dataStart + begin
-            result[name] = Tensor<S>(shape: shape) { out in
-                for i in 0..<count {
-                    var bits: UInt64 = 0
-                    for b in (0..<width).reversed() { bits = bits << 8 | UInt64(bytes[base + i * width + b]) }
-                    out[i] = width == 4 ? S(Float(bitPattern: UInt32(bits))) : S(Double(bitPattern: bits))
+            result[name] = bytes.withUnsafeBytes { raw in
+                Tensor<S>(shape: entry.shape) { out in
+                    for i in 0..<count {
+                        let at = base + i * width
+                        out[i] = width == 4
+                            ? S(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))))
+                            : S(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
+                    }
                 }
             }
         }
@@ -139,7 +137,7 @@ public enum Checkpoint {
         for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
             throw .corrupt(path: path, reason: "tensors '\(a.2)' and '\(b.2)' overlap")
         }
-        return CheckpointContents(tensors: result, metadata: metadata)
+        return CheckpointContents(tensors: result, metadata: header.metadata, unsupported: unsupported)
     }
 
     /// Writes `tensors` to `path` atomically: a temporary file in the same folder, then a rename,
@@ -150,13 +148,13 @@ public enum Checkpoint {
         try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
     }
 
-    /// Reads every tensor (and the metadata) of a safetensors file.
+    /// Reads every tensor (and the metadata) of a safetensors file: a regular file, read once.
     public static func read<S: TensorScalar>(from path: String) throws(CheckpointError) -> CheckpointContents<S> {
         let bytes: [UInt8]
         do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes = try RegularFile.read(path)
         } catch {
-            throw .io(path: path, reason: "cannot read: \(error.localizedDescription)")
+            throw .io(path: path, reason: "cannot read: \(error)")
         }
         return try decode(bytes, path: path)
     }
@@ -171,21 +169,29 @@ public enum Checkpoint {
     /// Loads a checkpoint into a model's parameters. Every parameter must be present with its
     /// exact shape; nothing is changed unless all of them fit.
     public static func load<S: TensorScalar>(_ parameters: [(name: String, parameter: Variable<S>)], from path: String) throws(CheckpointError) {
-        let tensors = (try read(from: path) as CheckpointContents<S>).tensors
-        try apply(tensors, to: parameters, path: path)
+        try apply(try read(from: path) as CheckpointContents<S>, to: parameters, path: path)
     }
 
-    /// Assigns `tensors` to `parameters` by name; all must fit before any is changed.
+    /// Assigns the tensors of `contents` to `parameters` by name; all must be present, of a
+    /// supported dtype, with the parameter's shape and finite values, before any is changed.
     public static func apply<S: TensorScalar>(
-        _ tensors: [String: Tensor<S>], to parameters: [(name: String, parameter: Variable<S>)], path: String
+        _ contents: CheckpointContents<S>, to parameters: [(name: String, parameter: Variable<S>)], path: String
     ) throws(CheckpointError) {
         for (name, parameter) in parameters {
-            guard let tensor = tensors[name] else { throw .incompatible(path: path, reason: "no tensor named '\(name)'") }
+            guard let tensor = contents.tensors[name] else {
+                if let dtype = contents.unsupported[name] {
+                    throw .incompatible(path: path, reason: "tensor '\(name)' has dtype \(dtype); F32 and F64 are supported")
+                }
+                throw .incompatible(path: path, reason: "no tensor named '\(name)'")
+            }
             guard tensor.shape == parameter.shape else {
                 throw .incompatible(path: path, reason: "'\(name)' has shape \(tensor.shape), the model needs \(parameter.shape)")
             }
+            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw .incompatible(path: path, reason: "'\(name)' holds \(tensor.scalars[bad]) at element \(bad); a model needs finite weights")
+            }
         }
-        for (name, parameter) in parameters { parameter.tape.assign(tensors[name]!, to: parameter) }
+        for (name, parameter) in parameters { parameter.tape.assign(contents.tensors[name]!, to: parameter) }
     }
 
     static func jsonString(_ text: String) -> String {
@@ -204,17 +210,35 @@ public enum Checkpoint {
 
 /// The tensors and metadata of a safetensors file.
 public struct CheckpointContents<S: TensorScalar>: Sendable {
-    /// Tensors by name.
+    /// Tensors by name (those of dtype F32 or F64).
     public let tensors: [String: Tensor<S>]
     /// The `__metadata__` map (empty when absent).
     public let metadata: [String: String]
+    /// Tensors of other dtypes, by name: their dtype. Loading one into a model is an error.
+    public let unsupported: [String: String]
+
+    /// The contents with every tensor converted from another scalar type.
+    public init<T: TensorScalar>(converting other: CheckpointContents<T>) {
+        tensors = other.tensors.mapValues { $0.converted(to: S.self) }
+        metadata = other.metadata
+        unsupported = other.unsupported
+    }
+
+    init(tensors: [String: Tensor<S>], metadata: [String: String], unsupported: [String: String]) {
+        (self.tensors, self.metadata, self.unsupported) = (tensors, metadata, unsupported)
+    }
 }
 
 /// Writing a file so that readers see either the old or the whole new content.
 public enum AtomicFile {
-    /// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it over `path`.
+    /// Writes `bytes` to a temporary file beside the target, flushes it, and renames it over
+    /// the target. A symbolic link is followed (the link stays, its target is replaced); a FIFO,
+    /// device or directory at `path` is refused, never replaced. Temporary files that killed
+    /// processes left beside the target are removed first.
     public static func write(_ bytes: [UInt8], to path: String) throws(CheckpointError) {
-        let url = URL(fileURLWithPath: path)
+        let target = try writableTarget(path)
+        removeStaleTemporaries(beside: target)
+        let url = URL(fileURLWithPath: target)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
@@ -223,7 +247,7 @@ public enum AtomicFile {
             try handle.synchronize()
             try handle.close()
             // rename(2) replaces the target atomically within one file system.
-            guard rename(temporary.path, path) == 0 else {
+            guard rename(temporary.path, target) == 0 else {
                 throw CheckpointError.io(path: path, reason: "cannot rename the temporary file: \(String(cString: strerror(errno)))")
             }
         } catch let error as CheckpointError {
@@ -232,6 +256,54 @@ public enum AtomicFile {
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw .io(path: path, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Checks, before any work is done, that ``write(_:to:)`` could write `path`: its folder
+    /// exists and is writable, and `path` is absent, a regular file, or a link to one.
+    public static func checkWritable(_ path: String) throws(CheckpointError) {
+        let target = try writableTarget(path)
+        let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .io(path: path, reason: "cannot write: the folder \(folder) does not exist")
+        }
+        guard access(folder, W_OK) == 0 else {
+            throw .io(path: path, reason: "cannot write: the folder \(folder) is not writable")
+        }
+    }
+
+    /// The file a write to `path` replaces: `path`, or what its symbolic link points to.
+    static func writableTarget(_ path: String) throws(CheckpointError) -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return path }
+        var target = path
+        if info.st_mode & S_IFMT == S_IFLNK {
+            guard let resolved = realpath(path, nil) else {
+                throw .io(path: path, reason: "cannot write: it is a symbolic link to a missing file")
+            }
+            target = String(cString: resolved)
+            free(resolved)
+            guard stat(target, &info) == 0 else { throw .io(path: path, reason: "cannot write: \(String(cString: strerror(errno)))") }
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw .io(path: path, reason: "cannot write: it exists and is not a regular file (a FIFO, device or directory is never replaced)")
+        }
+        return target
+    }
+
+    /// Removes `.NAME.PID.tmp` files beside `target` whose process no longer runs.
+    static func removeStaleTemporaries(beside target: String) {
+        let url = URL(fileURLWithPath: target)
+        let folder = url.deletingLastPathComponent().path
+        let prefix = ".\(url.lastPathComponent)."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            let middle = name.dropFirst(prefix.count).dropLast(4)
+            guard let pid = Int32(middle), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: folder + "/" + name)
+            }
         }
     }
 }

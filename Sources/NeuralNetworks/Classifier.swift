@@ -50,7 +50,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     /// A trainer whose steps run on `workers` threads, each on its own tape with a model
     /// from `makeModel` (called once per worker; the copies start from the first one's weights).
     public init(workers: Int, optimizer: OptimizerKind, weightDecay: Double = 0, makeModel: (Tape<Scalar>) -> Model) {
-        precondition(workers >= 1, "ClassifierTrainer: workers must be at least 1, got \(workers)")
+        Failure.check(workers >= 1, "ClassifierTrainer: workers must be at least 1, got \(workers)")
         let tapes = (0..<workers).map { _ in Tape<Scalar>() }
         let models = tapes.map(makeModel)
         tape = tapes[0]
@@ -168,7 +168,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     /// without recording gradients.
     @inlinable
     public func probabilities(_ features: Tensor<Scalar>, batchSize: Int = 1000) -> Tensor<Scalar> {
-        precondition(features.rank == 2, "probabilities: features \(features.shape) must be [count, features]")
+        Failure.check(features.rank == 2, "probabilities: features \(features.shape) must be [count, features]")
         let (count, width) = (features.shape[0], features.shape[1])
         var rows: [Scalar] = []
         var classes = 0

@@ -1,3 +1,4 @@
+import Foundation
 import Autodiff
 
 /// A fully connected layer `y = x·W + b`: `x` is `[batch, inputs]`, `W` is `[inputs, outputs]`,
@@ -32,10 +33,33 @@ public struct MLP<Scalar: TensorScalar> {
     /// Layer widths, input and output included (e.g. [784, 256, 128, 10]).
     public let sizes: [Int]
 
+    /// Why an MLP of `sizes` cannot be built here, or nil: fewer than two widths, a width that
+    /// is not positive, or more parameters than this machine's memory holds (each parameter
+    /// takes a value, a gradient and up to two optimizer moments).
+    public static func problem(withSizes sizes: [Int]) -> String? {
+        let described = sizes.map(String.init).joined(separator: "-")
+        guard sizes.count >= 2 else { return "sizes \(described) need at least an input and an output width" }
+        guard sizes.allSatisfy({ $0 > 0 }) else { return "sizes \(described) have a width that is not positive" }
+        var parameters = 0
+        for (inputs, outputs) in zip(sizes, sizes.dropFirst()) {
+            let (weights, o1) = inputs.multipliedReportingOverflow(by: outputs)
+            let (layer, o2) = weights.addingReportingOverflow(outputs)
+            let (total, o3) = parameters.addingReportingOverflow(layer)
+            if o1 || o2 || o3 { return "sizes \(described) have more parameters than Int.max" }
+            parameters = total
+        }
+        let bytesPerParameter = 4 * MemoryLayout<Scalar>.size
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(parameters) <= memory / UInt64(bytesPerParameter) else {
+            return "sizes \(described) have \(parameters) parameters, more than this machine's \(memory / (1 << 20)) MiB of memory holds"
+        }
+        return nil
+    }
+
     /// An MLP with `sizes` (at least input and output) whose parameters live on `tape`.
+    /// - Precondition: ``problem(withSizes:)`` is nil.
     public init(sizes: [Int], activation: Activation, initializer: Initializer, on tape: Tape<Scalar>, seed: UInt64) {
-        precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 },
-                     "MLP: sizes \(sizes) need at least an input and an output width, all positive")
+        if let problem = Self.problem(withSizes: sizes) { Failure.stop("MLP: \(problem)") }
         var generator = SeededGenerator(seed: seed)
         layers = zip(sizes, sizes.dropFirst()).map { inputs, outputs in
             Dense(inputs: inputs, outputs: outputs, initializer: initializer, on: tape, using: &generator)

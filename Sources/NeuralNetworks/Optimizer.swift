@@ -84,7 +84,7 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
     /// One update of every parameter.
     @inlinable
     public mutating func step(_ parameters: [Variable<Scalar>], learningRate lr: Scalar) {
-        precondition(parameters.count == first.count, "optimizer: made for \(first.count) parameters, given \(parameters.count)")
+        Failure.check(parameters.count == first.count, "optimizer: made for \(first.count) parameters, given \(parameters.count)")
         steps += 1
         let epsilon: Scalar = Scalar(1e-8)
         for (p, parameter) in parameters.enumerated() {

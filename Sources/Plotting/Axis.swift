@@ -28,7 +28,7 @@ public struct Axis: Sendable {
 
     /// An axis over a fixed range.
     public init(from lower: Double, to upper: Double, logarithmic: Bool = false) {
-        precondition(lower < upper && lower.isFinite && upper.isFinite, "Axis: need a finite range with lower < upper")
+        Requirement.check(lower < upper && lower.isFinite && upper.isFinite, "Axis: need a finite range with lower < upper")
         self.lower = lower
         self.upper = upper
         self.logarithmic = logarithmic

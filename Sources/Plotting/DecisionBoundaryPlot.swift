@@ -34,7 +34,7 @@ public struct DecisionBoundaryPlot: Sendable {
     /// A plot of `frames` over the plane. - Precondition: every frame has resolution² values.
     public init(title: String, xRange: ClosedRange<Double>, yRange: ClosedRange<Double>, resolution: Int,
                 points: [(x: Double, y: Double, label: Int)], frames: [Frame]) {
-        precondition(!frames.isEmpty && frames.allSatisfy { $0.probabilities.count == resolution * resolution },
+        Requirement.check(!frames.isEmpty && frames.allSatisfy { $0.probabilities.count == resolution * resolution },
                      "DecisionBoundaryPlot: every frame needs \(resolution)×\(resolution) probabilities")
         self.title = title
         self.xRange = xRange

@@ -15,8 +15,8 @@ public struct ImageGrid: Sendable {
 
     /// A grid. - Precondition: one caption per image, each image `side × side`.
     public init(title: String, images: [[Double]], captions: [String], side: Int = 28) {
-        precondition(images.count == captions.count, "ImageGrid: \(images.count) images, \(captions.count) captions")
-        precondition(images.allSatisfy { $0.count == side * side }, "ImageGrid: every image needs \(side)×\(side) pixels")
+        Requirement.check(images.count == captions.count, "ImageGrid: \(images.count) images, \(captions.count) captions")
+        Requirement.check(images.allSatisfy { $0.count == side * side }, "ImageGrid: every image needs \(side)×\(side) pixels")
         self.title = title
         self.images = images
         self.captions = captions
@@ -56,7 +56,7 @@ public struct ConfusionMatrixPlot: Sendable {
 
     /// A plot of `counts`. - Precondition: square, one label per class.
     public init(title: String, counts: [[Int]], labels: [String]) {
-        precondition(counts.count == labels.count && counts.allSatisfy { $0.count == labels.count },
+        Requirement.check(counts.count == labels.count && counts.allSatisfy { $0.count == labels.count },
                      "ConfusionMatrixPlot: counts must be \(labels.count)×\(labels.count)")
         self.title = title
         self.counts = counts

@@ -22,7 +22,7 @@ public struct Series: Sendable {
     /// A series of points; `x` defaults to 0, 1, 2, ….
     public init(_ name: String, x: [Double]? = nil, y: [Double], dashed: Bool = false) {
         let xs = x ?? y.indices.map(Double.init)
-        precondition(xs.count == y.count, "Series '\(name)': \(xs.count) x values for \(y.count) y values")
+        Requirement.check(xs.count == y.count, "Series '\(name)': \(xs.count) x values for \(y.count) y values")
         self.name = name
         self.x = xs
         self.y = y
@@ -138,7 +138,7 @@ public enum Smoothing {
     /// The mean of each value and the `window - 1` before it (fewer at the start); non-finite
     /// values are skipped, and a window with none finite stays non-finite (a gap).
     public static func movingAverage(_ values: [Double], window: Int) -> [Double] {
-        precondition(window >= 1, "movingAverage: window must be at least 1")
+        Requirement.check(window >= 1, "movingAverage: window must be at least 1")
         var result: [Double] = []
         result.reserveCapacity(values.count)
         var total = 0.0, finite = 0

@@ -4,8 +4,8 @@
 public enum PNGEncoder {
     /// A PNG of `width × height` pixels, `channels` 1 (grey) or 3 (RGB) bytes each, row-major.
     public static func encode(width: Int, height: Int, channels: Int, pixels: [UInt8]) -> [UInt8] {
-        precondition(channels == 1 || channels == 3, "PNGEncoder: channels must be 1 or 3")
-        precondition(pixels.count == width * height * channels, "PNGEncoder: \(pixels.count) bytes for \(width)×\(height)×\(channels)")
+        Requirement.check(channels == 1 || channels == 3, "PNGEncoder: channels must be 1 or 3")
+        Requirement.check(pixels.count == width * height * channels, "PNGEncoder: \(pixels.count) bytes for \(width)×\(height)×\(channels)")
         var raw: [UInt8] = []
         raw.reserveCapacity(height * (width * channels + 1))
         for y in 0..<height {

@@ -70,7 +70,10 @@ struct CheckpointTests {
         expectCheckpointError("not JSON") { let _: CheckpointContents<Float> = try Checkpoint.decode(badJSON, path: "x") }
         let header = Array(#"{"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}"#.utf8)
         let int8 = withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header + [1]
-        expectCheckpointError("dtype I8") { let _: CheckpointContents<Float> = try Checkpoint.decode(int8, path: "x") }
+        let withInt8: CheckpointContents<Float> = try Checkpoint.decode(int8, path: "x")
+        #expect(withInt8.unsupported == ["w": "I8"] && withInt8.tensors.isEmpty, "an I8 tensor is listed, not converted")
+        let needsW = [(name: "w", parameter: Tape<Float>().parameter(Tensor([0])))]
+        expectCheckpointError("dtype I8") { try Checkpoint.apply(withInt8, to: needsW, path: "x") }
         let lying = Array(#"{"w":{"dtype":"F32","shape":[1000000000000],"data_offsets":[0,4]}}"#.utf8)
         let huge = withUnsafeBytes(of: UInt64(lying.count).littleEndian, Array.init) + lying + [0, 0, 0, 0]
         expectCheckpointError("larger than the file") { let _: CheckpointContents<Float> = try Checkpoint.decode(huge, path: "x") }

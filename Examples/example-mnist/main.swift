@@ -39,53 +39,35 @@ let seed = options.seed(1)
 
 /// The architecture: from the checkpoint's metadata when loading, otherwise from the flags.
 struct Architecture {
-    var sizes: [Int]
-    var activation: Activation
+    var description: MLPArchitecture
     /// The checkpoint's tensors, read once (every worker's model takes its weights from here).
     var weights: CheckpointContents<Float>?
 
-    var metadata: [String: String] {
-        ["format": "autodiff-mlp", "sizes": sizes.map(String.init).joined(separator: ","), "activation": activation.description]
-    }
+    var sizes: [Int] { description.sizes }
+    var activation: Activation { description.activation }
+    var metadata: [String: String] { description.metadata }
 
     init(options: CommandLineOptions, inputWidth: Int) {
         let widths: [Int] = options.list("hidden", "256,128", of: "layer widths 1-100000") { (1...100_000).contains($0) }
-        sizes = [inputWidth] + widths + [10]
-        activation = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha]", Activation.init(name:))
+        let sizes = [inputWidth] + widths + [10]
+        let activation = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha in 0...1]", Activation.init(name:))
         if let problem = MLP<Float>.problem(withSizes: sizes) { exitWithError(program, "--hidden: \(problem)") }
+        description = MLPArchitecture(sizes: sizes, activation: activation)
     }
 
     /// The architecture a checkpoint describes, checked against its tensors' shapes (and sane
     /// sizes) before anything is allocated for it.
     init(checkpoint path: String) {
-        let contents: CheckpointContents<Float>
-        do { contents = try Checkpoint.read(from: path) } catch { exitWithError(program, "\(error)") }
-        guard let sizesText = contents.metadata["sizes"], let activationName = contents.metadata["activation"] else {
-            exitWithError(program, "\(path): the metadata does not describe an MLP (sizes, activation)")
-        }
-        guard let activation = Activation(name: activationName) else {
-            exitWithError(program, "\(path): the metadata's activation '\(activationName)' is not one this program knows (relu, sigmoid, tanh, leaky-relu:alpha with alpha in [0, 1])")
-        }
-        let parts = sizesText.split(separator: ",", omittingEmptySubsequences: false)
-        let sizes = parts.compactMap { Int($0) }
-        guard sizes.count == parts.count, sizes.count >= 2, sizes.last == 10 else {
-            exitWithError(program, "\(path): the metadata's sizes '\(sizesText)' are not a list of widths ending in 10")
-        }
-        if let problem = MLP<Float>.problem(withSizes: sizes) { exitWithError(program, "\(path): the metadata's \(problem)") }
-        for (i, (inputs, outputs)) in zip(sizes, sizes.dropFirst()).enumerated() {
-            for (name, shape) in [("layers.\(i).weight", [inputs, outputs]), ("layers.\(i).bias", [outputs])] {
-                guard let tensor = contents.tensors[name] else {
-                    exitWithError(program, "\(path): the metadata's sizes \(sizesText) need a tensor '\(name)', which the file lacks" +
-                                  (contents.unsupported[name].map { " in F32 or F64 (it is \($0))" } ?? ""))
-                }
-                guard tensor.shape == shape else {
-                    exitWithError(program, "\(path): '\(name)' has shape \(tensor.shape), but the metadata's sizes \(sizesText) need \(shape)")
-                }
+        do {
+            let contents: CheckpointContents<Float> = try Checkpoint.read(from: path)
+            description = try MLPArchitecture(checkpoint: contents, path: path)
+            guard description.sizes.last == 10 else {
+                exitWithError(program, "\(path): the model has \(description.sizes.last!) outputs; this program classifies 10 digits")
             }
+            weights = contents
+        } catch {
+            exitWithError(program, "\(error)")
         }
-        self.sizes = sizes
-        self.activation = activation
-        weights = contents
     }
 }
 

@@ -156,7 +156,7 @@ extension ShapeMath {
         var resolved = newShape
         let inferred = newShape.indices.filter { newShape[$0] == -1 }
         Failure.check(inferred.count <= 1 && newShape.allSatisfy { $0 >= -1 },
-                     "reshape: \(describe(shape)) to \(describe(newShape)): at most one axis may be -1")
+                     "reshape: \(describe(shape)) to \(describe(newShape)): every axis must be ≥ 0, or -1 (inferred) once")
         if let axis = inferred.first {
             let known = newShape.enumerated().filter { $0.offset != axis }.reduce(1) { $0 * $1.element }
             Failure.check(known > 0 && count % known == 0,

@@ -1,0 +1,148 @@
+import Autodiff
+import Foundation
+import NeuralNetworks
+import Testing
+
+/// The bytes of a safetensors file with `header` as its JSON and `data` after it.
+func safetensors(_ header: String, data: [UInt8] = []) -> [UInt8] {
+    let json = Array(header.utf8)
+    return withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init) + json + data
+}
+
+/// The contents of a checkpoint of a 784-h-10 MLP whose metadata says `sizes` and `activation`.
+func mlpCheckpoint(sizes: String, activation: String = "relu", hidden: Int = 4) throws -> CheckpointContents<Float> {
+    let tape = Tape<Float>()
+    let model = MLP<Float>(sizes: [784, hidden, 10], activation: .relu, initializer: .he, on: tape, seed: 1)
+    let bytes = Checkpoint.encode(model.namedParameters.map { ($0.name, $0.parameter.value) },
+                                  metadata: ["sizes": sizes, "activation": activation])
+    return try Checkpoint.decode(bytes, path: "m.safetensors")
+}
+
+@Suite("Hostile checkpoints")
+struct HostileCheckpointTests {
+    @Test("metadata sizes that overflow, are huge, negative, zero or not numbers are refused before allocating",
+          arguments: [
+              ("784,4611686018427387904,10", "more parameters than Int.max"),
+              ("784,99999999999,10", "parameters, more than this machine's"),
+              ("784,-5,10", "a width that is not positive"), ("784,0,10", "a width that is not positive"),
+              ("784,abc,16,10", "are not a list of integers"), ("784,,10", "are not a list of integers"),
+              ("784,5,10", "'layers.0.weight' has shape [784, 4], but the metadata's sizes 784,5,10 need [784, 5]"),
+              ("784,4,10,10", "need a tensor 'layers.2.weight', which the file lacks"),
+          ])
+    func metadataSizes(_ sizes: String, _ fragment: String) throws {
+        let contents = try mlpCheckpoint(sizes: sizes)
+        expectCheckpointError("m.safetensors: does not fit the model: ") { _ = try MLPArchitecture(checkpoint: contents, path: "m.safetensors") }
+        expectCheckpointError(fragment) { _ = try MLPArchitecture(checkpoint: contents, path: "m.safetensors") }
+    }
+
+    @Test("an activation out of range is refused; a sound checkpoint is read back")
+    func activations() throws {
+        expectCheckpointError("activation 'leaky-relu:1e300' is unknown") {
+            _ = try MLPArchitecture(checkpoint: try mlpCheckpoint(sizes: "784,4,10", activation: "leaky-relu:1e300"), path: "m")
+        }
+        let sound = try MLPArchitecture(checkpoint: try mlpCheckpoint(sizes: "784,4,10", activation: "leaky-relu:0.2"), path: "m")
+        #expect(sound == MLPArchitecture(sizes: [784, 4, 10], activation: .leakyRelu(alpha: 0.2)))
+    }
+
+    @Test("numbers beyond Int or with fractions are refused, as Python's reader does")
+    func numbers() {
+        let cases = [
+            (#"{"w":{"dtype":"F32","shape":[18446744073709552400,16],"data_offsets":[0,0]}}"#, "is larger than 9223372036854775807"),
+            (#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551616,4]}}"#, "is larger than 9223372036854775807"),
+            (#"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, "is not an integer"),
+            (#"{"w":{"dtype":"F32","shape":[1e2],"data_offsets":[0,4]}}"#, "is not an integer"),
+            (#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, "is not a non-negative integer"),
+            (#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, "key 'w' appears twice"),
+            (#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}}"#, "unknown or repeated field 'extra'"),
+            (#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, "1 data offsets, not 2"),
+            (#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x"#, "text after the header object"),
+        ]
+        for (header, fragment) in cases {
+            expectCheckpointError(fragment) { let _: CheckpointContents<Float> = try Checkpoint.decode(safetensors(header, data: [0, 0, 0, 0]), path: "h") }
+        }
+    }
+
+    @Test("a header longer than 100 MB is refused from its length alone")
+    func headerCap() {
+        var bytes = withUnsafeBytes(of: UInt64(100_000_001).littleEndian, Array.init)
+        bytes += [UInt8](repeating: 0x20, count: 100_000_001)
+        expectCheckpointError("more than the 100000000 bytes allowed") { let _: CheckpointContents<Float> = try Checkpoint.decode(bytes, path: "big") }
+    }
+
+    @Test("empty tensors may share offset 0; an unused tensor of another dtype is ignored")
+    func lenient() throws {
+        let header = #"{"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"f":{"dtype":"F64","shape":[0,3],"data_offsets":[0,0]},"# +
+            #""w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"ids":{"dtype":"I64","shape":[1],"data_offsets":[4,12]}}"#
+        let contents: CheckpointContents<Float> = try Checkpoint.decode(safetensors(header, data: [0, 0, 128, 63] + [UInt8](repeating: 0, count: 8)), path: "ok")
+        #expect(contents.tensors["w"] == Tensor([1]) && contents.tensors["e"]?.shape == [0] && contents.tensors["f"]?.shape == [0, 3])
+        #expect(contents.unsupported == ["ids": "I64"])
+    }
+
+    @Test("a header of 100,000 empty entries is read into small records")
+    func manyEntries() throws {
+        let entries = (0..<100_000).map { #""t\#($0)":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}"# }
+        let contents: CheckpointContents<Float> = try Checkpoint.decode(safetensors("{" + entries.joined(separator: ",") + "}"), path: "many")
+        #expect(contents.tensors.count == 100_000)
+    }
+
+    @Test("NaN weights are refused when loading, and nothing is changed")
+    func nonFinite() throws {
+        let tape = Tape<Float>()
+        let model = MLP<Float>(sizes: [2, 2], activation: .relu, initializer: .he, on: tape, seed: 1)
+        let before = model.layers[0].weight.value
+        let bytes = Checkpoint.encode([("layers.0.weight", Tensor<Float>(repeating: .nan, shape: [2, 2])), ("layers.0.bias", Tensor<Float>.zeros([2]))])
+        expectCheckpointError("'layers.0.weight' holds nan at element 0; a model needs finite weights") {
+            try Checkpoint.apply(try Checkpoint.decode(bytes, path: "nan"), to: model.namedParameters, path: "nan")
+        }
+        #expect(model.layers[0].weight.value == before)
+    }
+}
+
+@Suite("Saving where a save must not go")
+struct HostileSaveTests {
+    @Test("a symbolic link is followed: its target gets the bytes and the link stays")
+    func symlink() throws {
+        let (target, link) = (temporaryPath("target.bin"), temporaryPath("link.bin"))
+        defer { for p in [target, link] { try? FileManager.default.removeItem(atPath: p) } }
+        try AtomicFile.write([1], to: target)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        try AtomicFile.write([2, 3], to: link)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target, "the link is still a link")
+        #expect(try RegularFile.read(target) == [2, 3])
+        expectCheckpointError("it is a symbolic link to a missing file") {
+            try FileManager.default.removeItem(atPath: target)
+            try AtomicFile.write([4], to: link)
+        }
+    }
+
+    @Test("a FIFO, a device and a directory are refused, never replaced")
+    func specialFiles() throws {
+        let fifo = temporaryPath("fifo")
+        defer { try? FileManager.default.removeItem(atPath: fifo) }
+        #expect(mkfifo(fifo, 0o600) == 0)
+        expectCheckpointError("it exists and is not a regular file") { try AtomicFile.write([1], to: fifo) }
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO, "the FIFO is still a FIFO")
+        expectCheckpointError("it exists and is not a regular file") { try AtomicFile.checkWritable("/dev/null") }
+        expectCheckpointError("it exists and is not a regular file") { try AtomicFile.checkWritable(FileManager.default.temporaryDirectory.path) }
+        expectCheckpointError("the folder /nonexistent-folder does not exist") { try AtomicFile.checkWritable("/nonexistent-folder/m.safetensors") }
+    }
+
+    @Test("temporary files of killed saves are removed by the next save")
+    func staleTemporaries() throws {
+        let path = temporaryPath("model.safetensors")
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        // A process ID that is not running.
+        var dead: Int32 = 4_000_000
+        while kill(dead, 0) == 0 || errno != ESRCH { dead += 1 }
+        let stale = "\(folder)/.\(name).\(dead).tmp"
+        let live = "\(folder)/.\(name).\(getppid()).tmp"
+        defer { for p in [path, stale, live] { try? FileManager.default.removeItem(atPath: p) } }
+        try AtomicFile.write([0], to: stale)
+        try AtomicFile.write([0], to: live)
+        try AtomicFile.write([1, 2], to: path)
+        #expect(!FileManager.default.fileExists(atPath: stale), "the dead process's temporary file is gone")
+        #expect(FileManager.default.fileExists(atPath: live), "a running process's temporary file is left alone")
+    }
+}

@@ -23,41 +23,52 @@ public enum Gzip {
     }
 
     /// Inflates a whole gzip stream straight into `buffer`, after discarding its first `skip`
-    /// bytes (a header already read): no intermediate copies, so decoding needs no more memory
-    /// than the result. The stream must produce exactly `skip + buffer.count` bytes.
+    /// bytes (a header already read): no copy of the whole stream, so decoding needs no more
+    /// memory than the result. The stream must produce exactly `skip + buffer.count` bytes.
     public static func decompress(
         _ input: [UInt8], skipping skip: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, path: String
+    ) throws(DatasetError) {
+        try decompress(input, skipping: skip, count: buffer.count, path: path) { chunk, offset in
+            (buffer.baseAddress! + offset).update(from: chunk.baseAddress!, count: chunk.count)
+        }
+    }
+
+    /// Inflates a whole gzip stream, discards its first `skip` bytes and hands the next
+    /// `count` to `consume` a piece at a time (each with its offset), through one 64 KB buffer:
+    /// a consumer that converts as it goes (bytes to Float features) never holds the bytes.
+    /// The stream must produce exactly `skip + count` bytes.
+    public static func decompress(
+        _ input: [UInt8], skipping skip: Int, count: Int, path: String,
+        consume: (_ chunk: UnsafeBufferPointer<UInt8>, _ offset: Int) -> Void
     ) throws(DatasetError) {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .corruptGzip(path: path, reason: "zlib could not start")
         }
         defer { inflateEnd(&stream) }
-        var discard = [UInt8](repeating: 0, count: max(skip, 1))
-        var probe: UInt8 = 0
-        let expected = skip + buffer.count
+        let expected = skip + count
         var produced = 0
         var failure: DatasetError?
+        var staging = [UInt8](repeating: 0, count: 1 << 16)
         input.withUnsafeBufferPointer { source in
-            discard.withUnsafeMutableBufferPointer { discarded in
+            staging.withUnsafeMutableBufferPointer { buffer in
                 stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
                 stream.avail_in = UInt32(source.count)
                 while failure == nil {
-                    // Where the next output goes: the discarded header, the buffer, then one
-                    // probe byte that must stay empty.
-                    let (target, room): (UnsafeMutablePointer<UInt8>, Int) =
-                        produced < skip ? (discarded.baseAddress! + produced, skip - produced)
-                        : produced < expected ? (buffer.baseAddress! + (produced - skip), min(expected - produced, Int(UInt32.max)))
-                        : (withUnsafeMutablePointer(to: &probe) { $0 }, 1)
-                    stream.next_out = target
-                    stream.avail_out = UInt32(room)
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = UInt32(buffer.count)
                     let status = inflate(&stream, Z_NO_FLUSH)
-                    let written = room - Int(stream.avail_out)
-                    produced += written
-                    if produced > expected {
+                    let written = buffer.count - Int(stream.avail_out)
+                    if produced + written > expected {
                         failure = .corruptGzip(path: path, reason: "decompresses to more than the \(expected) bytes its header declares")
                         return
                     }
+                    // The part of this piece past the skipped header.
+                    let from = max(skip - produced, 0)
+                    if written > from {
+                        consume(UnsafeBufferPointer(rebasing: buffer[from..<written]), produced + from - skip)
+                    }
+                    produced += written
                     switch status {
                     case Z_STREAM_END:
                         if stream.avail_in >= 2 && stream.next_in[0] == 0x1F && stream.next_in[1] == 0x8B {

@@ -83,11 +83,89 @@ public struct IDXFile: Sendable {
         return IDXFile(dimensions: dimensions, bytes: Array(raw[headerSize...]))
     }
 
+    /// The elements of an IDX file scaled to features, x / 255, as a `[count, elements per
+    /// item]` tensor, decoded straight into it (a gzip stream or the raw file through one small
+    /// buffer), so the peak memory is the features alone. `check` sees the dimensions before
+    /// anything is allocated and may refuse them.
+    public static func features<S: TensorScalar>(
+        contentsOf path: String, check: ([Int]) throws(DatasetError) -> Void
+    ) throws(DatasetError) -> Tensor<S> {
+        let size: Int
+        let head: [UInt8]
+        do {
+            size = try RegularFile.size(path)
+            head = try prefix(path, count: min(size, 4 + 4 * 4))
+        } catch let error as DatasetError {
+            throw error
+        } catch {
+            throw .unreadable(path: path, reason: "\(error)")
+        }
+        let compressed = Gzip.isCompressed(head)
+        var raw: [UInt8] = []
+        if compressed {
+            do { raw = try RegularFile.read(path) } catch { throw .unreadable(path: path, reason: "\(error)") }
+        }
+        let header = try parseHeader(compressed ? try Gzip.decompressedPrefix(raw, count: 4 + 4 * 4, path: path) : head,
+                                     path: path, available: compressed ? nil : size)
+        try check(header.dimensions)
+        try checkMemory(header.total, path: path, bytesPerElement: MemoryLayout<S>.size)
+        if !compressed && size != header.headerSize + header.total {
+            throw .sizeMismatch(path: path, expectedBytes: header.headerSize + header.total, actualBytes: size)
+        }
+        let items = header.dimensions[0]
+        let shape = [items, items == 0 ? 0 : header.total / items]
+        let scale = 1 / S(255)
+        var failure: DatasetError?
+        let features = Tensor<S>(shape: shape) { out in
+            let convert = { (chunk: UnsafeBufferPointer<UInt8>, offset: Int) in
+                let target = out.baseAddress! + offset
+                for i in 0..<chunk.count { target[i] = S(chunk[i]) * scale }
+            }
+            do {
+                if compressed {
+                    try Gzip.decompress(raw, skipping: header.headerSize, count: header.total, path: path, consume: convert)
+                } else {
+                    try readChunks(path, from: header.headerSize, count: header.total, consume: convert)
+                }
+            } catch let error as DatasetError {
+                failure = error
+            } catch {}
+        }
+        if let failure {
+            if case let .sizeMismatch(_, expected, actual) = failure {
+                throw .sizeMismatch(path: path, expectedBytes: expected, actualBytes: actual)
+            }
+            throw failure
+        }
+        return features
+    }
+
+    /// `count` bytes of the file from `offset`, handed to `consume` a megabyte at a time.
+    static func readChunks(
+        _ path: String, from offset: Int, count: Int, consume: (UnsafeBufferPointer<UInt8>, Int) -> Void
+    ) throws(DatasetError) {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1 << 20)
+        defer { buffer.deallocate() }
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, buffer.baseAddress!, min(buffer.count, count - done), off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw .unreadable(path: path, reason: n == 0 ? "the file ended early" : String(cString: strerror(errno)))
+            }
+            consume(UnsafeBufferPointer(rebasing: buffer[0..<n]), done)
+            done += n
+        }
+    }
+
     /// Refuses element counts this machine cannot hold (with room for a Float copy of them).
-    static func checkMemory(_ total: Int, path: String) throws(DatasetError) {
+    static func checkMemory(_ total: Int, path: String, bytesPerElement: Int = 1) throws(DatasetError) {
         let memory = ProcessInfo.processInfo.physicalMemory
-        guard UInt64(total) * 5 <= memory else {
-            throw .badHeader(path: path, reason: "the header declares \(total) elements; with their Float features that needs more than this machine's \(memory / (1 << 20)) MiB")
+        guard UInt64(total) * UInt64(bytesPerElement) <= memory / 2 else {
+            throw .badHeader(path: path, reason: "the header declares \(total) elements, \(UInt64(total) * UInt64(bytesPerElement) >> 20) MiB in memory, more than half of this machine's \(memory >> 20) MiB")
         }
     }
 

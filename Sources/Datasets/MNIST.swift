@@ -36,33 +36,31 @@ public struct MNIST<Scalar: TensorScalar>: Sendable {
     /// The number of pixels of each image (rows × columns; 784 for MNIST).
     @inlinable public var imageSize: Int { training.features.shape[1] }
 
-    /// Reads one image file and its label file and checks that they belong together.
+    /// Reads one image file and its label file and checks that they belong together. The
+    /// images are decoded straight into their features (x / 255), so loading holds no more
+    /// than the features and the labels.
     @inlinable
     public static func load(images imagePath: String, labels labelPath: String) throws(DatasetError) -> LabeledSet<Scalar> {
-        let images = try IDXFile(contentsOf: imagePath)
         let labels = try IDXFile(contentsOf: labelPath)
-        guard images.dimensions.count == 3 else {
-            throw .badHeader(path: imagePath, reason: "images have rank \(images.dimensions.count), expected 3 (count, rows, columns)")
-        }
         guard labels.dimensions.count == 1 else {
             throw .badHeader(path: labelPath, reason: "labels have rank \(labels.dimensions.count), expected 1")
-        }
-        guard images.dimensions[0] > 0 else {
-            throw .badHeader(path: imagePath, reason: "the file holds no images")
-        }
-        guard images.dimensions[1] > 0, images.dimensions[2] > 0 else {
-            throw .badHeader(path: imagePath, reason: "images of \(images.dimensions[1])×\(images.dimensions[2]) pixels hold nothing")
-        }
-        guard images.dimensions[0] == labels.dimensions[0] else {
-            throw .mismatch(reason: "\(imagePath) holds \(images.dimensions[0]) images but \(labelPath) holds \(labels.dimensions[0]) labels")
         }
         for (index, label) in labels.bytes.enumerated() where label > 9 {
             throw .labelOutOfRange(path: labelPath, index: index, label: Int(label), classes: 10)
         }
-        let count = images.dimensions[0]
-        let width = images.dimensions[1] * images.dimensions[2]
-        return LabeledSet(features: PixelScaling.unitInterval(images.bytes, shape: [count, width]),
-                          labels: labels.bytes.map(Int.init), classes: 10)
+        let features: Tensor<Scalar> = try IDXFile.features(contentsOf: imagePath) { dimensions throws(DatasetError) in
+            guard dimensions.count == 3 else {
+                throw .badHeader(path: imagePath, reason: "images have rank \(dimensions.count), expected 3 (count, rows, columns)")
+            }
+            guard dimensions[0] > 0 else { throw .badHeader(path: imagePath, reason: "the file holds no images") }
+            guard dimensions[1] > 0, dimensions[2] > 0 else {
+                throw .badHeader(path: imagePath, reason: "images of \(dimensions[1])×\(dimensions[2]) pixels hold nothing")
+            }
+            guard dimensions[0] == labels.dimensions[0] else {
+                throw .mismatch(reason: "\(imagePath) holds \(dimensions[0]) images but \(labelPath) holds \(labels.dimensions[0]) labels")
+            }
+        }
+        return LabeledSet(features: features, labels: labels.bytes.map(Int.init), classes: 10)
     }
 }
 

@@ -1,0 +1,16 @@
+// swift-tools-version: 6.0
+// Fuzz targets for the three parsers (IDX with gzip, safetensors, PNG/PGM). Not part of the
+// library package: build and run them with Fuzz/run.sh, which passes -sanitize=fuzzer,address
+// on the command line.
+import PackageDescription
+
+let package = Package(
+    name: "AutodiffFuzz",
+    dependencies: [.package(name: "Autodiff", path: "..")],
+    targets: [
+        .executableTarget(name: "fuzz-idx", dependencies: [.product(name: "Datasets", package: "Autodiff")]),
+        .executableTarget(name: "fuzz-safetensors", dependencies: [.product(name: "NeuralNetworks", package: "Autodiff")]),
+        .executableTarget(name: "fuzz-image", dependencies: [.product(name: "Datasets", package: "Autodiff")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

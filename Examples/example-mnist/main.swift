@@ -127,9 +127,9 @@ if let imagePath = options.string("predict") {
 // MARK: --check-gradients
 
 if options.isSet("check-gradients") {
+    let checkpointArchitecture = options.string("load").map { Architecture(checkpoint: $0) }
     let data = loadData()
-    let architecture = options.isSet("load") ? Architecture(checkpoint: options.string("load")!)
-                                             : Architecture(options: options, inputWidth: data.imageSize)
+    let architecture = checkpointArchitecture ?? Architecture(options: options, inputWidth: data.imageSize)
     checkInputWidth(architecture, data)
     let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
     let reference: MLP<Double> = makeModel(on: Tape<Double>(), architecture, initializer: initializer)
@@ -179,8 +179,10 @@ if epochs > 0 || options.isSet("save") {
 }
 var pictures = PictureFolder(options.string("out", "example-mnist-output"), program: program)
 
+// A checkpoint is checked before the data is read; flags need the data's image size.
+let checkpointArchitecture = loadPath.map { Architecture(checkpoint: $0) }
 let data = loadData()
-let architecture = loadPath.map { Architecture(checkpoint: $0) } ?? Architecture(options: options, inputWidth: data.imageSize)
+let architecture = checkpointArchitecture ?? Architecture(options: options, inputWidth: data.imageSize)
 checkInputWidth(architecture, data)
 guard batchSize <= data.training.count else {
     exitWithError(program, "--batch-size \(batchSize) is larger than the \(data.training.count) training images")

@@ -1,0 +1,163 @@
+"""Hostile files and misuse against the release binaries (issue 12's cases): each must end with
+a clear message and exit code 1 or 2, never a signal, within its memory bound (peak RSS of that
+process, from wait4). Files are made here, in a temporary folder; nothing large is in git.
+
+usage: python3 .ci/hostile.py BIN_DIR
+"""
+import gzip, json, os, shutil, signal, struct, sys, tempfile, time
+
+bin_dir = os.path.abspath(sys.argv[1])
+work = tempfile.mkdtemp()
+failures = 0
+
+
+def run(name, argv, expect, codes=(1, 2)):
+    rss_run(name, argv, expect, 8192, codes)
+
+
+def rss_run(name, argv, expect, max_rss_mb, codes=(1, 2)):
+    """As run, measuring the child's peak resident memory with wait4."""
+    global failures
+    start = time.time()
+    pid = os.fork()
+    if pid == 0:
+        os.chdir(work)
+        fd = os.open(os.path.join(work, "out.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        try:
+            os.execv(os.path.join(bin_dir, argv[0]), argv)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    text = open(os.path.join(work, "out.txt"), errors="replace").read()
+    rss_mb = usage.ru_maxrss / 1024
+    problems = []
+    if os.WIFSIGNALED(status):
+        problems.append(f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}")
+    elif os.WEXITSTATUS(status) not in codes:
+        problems.append(f"exit code {os.WEXITSTATUS(status)}, expected one of {codes}")
+    if expect not in text:
+        problems.append(f"no '{expect}' in the output")
+    if rss_mb > max_rss_mb:
+        problems.append(f"peak memory {rss_mb:.0f} MiB, more than {max_rss_mb:.0f}")
+    verdict = "ok" if not problems else "FAILED: " + "; ".join(problems)
+    print(f"{name}: {verdict} (peak {rss_mb:.0f} MiB, bound {max_rss_mb:.0f}; {time.time() - start:.1f} s)")
+    if problems:
+        failures += 1
+        print("  output:", text[-600:].replace("\n", "\n  "))
+
+
+def path(name):
+    return os.path.join(work, name)
+
+
+def safetensors(file, header, data=b""):
+    raw = json.dumps(header).encode() if isinstance(header, dict) else header.encode()
+    open(path(file), "wb").write(struct.pack("<Q", len(raw)) + raw + data)
+
+
+def idx(dims, body):
+    return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + body
+
+
+def mnist_folder(name, train, test, images_gz=None):
+    folder = path(name)
+    os.makedirs(folder, exist_ok=True)
+    for prefix, (count, rows, cols) in (("train", train), ("t10k", test)):
+        open(f"{folder}/{prefix}-images-idx3-ubyte", "wb").write(idx([count, rows, cols], bytes(count * rows * cols)))
+        open(f"{folder}/{prefix}-labels-idx1-ubyte", "wb").write(idx([count], bytes(count)))
+    return folder
+
+
+# Item 2: checkpoint metadata is checked against the tensors before anything is allocated.
+for sizes, expect in [("784,4611686018427387904,10", "more parameters than Int.max"),
+                      ("784,99999999999,10", "parameters, more than this machine's"),
+                      ("784,-5,10", "not positive"), ("784,0,10", "not positive"),
+                      ("784,abc,16,10", "not a list of integers")]:
+    safetensors("meta.safetensors", {"__metadata__": {"sizes": sizes, "activation": "relu"}})
+    rss_run(f"checkpoint sizes {sizes}", ["example-mnist", "--load", "meta.safetensors"], expect, 100)
+safetensors("act.safetensors", {"__metadata__": {"sizes": "784,10", "activation": "leaky-relu:1e300"}})
+run("checkpoint activation leaky-relu:1e300", ["example-mnist", "--load", "act.safetensors"], "activation 'leaky-relu:1e300' is unknown")
+
+# Item 4: a 1M-entry header loads in under 1 GB.
+entries = ",".join(f'"t{i}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}' for i in range(1_000_000))
+safetensors("many.safetensors", "{" + entries + "}")
+rss_run("safetensors header of 1M entries (%d MB)" % (os.path.getsize(path("many.safetensors")) >> 20),
+        ["example-mnist", "--load", "many.safetensors"], "the metadata does not describe an MLP", 1024)
+
+# Item 4: a gzip IDX declaring 273,900 images decodes into its Float features and nothing else.
+folder = path("big")
+os.makedirs(folder, exist_ok=True)
+count = 273_900
+with gzip.open(f"{folder}/train-images-idx3-ubyte.gz", "wb", compresslevel=1) as f:
+    f.write(idx([count, 28, 28], b""))
+    block = bytes(28 * 28 * 1000)
+    for _ in range(count // 1000):
+        f.write(block)
+    f.write(bytes(28 * 28 * (count % 1000)))
+open(f"{folder}/train-labels-idx1-ubyte", "wb").write(idx([count], bytes(count)))
+open(f"{folder}/t10k-images-idx3-ubyte", "wb").write(idx([0, 28, 28], b""))
+open(f"{folder}/t10k-labels-idx1-ubyte", "wb").write(idx([0], b""))
+features_mb = count * 784 * 4 / 2**20
+rss_run(f"gzip IDX of {count} images ({os.path.getsize(folder + '/train-images-idx3-ubyte.gz') >> 10} KB, {features_mb:.0f} MiB of features)",
+        ["example-mnist", "--data", folder, "--epochs", "1", "--out", path("big-out")], "the file holds no images",
+        1.25 * features_mb)
+
+# Item 5: other image sizes, empty sets.
+run("0×0 images", ["example-mnist", "--data", mnist_folder("zero", (5, 0, 0), (3, 0, 0)), "--epochs", "1"], "hold nothing")
+run("train and test sizes differ", ["example-mnist", "--data", mnist_folder("differ", (5, 8, 8), (3, 28, 28)), "--epochs", "1"],
+    "holds images of 64 pixels but")
+run("no training images", ["example-mnist", "--data", mnist_folder("empty", (0, 28, 28), (3, 28, 28)), "--epochs", "1"], "holds no images")
+run("8×8 images train with 64 inputs", ["example-mnist", "--data", mnist_folder("small", (300, 8, 8), (50, 8, 8)), "--epochs", "1",
+    "--hidden", "16", "--save", path("small.safetensors"), "--out", path("small-out")], "test accuracy", codes=(0,))
+
+# Item 7: --save onto a FIFO, a device, a symlink; stale temporaries.
+os.mkfifo(path("fifo"))
+run("--save onto a FIFO", ["example-mnist", "--epochs", "1", "--hidden", "8", "--save", path("fifo")], "not a regular file")
+run("--save /dev/null", ["example-mnist", "--epochs", "1", "--hidden", "8", "--save", "/dev/null"], "not a regular file")
+assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+open(path("real.safetensors"), "wb").write(b"old")
+os.symlink(path("real.safetensors"), path("link.safetensors"))
+open(path(".real.safetensors.4000000.tmp"), "wb").write(b"x" * 1000)
+run("--save through a symlink", ["example-mnist", "--epochs", "1", "--hidden", "8", "--batch-size", "1000", "--save",
+    path("link.safetensors"), "--out", path("link-out")], "checkpoint: ", codes=(0,))
+if not os.path.islink(path("link.safetensors")) or os.path.getsize(path("real.safetensors")) < 1000:
+    failures += 1
+    print("  FAILED: the link was replaced or its target not written")
+if os.path.exists(path(".real.safetensors.4000000.tmp")):
+    failures += 1
+    print("  FAILED: a dead process's temporary file was left")
+
+# Item 8: accepted values that trapped or aborted.
+run("example-optimizers --batch-size larger than the training set",
+    ["example-optimizers", "--data", path("small"), "--batch-size", "1000", "--iterations", "1", "--out", path("o")],
+    "--batch-size 1000 is larger than the 300 training images")
+run("example-mnist --hidden 100000,100000", ["example-mnist", "--hidden", "100000,100000"], "parameters, more than this machine's")
+run("bench mlp --sizes 784,100000000,10", ["bench", "mlp", "--sizes", "784,100000000,10"], "parameters, more than this machine's")
+
+# Item 9: silent garbage with exit 0.
+run("example-sqrt 1e250", ["example-sqrt", "1e250"], "too large")
+nan = struct.pack("<f", float("nan"))
+safetensors("nan.safetensors", {"__metadata__": {"sizes": "784,10", "activation": "relu"},
+                                "layers.0.weight": {"dtype": "F32", "shape": [784, 10], "data_offsets": [0, 31360]},
+                                "layers.0.bias": {"dtype": "F32", "shape": [10], "data_offsets": [31360, 31400]}}, nan * 7850)
+open(path("digits.pgm"), "wb").write(b"P5\n112 28\n255\n" + bytes([128] * (112 * 28)))
+run("--predict with an all-NaN checkpoint", ["example-mnist", "--load", "nan.safetensors", "--predict", "digits.pgm"], "finite weights")
+open(path("white.pgm"), "wb").write(b"P5\n112 28\n255\n" + bytes([255] * (112 * 28)))
+run("--predict on blank paper", ["example-mnist", "--load", "nan.safetensors", "--predict", "white.pgm"], "no digits found")
+run("example-logistic --compare 1e300", ["example-logistic", "--compare", "1e300", "--iterations", "300", "--out", path("l")],
+    "diverged", codes=(0,))
+
+# Item 10: flags, files that are not files.
+run("--epochs --hidden 16", ["example-mnist", "--epochs", "--hidden", "16"], "--epochs needs a value")
+run("example-sqrt --bogus", ["example-sqrt", "--bogus"], "unknown flag --bogus")
+run("--seed 2^64-1", ["example-moons", "--seed", "18446744073709551615", "--iterations", "10", "--out", path("m")], "", codes=(0,))
+dirdata = mnist_folder("dirdata", (5, 8, 8), (3, 8, 8))
+os.remove(dirdata + "/train-images-idx3-ubyte")
+os.makedirs(dirdata + "/train-images-idx3-ubyte")
+run("a directory as a data file", ["example-mnist", "--data", dirdata, "--epochs", "1"], "is a directory, not a file")
+
+shutil.rmtree(work)
+print(f"hostile cases: {'all passed' if failures == 0 else f'{failures} FAILED'}")
+sys.exit(1 if failures else 0)

@@ -3,6 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "Autodiff",
+    // Synchronization's Mutex and Atomic need these; Linux has no minimum.
+    platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
     products: [
         .library(name: "Autodiff", targets: ["Autodiff"]),
         .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
@@ -21,7 +23,7 @@ let package = Package(
         .target(name: "CKernels", path: "Sources/CKernels"),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]),
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "Autodiff", dependencies: ["CKernels"]),
         .target(name: "NeuralNetworks", dependencies: ["Autodiff"]),
         .target(name: "Datasets", dependencies: ["Autodiff", "CZlib"]),

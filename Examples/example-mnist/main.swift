@@ -13,7 +13,7 @@ let options: CommandLineOptions = {
         summary: "Train an MLP on MNIST (default: 784-256-128-10 ReLU, Adam, 10 epochs, ≥98% test accuracy).")
     options.option("epochs", "N", "training epochs (default 10; 0 with --load when not given)")
     options.option("batch-size", "N", "minibatch size (default 128)")
-    options.option("lr", "RATE", "learning rate (default 0.001 for adam, 0.1 for sgd/momentum)")
+    options.option("lr", "RATE", "learning rate (default 0.001 for adam and rmsprop, 0.01 for adagrad, 0.1 for sgd and momentum)")
     options.option("optimizer", "NAME", "sgd, momentum, adagrad, rmsprop or adam (default adam)")
     options.option("schedule", "NAME", "constant, step (×0.9 every 5000 iterations) or cosine (default cosine)")
     options.option("hidden", "SIZES", "hidden layer widths, e.g. 256,128 (default 256,128)")
@@ -22,7 +22,7 @@ let options: CommandLineOptions = {
     options.option("weight-decay", "L2", "L2 weight decay on weight matrices (default 0)")
     options.option("validation", "FRACTION", "hold out this fraction of the training set and report it (default 0)")
     options.option("seed", "N", "random seed for weights and shuffling (default 1)")
-    options.option("threads", "N", "threads for matrix products (default: all cores)")
+    options.option("threads", "N", "data-parallel workers, each on its own thread and tape (default: the cores, at most 8)")
     options.option("data", "DIR", "folder with the four MNIST IDX files, .gz or raw (default Data/mnist)")
     options.option("save", "FILE", "where to write the trained model (default mnist-model.safetensors)")
     options.option("load", "FILE", "start from a saved model: evaluate it, or continue with --epochs")
@@ -241,9 +241,12 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
         progress.finish(summary)
         exitWithError(program, "the loss became \(lossSum / Double(max(seen, 1))) in epoch \(epoch): lower --lr")
     }
-    var line = summary + String(format: "  train %.2f%%", 100 * Double(correct) / Double(seen))
+    // The line that stays: short enough for 80 columns (the batch counter is gone by now).
+    let epochSpeed = Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9)
+    var line = String(format: "epoch %d/%d  %.1fk samples/s  loss %.4f  train %.2f%%", epoch, epochs, epochSpeed / 1000,
+                      lossSum / Double(seen), 100 * Double(correct) / Double(seen))
     if let validation {
-        line += String(format: "  validation %.2f%%", 100 * trainer.evaluate(validation.features, labels: validation.labels).accuracy)
+        line += String(format: "  val %.2f%%", 100 * trainer.evaluate(validation.features, labels: validation.labels).accuracy)
     }
     let epochTest = trainer.evaluate(data.test.features, labels: data.test.labels)
     line += String(format: "  test %.2f%%", 100 * epochTest.accuracy)

@@ -24,7 +24,8 @@ let options: CommandLineOptions = {
     options.option("seed", "N", "random seed for weights and shuffling (default 1)")
     options.option("threads", "N", "data-parallel workers, each on its own thread and tape (default: the cores, at most 8)")
     options.option("data", "DIR", "folder with the four MNIST IDX files, .gz or raw (default Data/mnist)")
-    options.option("save", "FILE", "where to write the trained model (default mnist-model.safetensors)")
+    options.option("classes", "NAMES", "class names, comma-separated (default: classes.txt beside the data, Fashion-MNIST's, or digits)")
+    options.option("save", "FILE", "where to write the trained model (default DATASET-model.safetensors, mnist-model.safetensors for MNIST)")
     options.option("load", "FILE", "start from a saved model: evaluate it, or continue with --epochs")
     options.option("out", "DIR", "where the pictures go (default example-mnist-output)")
     options.option("predict", "IMAGE", "classify the digits in a PNG or PGM picture (uses --load or the default model file)")
@@ -33,7 +34,10 @@ let options: CommandLineOptions = {
         return options
 }()
 
-let defaultModelPath = "mnist-model.safetensors"
+/// The data set's name, and the default checkpoint named after it (so a model of another data
+/// set never overwrites the MNIST one).
+let datasetName = options.string("data").map(ClassNames.datasetName) ?? "mnist"
+let defaultModelPath = "\(datasetName)-model.safetensors"
 ComputeSettings.maxThreads = options.int("threads", ComputeSettings.maxThreads, in: 1...64)
 let seed = options.seed(1)
 
@@ -208,7 +212,7 @@ let schedule: LearningRateSchedule = options.parsed("schedule", "cosine", accept
 }
 
 print("\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation), \(optimizerKind) lr \(learningRate) (\(options.string("schedule", "cosine"))), batch \(batchSize), \(epochs) epochs, \(ComputeSettings.maxThreads) threads")
-print(String(format: "data: %d training, %d validation, %d test samples (loaded in %.1fs)",
+print(String(format: "data: %@, %d training, %d validation, %d test samples (loaded in %.1fs)", datasetName,
              training.count, validation?.count ?? 0, data.test.count, Date().timeIntervalSince(start)))
 
 var progress = ProgressLine()
@@ -282,17 +286,24 @@ if epochs > 0 {
         Series("train", x: x, y: curves.trainAccuracy.map { $0 * 100 }), Series("test", x: x, y: curves.testAccuracy.map { $0 * 100 }, dashed: true),
     ]).render(), as: "accuracy.svg", caption: "training and test accuracy per epoch")
 }
+let classNames: [String]
+do {
+    classNames = try ClassNames.names(forDataIn: options.mnistDirectory(), classes: 10,
+                                      given: options.string("classes").map { $0.split(separator: ",").map(String.init) })
+} catch {
+    exitWithError(program, "\(error)")
+}
 let counts = ConfusionMatrixPlot.counts(truth: data.test.labels, predicted: predicted, classes: 10)
-pictures.write(ConfusionMatrixPlot(title: String(format: "Confusion matrix (test accuracy %.2f%%)", test.accuracy * 100), counts: counts,
-                                   labels: (0..<10).map(String.init)).render(),
+pictures.write(ConfusionMatrixPlot(title: String(format: "%@: confusion matrix (test accuracy %.2f%%)", datasetName, test.accuracy * 100),
+                                   counts: counts, labels: classNames).render(),
                as: "confusion.svg", caption: "true class (rows) against predicted class (columns) on the test set")
 let width = data.imageSize
 let side = Int(Double(width).squareRoot().rounded())
 if side * side == width {
     let wrong = Array(data.test.labels.indices.filter { predicted[$0] != data.test.labels[$0] }.prefix(40))
     let images = wrong.map { i in (0..<width).map { Double(data.test.features.scalars[i * width + $0]) } }
-    pictures.write(ImageGrid(title: "Misclassified test digits (true → predicted)", images: images,
-                             captions: wrong.map { "\(data.test.labels[$0]) → \(predicted[$0])" }, side: side).render(),
-                   as: "misclassified.svg", caption: "the first \(wrong.count) misclassified test digits")
+    pictures.write(ImageGrid(title: "\(datasetName): misclassified test images (true → predicted)", images: images,
+                             captions: wrong.map { "\(classNames[data.test.labels[$0]]) → \(classNames[predicted[$0]])" }, side: side).render(),
+                   as: "misclassified.svg", caption: "the first \(wrong.count) misclassified test images")
 }
-pictures.writeIndex(title: "\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation)")
+pictures.writeIndex(title: "\(program) on \(datasetName): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation)")

@@ -70,21 +70,34 @@ public struct ConfusionMatrixPlot: Sendable {
         return counts
     }
 
-    /// Draws the table; each cell is shaded by its share of its row.
+    /// Draws the table. A correct cell is shaded green by its share of its row; an error red,
+    /// relative to the largest error share in the table, so that the few errors of a 98%
+    /// classifier show as clearly as the many of a poor one. Long class names get room: the
+    /// margin grows with the longest, and column names stand upright when wider than a cell.
     public func render() -> RenderedChart {
         let n = labels.count
-        let cell = 44.0, left = 70.0, top = 70.0
+        let cell = 44.0
+        let longest = Double(labels.map(\.count).max() ?? 1) * 7
+        let upright = longest > cell - 6
+        let left = max(70, 48 + longest), top = upright ? 60 + longest : 70
         var svg = SVGDocument(width: left + Double(n) * cell + 30, height: top + Double(n) * cell + 30)
         svg.text(10, 24, title, size: 16, weight: "bold")
-        svg.text(left + Double(n) * cell / 2, top - 28, "predicted", size: 12, anchor: "middle")
-        svg.text(34, top + Double(n) * cell / 2, "true", size: 12, anchor: "middle", rotate: true)
+        svg.text(left + Double(n) * cell / 2, 44, "predicted", size: 12, anchor: "middle")
+        svg.text(18, top + Double(n) * cell / 2, "true", size: 12, anchor: "middle", rotate: true)
+        let shares = (0..<n).map { i in counts[i].map { Double($0) / Double(max(counts[i].reduce(0, +), 1)) } }
+        var largestError = 0.0
+        for i in 0..<n { for j in 0..<n where i != j { largestError = max(largestError, shares[i][j]) } }
         for i in 0..<n {
-            let total = max(counts[i].reduce(0, +), 1)
             svg.text(left - 8, top + (Double(i) + 0.6) * cell, labels[i], size: 12, anchor: "end")
-            svg.text(left + (Double(i) + 0.5) * cell, top - 8, labels[i], size: 12, anchor: "middle")
+            if upright {
+                svg.text(left + (Double(i) + 0.6) * cell, top - 8, labels[i], size: 12, anchor: "start", rotate: true)
+            } else {
+                svg.text(left + (Double(i) + 0.5) * cell, top - 8, labels[i], size: 12, anchor: "middle")
+            }
             for j in 0..<n {
-                let share = Double(counts[i][j]) / Double(total)
-                let shade = i == j ? "rgba(44,160,44,\(svg.number(0.15 + 0.85 * share)))" : "rgba(214,39,40,\(svg.number(min(1, share * 8))))"
+                let share = shares[i][j]
+                let shade = i == j ? "rgba(44,160,44,\(svg.number(0.15 + 0.85 * share)))"
+                    : "rgba(214,39,40,\(svg.number(0.12 + 0.78 * share / max(largestError, 1e-12))))"
                 svg.rect(left + Double(j) * cell, top + Double(i) * cell, cell, cell, fill: counts[i][j] == 0 ? "white" : shade, stroke: "#ddd")
                 if counts[i][j] > 0 {
                     svg.text(left + (Double(j) + 0.5) * cell, top + (Double(i) + 0.6) * cell, String(counts[i][j]), size: 11, anchor: "middle")

@@ -68,3 +68,20 @@ struct HostileDataTests {
         #expect(DigitExtraction.digits(in: photo).isEmpty)
     }
 }
+
+@Suite("Class names")
+struct ClassNameTests {
+    @Test("--classes, classes.txt beside the data, Fashion-MNIST by its folder name, else digits")
+    func names() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("Fashion-MNIST-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        #expect(try ClassNames.names(forDataIn: folder, classes: 10)[9] == "Ankle boot")
+        #expect(try ClassNames.names(forDataIn: "/data/mnist", classes: 3) == ["0", "1", "2"])
+        #expect(try ClassNames.names(forDataIn: folder, classes: 2, given: ["cat", "dog"]) == ["cat", "dog"])
+        expectError("--classes names 1 classes; the data has 2") { _ = try ClassNames.names(forDataIn: folder, classes: 2, given: ["cat"]) }
+        try "cat\ndog\n\n".write(toFile: "\(folder)/classes.txt", atomically: true, encoding: .utf8)
+        #expect(try ClassNames.names(forDataIn: folder, classes: 2) == ["cat", "dog"])
+        expectError("names 2 classes; the data has 10") { _ = try ClassNames.names(forDataIn: folder, classes: 10) }
+        #expect(ClassNames.datasetName("Data/mnist/") == "mnist")
+    }
+}

@@ -29,6 +29,7 @@ let options: CommandLineOptions = {
     options.option("load", "FILE", "start from a saved model: evaluate it, or continue with --epochs")
     options.option("out", "DIR", "where the pictures go (default example-mnist-output)")
     options.option("predict", "IMAGE", "classify the digits in a PNG or PGM picture (uses --load or the default model file)")
+    options.option("show", "FILE", "with --predict: draw the 28×28 crops the model saw and its answers into FILE (.svg)")
     options.flag("check-gradients", "compare the tape's gradients with finite differences on a small batch and exit")
     options.parse()
         return options
@@ -120,10 +121,17 @@ if let imagePath = options.string("predict") {
     let probabilities = trainer.probabilities(features)
     let predicted = probabilities.argmaxRows()
     print("\(imagePath): \(digits.count) digit\(digits.count == 1 ? "" : "s") → \(predicted.map(String.init).joined())")
+    var captions: [String] = []
     for (i, digit) in predicted.enumerated() {
         let row = (0..<10).map { (class: $0, p: probabilities[i, $0]) }.sorted { $0.p > $1.p }
         let top = row.prefix(3).map { String(format: "%d: %.1f%%", $0.class, Double($0.p) * 100) }.joined(separator: ", ")
         print("  digit \(i + 1): \(digit)   (\(top))")
+        captions.append(String(format: "%d (%.0f%%)", digit, Double(row[0].p) * 100))
+    }
+    if let show = options.string("show") {
+        let grid = ImageGrid(title: "\(URL(fileURLWithPath: imagePath).lastPathComponent): what the model saw", images: digits, captions: captions).render()
+        do { try AtomicFile.write(Array(grid.svg.utf8), to: show) } catch { exitWithError(program, "\(error)") }
+        print("picture: \(show)")
     }
     exit(0)
 }

@@ -37,6 +37,8 @@ public struct GrayImage: Sendable, Equatable {
             self = try PNGDecoder.decode(bytes, path: path)
         } else if bytes.starts(with: [0x50, 0x35]) || bytes.starts(with: [0x50, 0x32]) {
             self = try PGMDecoder.decode(bytes, path: path)
+        } else if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
+            throw .badImage(path: path, reason: "JPEG is not supported; save the picture as PNG or PGM")
         } else {
             throw .badImage(path: path, reason: "neither PNG nor PGM (P2/P5) data")
         }

@@ -62,11 +62,24 @@ struct ImageTests {
         let test = try MNIST<Double>.load(images: directory + "/t10k-images-idx3-ubyte.gz", labels: directory + "/t10k-labels-idx1-ubyte.gz")
         let picked = [0, 1, 2, 3]
         let originals = picked.map { i in Array(test.features.scalars[(i * 784)..<((i + 1) * 784)]) }
-        // Tiles 28 high: read back exactly.
+        func cosine(_ a: [Double], _ b: [Double]) -> Double {
+            zip(a, b).map(*).reduce(0, +) / (a.map { $0 * $0 }.reduce(0, +) * b.map { $0 * $0 }.reduce(0, +)).squareRoot()
+        }
+        // Tiles 28 high: each normalised like a segmented digit; MNIST's are normalised already.
         let tiles = GrayImage(width: 28 * picked.count, height: 28, pixels: (0..<(28 * 28 * picked.count)).map { p in
             originals[(p % (28 * picked.count)) / 28][(p / (28 * picked.count)) * 28 + p % 28]
         })
-        #expect(DigitExtraction.digits(in: tiles) == originals)
+        let fromTiles = DigitExtraction.digits(in: tiles)
+        #expect(fromTiles.count == picked.count)
+        for (digit, original) in zip(fromTiles, originals) {
+            #expect(cosine(digit, original) > 0.9, "a tile should come back close to its digit, cosine \(cosine(digit, original))")
+        }
+        // A tile drawn small and off-centre is normalised to MNIST's size and centre.
+        var small = [Double](repeating: 0, count: 784)
+        for y in 0..<14 { for x in 0..<14 { small[(y + 1) * 28 + x + 13] = originals[0][(2 * y) * 28 + 2 * x] } }
+        // (Half-size and back loses detail; unnormalised, the tile would match at about 0.1.)
+        #expect(cosine(small, originals[0]) < 0.3)
+        #expect(cosine(DigitExtraction.digits(in: GrayImage(width: 28, height: 28, pixels: small))[0], originals[0]) > 0.7)
         // Enlarged 2×, inverted to dark ink on white paper, with a margin: segmented and rescaled.
         let (width, height) = (56 * picked.count + 20, 76)
         var paper = [Double](repeating: 1, count: width * height)
@@ -81,5 +94,24 @@ struct ImageTests {
             let norms = (digit.map { $0 * $0 }.reduce(0, +) * original.map { $0 * $0 }.reduce(0, +)).squareRoot()
             #expect(dot / norms > 0.85, "extracted digit should correlate with the original, cosine \(dot / norms)")
         }
+        // The same paper lit unevenly (bright on the left, half as bright on the right), and with
+        // the digits pushed together until they touch.
+        let lit = GrayImage(width: width, height: height, pixels: paper.indices.map { i in
+            paper[i] * (1 - 0.55 * Double(i % width) / Double(width))
+        })
+        let litDigits = DigitExtraction.digits(in: lit)
+        #expect(litDigits.count == picked.count, "uneven lighting: expected \(picked.count) digits, got \(litDigits.count)")
+        for (digit, original) in zip(litDigits, originals) { #expect(cosine(digit, original) > 0.75, "lit unevenly: cosine \(cosine(digit, original))") }
+        let step = 40
+        let touchingWidth = step * picked.count + 40
+        var touching = [Double](repeating: 1, count: touchingWidth * height)
+        for (k, original) in originals.enumerated() {
+            for y in 0..<56 { for x in 0..<56 where original[(y / 2) * 28 + x / 2] > 0 {
+                let i = (y + 10) * touchingWidth + 10 + k * step + x
+                touching[i] = min(touching[i], 1 - original[(y / 2) * 28 + x / 2])
+            } }
+        }
+        let touchingDigits = DigitExtraction.digits(in: GrayImage(width: touchingWidth, height: height, pixels: touching))
+        #expect(touchingDigits.count == picked.count, "touching digits: expected \(picked.count), got \(touchingDigits.count)")
     }
 }

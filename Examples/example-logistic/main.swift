@@ -18,6 +18,7 @@ let options: CommandLineOptions = {
     options.option("seed", "N", "accepted for uniformity; zero initialisation and full batches use no randomness")
     options.option("data", "DIR", "folder with the MNIST IDX files (default Data/mnist)")
     options.option("out", "DIR", "where the pictures go (default example-logistic-output)")
+    options.option("predict", "IMAGE", "after training, tell the two digits apart in a PNG or PGM picture of handwritten digits")
     options.parse()
     return options
 }()
@@ -40,7 +41,7 @@ print("\(program): digit \(digits[0]) (class 0) against digit \(digits[1]) (clas
 /// are trained at once as the columns of one weight matrix — each column is its own logistic
 /// regression with its own step size — so the 784-wide images are read once per iteration for
 /// all of them (the run is bound by memory traffic, not arithmetic).
-func train(rates: [Double]) -> [(costs: [Double], trainAccuracy: Double, testAccuracy: Double)] {
+func train(rates: [Double]) -> [(costs: [Double], trainAccuracy: Double, testAccuracy: Double, weights: Tensor<Float>, bias: Tensor<Float>)] {
     let runs = rates.count
     let tape = Tape<Float>()
     let w = tape.parameter(.zeros([784, runs]))
@@ -85,7 +86,11 @@ func train(rates: [Double]) -> [(costs: [Double], trainAccuracy: Double, testAcc
         }
     }
     let (trainAccuracy, testAccuracy) = (accuracies(train), accuracies(test))
-    return (0..<runs).map { (costs[$0], trainAccuracy[$0], testAccuracy[$0]) }
+    let (weights, bias) = (w.value, b.value)
+    return (0..<runs).map { r in
+        (costs[r], trainAccuracy[r], testAccuracy[r],
+         Tensor(shape: [784, 1], scalars: (0..<784).map { weights.scalars[$0 * runs + r] }), Tensor([bias.scalars[r]]))
+    }
 }
 
 let start = Date()
@@ -93,6 +98,23 @@ let main = train(rates: [mainRate])[0]
 for (i, cost) in main.costs.enumerated() { print(String(format: "cost after iteration %5d: %.6f", i * 100, cost)) }
 print(String(format: "train accuracy: %.2f%%   test accuracy: %.2f%%   (lr %g, %d iterations, %.1fs)",
              main.trainAccuracy * 100, main.testAccuracy * 100, mainRate, iterations, Date().timeIntervalSince(start)))
+if let imagePath = options.string("predict") {
+    // The trained model on each digit of the picture: P(second digit) = sigmoid(x·w + b).
+    let image: GrayImage
+    do { image = try GrayImage(contentsOf: imagePath) } catch { exitWithError(program, "\(error)") }
+    let found = DigitExtraction.digits(in: image)
+    guard !found.isEmpty else { exitWithError(program, "\(imagePath): no digits found (no ink on the paper)") }
+    let x = Tensor<Float>(shape: [found.count, 784], scalars: found.flatMap { $0.map(Float.init) })
+    let p = Tensor.matmul(x, main.weights) + main.bias
+    let probabilities = sigmoid(p).scalars
+    print("\(imagePath): \(found.count) digit\(found.count == 1 ? "" : "s") → " +
+          probabilities.map { String($0 > 0.5 ? digits[1] : digits[0]) }.joined())
+    for (i, q) in probabilities.enumerated() {
+        print(String(format: "  digit %d: %d   (P(%d) = %.3f; this model knows only %d and %d)", i + 1,
+                     q > 0.5 ? digits[1] : digits[0], digits[1], Double(q), digits[0], digits[1]))
+    }
+}
+
 let xs = main.costs.indices.map { Double($0 * 100) }
 pictures.write(LineChart(title: "Learning curve (lr \(mainRate))", xLabel: "iteration", yLabel: "cost",
                          series: [Series("cost", x: xs, y: main.costs)]).render(),

@@ -53,9 +53,12 @@ public struct DecisionBoundaryPlot: Sendable {
                 yRange.upperBound - fy * (yRange.upperBound - yRange.lowerBound))
     }
 
+    /// Where the square plot starts: room for the y axis's numbers on the left, the title on top.
+    static let left = 56.0, top = 40.0
+
     /// The pixel of a data point.
     public func pixel(x: Double, y: Double) -> (Double, Double) {
-        let (left, top) = (20.0, 40.0)
+        let (left, top) = (Self.left, Self.top)
         return (left + (x - xRange.lowerBound) / (xRange.upperBound - xRange.lowerBound) * size,
                 top + (yRange.upperBound - y) / (yRange.upperBound - yRange.lowerBound) * size)
     }
@@ -63,9 +66,12 @@ public struct DecisionBoundaryPlot: Sendable {
     /// Draws the plot; animated when there is more than one frame, `secondsPerFrame` each,
     /// looping. Non-finite probabilities are drawn grey and counted in `gaps`.
     public func render(secondsPerFrame: Double = 0.4) -> RenderedChart {
-        var svg = SVGDocument(width: size + 40, height: size + 70)
-        let (left, top) = (20.0, 40.0)
-        svg.text((size + 40) / 2, 24, title, size: 16, anchor: "middle", weight: "bold")
+        // The plot, its axes below and left, and a legend on the right.
+        let (left, top) = (Self.left, Self.top)
+        var svg = SVGDocument(width: left + size + 130, height: top + size + 72)
+        svg.text((left + size + 130) / 2, 24, title, size: 16, anchor: "middle", weight: "bold")
+        drawAxes(&svg)
+        drawLegend(&svg)
         var gaps = 0
         let total = Double(frames.count) * secondsPerFrame
         for (index, frame) in frames.enumerated() {
@@ -86,18 +92,14 @@ public struct DecisionBoundaryPlot: Sendable {
                     rgb += [200, 200, 200]
                     continue
                 }
-                let q = min(max(p, 0), 1)
-                // Blue for class 0, red for class 1, pale near 0.5.
-                let (r, g, b) = q < 0.5
-                    ? (255 - (0.5 - q) * 2 * 130, 255 - (0.5 - q) * 2 * 80, 255.0)
-                    : (255.0, 255 - (q - 0.5) * 2 * 110, 255 - (q - 0.5) * 2 * 130)
+                let (r, g, b) = Self.colour(p)
                 rgb += [UInt8(r), UInt8(g), UInt8(b)]
             }
             svg.image(left, top, size, size, png: PNGEncoder.encode(width: resolution, height: resolution, channels: 3, pixels: rgb))
             for segment in contour(frame.probabilities, level: 0.5) {
                 svg.line(segment.0, segment.1, segment.2, segment.3, stroke: "#222", width: 1.5)
             }
-            svg.text(left + size / 2, top + size + 22, frame.caption, size: 12, anchor: "middle")
+            svg.text(left + size / 2, top + size + 58, frame.caption, size: 12, anchor: "middle")
             svg.raw("</g>")
         }
         for point in points {
@@ -112,13 +114,65 @@ public struct DecisionBoundaryPlot: Sendable {
         return RenderedChart(svg: svg.text, gaps: gaps)
     }
 
+    /// Ticks with their numbers along the bottom (x) and the left (y) of the plot.
+    func drawAxes(_ svg: inout SVGDocument) {
+        let (left, top) = (Self.left, Self.top)
+        let xAxis = Axis(from: xRange.lowerBound, to: xRange.upperBound)
+        for tick in xAxis.ticks(count: 6) {
+            guard let f = xAxis.fraction(tick), (0...1).contains(f) else { continue }
+            let x = left + f * size
+            svg.line(x, top + size, x, top + size + 5, stroke: "#444", width: 1)
+            svg.text(x, top + size + 18, Axis.label(tick), size: 11, anchor: "middle")
+        }
+        let yAxis = Axis(from: yRange.lowerBound, to: yRange.upperBound)
+        for tick in yAxis.ticks(count: 6) {
+            guard let f = yAxis.fraction(tick), (0...1).contains(f) else { continue }
+            let y = top + (1 - f) * size
+            svg.line(left - 5, y, left, y, stroke: "#444", width: 1)
+            svg.text(left - 8, y + 4, Axis.label(tick), size: 11, anchor: "end")
+        }
+        svg.text(left + size / 2, top + size + 36, "x₁", size: 12, anchor: "middle")
+        svg.text(16, top + size / 2, "x₂", size: 12, anchor: "middle", rotate: true)
+    }
+
+    /// The colour scale of P(class 1), the 0.5 boundary line, and the two classes' dots.
+    func drawLegend(_ svg: inout SVGDocument) {
+        let x = Self.left + size + 22, top = Self.top + 10, height = 160.0
+        svg.text(x, top - 2, "P(class 1)", size: 11)
+        let steps = 20
+        for i in 0..<steps {
+            let q = 1 - (Double(i) + 0.5) / Double(steps)
+            let (r, g, b) = Self.colour(q)
+            svg.rect(x, top + 8 + Double(i) * height / Double(steps), 16, height / Double(steps) + 0.5,
+                     fill: "rgb(\(Int(r)),\(Int(g)),\(Int(b)))", stroke: "none")
+        }
+        for (label, q) in [("1", 1.0), ("0.5", 0.5), ("0", 0.0)] {
+            svg.text(x + 22, top + 12 + (1 - q) * height, label, size: 11)
+        }
+        let legend = top + height + 36
+        svg.line(x, legend, x + 16, legend, stroke: "#222", width: 1.5)
+        svg.text(x + 22, legend + 4, "P = 0.5", size: 11)
+        svg.circle(x + 8, legend + 20, 3.5, fill: "#1f77b4", stroke: "white")
+        svg.text(x + 22, legend + 24, "class 0", size: 11)
+        svg.circle(x + 8, legend + 38, 3.5, fill: "#d62728", stroke: "white")
+        svg.text(x + 22, legend + 42, "class 1", size: 11)
+    }
+
+    /// Blue for class 0, red for class 1, pale near 0.5.
+    static func colour(_ p: Double) -> (Double, Double, Double) {
+        let q = min(max(p, 0), 1)
+        return q < 0.5
+            ? (255 - (0.5 - q) * 2 * 130, 255 - (0.5 - q) * 2 * 80, 255.0)
+            : (255.0, 255 - (q - 0.5) * 2 * 110, 255 - (q - 0.5) * 2 * 130)
+    }
+
     /// Marching squares on the grid of cell centres: segments (x1, y1, x2, y2) in pixels where
     /// the probability crosses `level`.
     func contour(_ values: [Double], level: Double) -> [(Double, Double, Double, Double)] {
         let n = resolution
         let cell = size / Double(n)
         func position(_ row: Double, _ column: Double) -> (Double, Double) {
-            (20 + (column + 0.5) * cell, 40 + (row + 0.5) * cell)
+            (Self.left + (column + 0.5) * cell, Self.top + (row + 0.5) * cell)
         }
         var segments: [(Double, Double, Double, Double)] = []
         for row in 0..<(n - 1) {

@@ -102,14 +102,18 @@ struct PictureTests {
         #expect(try elements(document, "g").count == 3)
         #expect(try elements(document, "animate").count == 3)
         #expect(try elements(document, "image").count == 3)
-        let circles = try elements(document, "circle")
+        // The data points (the legend has two dots of its own).
+        let circles = try elements(document, "circle").filter { attribute($0, "class") == "point" }
         #expect(circles.count == 2)
+        #expect(rendered.svg.contains(">P(class 1)<") && rendered.svg.contains(">class 0<") && rendered.svg.contains(">x₁<"),
+                "the map has a legend and axis labels")
         // (1, -1) is the bottom-right corner of the plot.
         let corner = plot.pixel(x: 1, y: -1)
         #expect(attribute(circles[1], "cx") == String(Int(corner.0)))
         #expect(attribute(circles[1], "cy") == String(Int(corner.1)))
         // Probability rises left to right, so the 0.5 contour is a vertical line in the middle.
-        let contour = try elements(document, "line")
+        // The contour of the last frame (axis ticks and the legend's line are outside the frames).
+        let contour = try document.nodes(forXPath: "//*[local-name()='g'][last()]//*[local-name()='line']").compactMap { $0 as? XMLElement }
         #expect(!contour.isEmpty)
         let middle = plot.pixel(x: 0, y: 0).0
         #expect(contour.allSatisfy { abs((Double(attribute($0, "x1") ?? "") ?? .infinity) - middle) < 480.0 / Double(n) })

@@ -17,7 +17,7 @@ let options: CommandLineOptions = {
     options.option("optimizer", "NAME", "sgd, momentum, adagrad, rmsprop or adam (default adam)")
     options.option("schedule", "NAME", "constant, step (×0.9 every 5000 iterations) or cosine (default cosine)")
     options.option("hidden", "SIZES", "hidden layer widths, e.g. 256,128 (default 256,128)")
-    options.option("activation", "NAME", "relu, sigmoid, tanh or leaky-relu[:alpha] (default relu)")
+    options.option("activation", "NAME", "relu, sigmoid, tanh or leaky-relu[:alpha], for every hidden layer or one each: relu,tanh (default relu)")
     options.option("init", "NAME", "zeros, normal[:sigma], xavier or he (default he)")
     options.option("weight-decay", "L2", "L2 weight decay on weight matrices (default 0)")
     options.option("validation", "FRACTION", "hold out this fraction of the training set and report it (default 0)")
@@ -49,15 +49,17 @@ struct Architecture {
     var weights: CheckpointContents<Float>?
 
     var sizes: [Int] { description.sizes }
-    var activation: Activation { description.activation }
+    var activations: [Activation] { description.activations }
     var metadata: [String: String] { description.metadata }
 
     init(options: CommandLineOptions, inputWidth: Int) {
         let widths: [Int] = options.list("hidden", "256,128", of: "layer widths 1-100000") { (1...100_000).contains($0) }
         let sizes = [inputWidth] + widths + [10]
-        let activation = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha in 0...1]", Activation.init(name:))
+        let activations = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha in 0...1], or one per hidden layer: relu,tanh") {
+            MLPArchitecture.activations(parsing: $0, hiddenLayers: widths.count)
+        }
         if let problem = MLP<Float>.problem(withSizes: sizes) { exitWithError(program, "--hidden: \(problem)") }
-        description = MLPArchitecture(sizes: sizes, activation: activation)
+        description = MLPArchitecture(sizes: sizes, activations: activations)
     }
 
     /// The architecture a checkpoint describes, checked against its tensors' shapes (and sane
@@ -78,7 +80,7 @@ struct Architecture {
 
 /// A model on `tape`, built from `architecture`, with the checkpoint's weights if it has them.
 func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, initializer: Initializer) -> MLP<S> {
-    let model = MLP<S>(sizes: architecture.sizes, activation: architecture.activation, initializer: initializer,
+    let model = MLP<S>(sizes: architecture.sizes, activations: architecture.activations, initializer: initializer,
                        on: tape, seed: seed)
     if let weights = architecture.weights {
         let converted = CheckpointContents<S>(converting: weights)
@@ -148,13 +150,13 @@ if options.isSet("check-gradients") {
     let batch = data.training.subset(Array(0..<8))
     let features = batch.features.converted(to: Double.self)
     let weights = reference.namedParameters.map { ($0.name, $0.parameter.value) }
-    print("gradient check: \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation), batch of 8, softmax cross-entropy")
+    print("gradient check: \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.description.activationsDescription), batch of 8, softmax cross-entropy")
     print("comparing tape gradients with central differences on 40 sampled entries per parameter (Double)")
     let result = GradientCheck.check(at: weights.map(\.1), samplesPerInput: 40) { tape, parameters in
         var h = tape.constant(features)
         for layer in 0..<(parameters.count / 2) {
             h = linear(h, weight: parameters[2 * layer], bias: parameters[2 * layer + 1])
-            if layer < parameters.count / 2 - 1 { h = architecture.activation(h) }
+            if layer < parameters.count / 2 - 1 { h = architecture.activations[layer](h) }
         }
         return softmaxCrossEntropy(logits: h, labels: batch.labels)
     }
@@ -219,7 +221,7 @@ let schedule: LearningRateSchedule = options.parsed("schedule", "cosine", accept
     }
 }
 
-print("\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation), \(optimizerKind) lr \(learningRate) (\(options.string("schedule", "cosine"))), batch \(batchSize), \(epochs) epochs, \(ComputeSettings.maxThreads) threads")
+print("\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.description.activationsDescription), \(optimizerKind) lr \(learningRate) (\(options.string("schedule", "cosine"))), batch \(batchSize), \(epochs) epochs, \(ComputeSettings.maxThreads) threads")
 print(String(format: "data: %@, %d training, %d validation, %d test samples (loaded in %.1fs)", datasetName,
              training.count, validation?.count ?? 0, data.test.count, Date().timeIntervalSince(start)))
 
@@ -314,4 +316,4 @@ if side * side == width {
                              captions: wrong.map { "\(classNames[data.test.labels[$0]]) → \(classNames[predicted[$0]])" }, side: side).render(),
                    as: "misclassified.svg", caption: "the first \(wrong.count) misclassified test images")
 }
-pictures.writeIndex(title: "\(program) on \(datasetName): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.activation)")
+pictures.writeIndex(title: "\(program) on \(datasetName): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.description.activationsDescription)")

@@ -28,8 +28,8 @@ public struct Dense<Scalar: TensorScalar> {
 public struct MLP<Scalar: TensorScalar> {
     /// The layers, input first.
     public let layers: [Dense<Scalar>]
-    /// The activation after every layer but the last.
-    public let activation: Activation
+    /// The activation after each layer but the last, one per hidden layer.
+    public let activations: [Activation]
     /// Layer widths, input and output included (e.g. [784, 256, 128, 10]).
     public let sizes: [Int]
 
@@ -56,15 +56,25 @@ public struct MLP<Scalar: TensorScalar> {
         return nil
     }
 
-    /// An MLP with `sizes` (at least input and output) whose parameters live on `tape`.
+    /// An MLP with `sizes` (at least input and output) whose parameters live on `tape`, with
+    /// the same `activation` after every hidden layer.
     /// - Precondition: ``problem(withSizes:)`` is nil.
     public init(sizes: [Int], activation: Activation, initializer: Initializer, on tape: Tape<Scalar>, seed: UInt64) {
+        self.init(sizes: sizes, activations: Array(repeating: activation, count: max(sizes.count - 2, 0)),
+                  initializer: initializer, on: tape, seed: seed)
+    }
+
+    /// An MLP with `sizes` whose hidden layers have one activation each (`relu` then `tanh`, say).
+    /// - Precondition: ``problem(withSizes:)`` is nil; one activation per hidden layer.
+    public init(sizes: [Int], activations: [Activation], initializer: Initializer, on tape: Tape<Scalar>, seed: UInt64) {
         if let problem = Self.problem(withSizes: sizes) { Failure.stop("MLP: \(problem)") }
+        Failure.check(activations.count == sizes.count - 2,
+                      "MLP: \(activations.count) activations for \(sizes.count - 2) hidden layers (sizes \(sizes))")
         var generator = SeededGenerator(seed: seed)
         layers = zip(sizes, sizes.dropFirst()).map { inputs, outputs in
             Dense(inputs: inputs, outputs: outputs, initializer: initializer, on: tape, using: &generator)
         }
-        self.activation = activation
+        self.activations = activations
         self.sizes = sizes
     }
 
@@ -74,7 +84,7 @@ public struct MLP<Scalar: TensorScalar> {
         var h = x
         for (i, layer) in layers.enumerated() {
             h = layer(h)
-            if i < layers.count - 1 { h = activation(h) }
+            if i < layers.count - 1 { h = activations[i](h) }
         }
         return h
     }

@@ -3,18 +3,40 @@
 public struct MLPArchitecture: Equatable, Sendable {
     /// Layer widths, input and output included.
     public var sizes: [Int]
-    /// The activation between layers.
-    public var activation: Activation
+    /// The activation after each hidden layer.
+    public var activations: [Activation]
 
-    /// An architecture. - Precondition: `MLP.problem(withSizes: sizes)` is nil.
+    /// An architecture with one activation for every hidden layer.
+    /// - Precondition: `MLP.problem(withSizes: sizes)` is nil.
     public init(sizes: [Int], activation: Activation) {
+        self.init(sizes: sizes, activations: Array(repeating: activation, count: max(sizes.count - 2, 0)))
+    }
+
+    /// An architecture with an activation per hidden layer.
+    public init(sizes: [Int], activations: [Activation]) {
         self.sizes = sizes
-        self.activation = activation
+        self.activations = activations
+    }
+
+    /// `relu`, or `relu,tanh` when the layers differ: the form of the metadata and of `--activation`.
+    public var activationsDescription: String {
+        Set(activations.map(\.description)).count <= 1 ? (activations.first?.description ?? "identity")
+            : activations.map(\.description).joined(separator: ",")
+    }
+
+    /// Activations from `relu` (every hidden layer) or `relu,tanh` (one per hidden layer), or nil
+    /// when a name is unknown or the count does not match.
+    public static func activations(parsing text: String, hiddenLayers: Int) -> [Activation]? {
+        let parsed = text.split(separator: ",").map { Activation(name: String($0)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else { return nil }
+        let list = parsed.map { $0! }
+        if list.count == 1 { return Array(repeating: list[0], count: hiddenLayers) }
+        return list.count == hiddenLayers ? list : nil
     }
 
     /// The metadata a checkpoint of this architecture carries.
     public var metadata: [String: String] {
-        ["format": "autodiff-mlp", "sizes": sizes.map(String.init).joined(separator: ","), "activation": activation.description]
+        ["format": "autodiff-mlp", "sizes": sizes.map(String.init).joined(separator: ","), "activation": activationsDescription]
     }
 
     /// The architecture a checkpoint describes, checked before anything is allocated for it:
@@ -24,9 +46,6 @@ public struct MLPArchitecture: Equatable, Sendable {
         guard let sizesText = contents.metadata["sizes"], let activationName = contents.metadata["activation"] else {
             throw .incompatible(path: path, reason: "the metadata does not describe an MLP (sizes, activation)")
         }
-        guard let activation = Activation(name: activationName) else {
-            throw .incompatible(path: path, reason: "the metadata's activation '\(activationName)' is unknown (relu, sigmoid, tanh, identity, leaky-relu:alpha with alpha in [0, 1])")
-        }
         let parts = sizesText.split(separator: ",", omittingEmptySubsequences: false)
         let sizes = parts.compactMap { Int($0) }
         guard sizes.count == parts.count else {
@@ -34,6 +53,9 @@ public struct MLPArchitecture: Equatable, Sendable {
         }
         if let problem = MLP<S>.problem(withSizes: sizes) {
             throw .incompatible(path: path, reason: "the metadata's \(problem)")
+        }
+        guard let activations = Self.activations(parsing: activationName, hiddenLayers: sizes.count - 2) else {
+            throw .incompatible(path: path, reason: "the metadata's activation '\(activationName)' is unknown or not one per hidden layer (relu, sigmoid, tanh, identity, leaky-relu:alpha with alpha in [0, 1])")
         }
         for (i, (inputs, outputs)) in zip(sizes, sizes.dropFirst()).enumerated() {
             for (name, shape) in [("layers.\(i).weight", [inputs, outputs]), ("layers.\(i).bias", [outputs])] {
@@ -46,6 +68,6 @@ public struct MLPArchitecture: Equatable, Sendable {
                 }
             }
         }
-        self.init(sizes: sizes, activation: activation)
+        self.init(sizes: sizes, activations: activations)
     }
 }

@@ -146,3 +146,24 @@ struct HostileSaveTests {
         #expect(FileManager.default.fileExists(atPath: live), "a running process's temporary file is left alone")
     }
 }
+
+@Suite("Per-layer activations")
+struct PerLayerActivationTests {
+    @Test("relu then tanh: applied layer by layer, written to the metadata and read back")
+    func roundTrip() throws {
+        let tape = Tape<Double>()
+        let model = MLP<Double>(sizes: [3, 4, 5, 2], activations: [.relu, .tanh], initializer: .xavier, on: tape, seed: 4)
+        let x = tape.constant(Tensor(shape: [2, 3], scalars: [0.5, -1, 2, 1, 0.25, -0.5]))
+        var h = linear(x, weight: model.layers[0].weight, bias: model.layers[0].bias)
+        h = tanh(linear(relu(h), weight: model.layers[1].weight, bias: model.layers[1].bias))
+        let byHand = linear(h, weight: model.layers[2].weight, bias: model.layers[2].bias)
+        #expect(model(x).value == byHand.value, "relu after layer 0, tanh after layer 1, nothing after the last")
+        let architecture = MLPArchitecture(sizes: model.sizes, activations: model.activations)
+        #expect(architecture.metadata["activation"] == "relu,tanh")
+        let bytes = Checkpoint.encode(model.namedParameters.map { ($0.name, $0.parameter.value) }, metadata: architecture.metadata)
+        let read = try MLPArchitecture(checkpoint: try Checkpoint.decode(bytes, path: "m") as CheckpointContents<Double>, path: "m")
+        #expect(read == architecture)
+        #expect(MLPArchitecture.activations(parsing: "relu,tanh,tanh", hiddenLayers: 2) == nil)
+        #expect(MLPArchitecture.activations(parsing: "sigmoid", hiddenLayers: 3) == [.sigmoid, .sigmoid, .sigmoid])
+    }
+}

@@ -20,6 +20,7 @@ let options: CommandLineOptions = {
     options.option("activation", "NAME", "relu, sigmoid, tanh or leaky-relu[:alpha], for every hidden layer or one each: relu,tanh (default relu)")
     options.option("init", "NAME", "zeros, normal[:sigma], xavier or he (default he)")
     options.option("weight-decay", "L2", "L2 weight decay on weight matrices (default 0)")
+    options.option("loss", "NAME", "ce (softmax cross-entropy) or mse (squared error of the softmax against one-hot labels) (default ce)")
     options.option("validation", "FRACTION", "hold out this fraction of the training set and report it (default 0)")
     options.option("seed", "N", "random seed for weights and shuffling (default 1)")
     options.option("threads", "N", "data-parallel workers, each on its own thread and tape (default: the cores, at most 8)")
@@ -209,6 +210,7 @@ let (training, validation) = validationFraction > 0
 var trainer = ClassifierTrainer(workers: ComputeSettings.maxThreads, optimizer: optimizerKind, weightDecay: weightDecay) { tape in
     makeModel(on: tape, architecture, initializer: initializer) as MLP<Float>
 }
+trainer.loss = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))
 let model = trainer.model
 var batches = Minibatches(of: training, size: batchSize, seed: seed)
 let iterations = epochs * batches.count

@@ -13,6 +13,15 @@ public protocol ClassifierModel<Scalar>: SendableMetatype {
 
 extension MLP: ClassifierModel {}
 
+/// What a classifier's training step minimises.
+public enum ClassifierLoss: String, Sendable, CaseIterable {
+    /// Softmax cross-entropy of the logits against the labels (fused; the usual choice).
+    case crossEntropy = "ce"
+    /// Mean squared error of the softmax probabilities against one-hot labels, as some
+    /// tutorials train MNIST.
+    case meanSquaredError = "mse"
+}
+
 /// Trains and evaluates a classifier with softmax cross-entropy: the training step and the
 /// batched evaluation every example shares.
 ///
@@ -30,6 +39,8 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     public let model: Model
     /// The optimizer, with its state.
     public var optimizer: GradientDescent<Scalar>
+    /// What each step minimises (evaluation always reports cross-entropy).
+    public var loss: ClassifierLoss = .crossEntropy
     @usableFromInline let parameters: [Variable<Scalar>]
     /// The other workers' models; empty when training on one thread.
     @usableFromInline let replicas: [Model]
@@ -83,14 +94,26 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     /// Forward and backward on one part of a batch; returns (loss, correct).
     @inlinable
     static func forwardBackward(
-        _ model: Model, features: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>
+        _ model: Model, features: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>, lossKind: ClassifierLoss
     ) -> (loss: Scalar, correct: Int) {
         let tape = model.parameters[0].tape
         tape.reset()
         let rows = labels.count
         let x = tape.constant(shape: [rows, features.count / max(rows, 1)], copying: features)
         let logits = model(x)
-        let loss = softmaxCrossEntropy(logits: logits, labels: labels)
+        let loss: Variable<Scalar>
+        switch lossKind {
+        case .crossEntropy:
+            loss = softmaxCrossEntropy(logits: logits, labels: labels)
+        case .meanSquaredError:
+            let classes = tape.shape(of: logits)[1]
+            let targets = withUnsafeTemporaryAllocation(of: Scalar.self, capacity: rows * classes) { onehot in
+                onehot.initialize(repeating: 0)
+                for i in 0..<rows { onehot[i * classes + labels[i]] = 1 }
+                return tape.constant(shape: [rows, classes], copying: UnsafeBufferPointer(onehot))
+            }
+            loss = meanSquaredError(logits.softmax(), targets)
+        }
         tape.backward(loss)
         let correct = tape.withValue(of: logits) { z in
             let classes = z.count / max(rows, 1)
@@ -115,7 +138,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         let rows = labels.count
         let width = features.count / max(rows, 1)
         if replicas.isEmpty || rows < 2 * workers {
-            let result = Self.forwardBackward(model, features: features, labels: labels)
+            let result = Self.forwardBackward(model, features: features, labels: labels, lossKind: loss)
             optimizer.step(parameters, learningRate: learningRate)
             if !replicas.isEmpty { synchronizeReplicas() }
             return result
@@ -126,6 +149,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         // Worker `part` takes rows bound(part)..<bound(part + 1).
         @inline(__always) func bound(_ part: Int) -> Int { part * rows / parts }
         let models = workerModels
+        let lossKind = self.loss
         let featureAddress = UInt(bitPattern: features.baseAddress)
         let labelAddress = UInt(bitPattern: labels.baseAddress)
         var loss: Scalar = 0
@@ -139,7 +163,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
                 let l = UnsafePointer<Int>(bitPattern: labelAddress)!
                 results.value[part] = Self.forwardBackward(
                     models.value[part], features: UnsafeBufferPointer(start: f + start * width, count: (end - start) * width),
-                    labels: UnsafeBufferPointer(start: l + start, count: end - start))
+                    labels: UnsafeBufferPointer(start: l + start, count: end - start), lossKind: lossKind)
             }
             for part in 0..<parts {
                 loss += Scalar(bound(part + 1) - bound(part)) / Scalar(rows) * buffer[part].loss

@@ -101,3 +101,31 @@ struct DataParallelTests {
         }
     }
 }
+
+@Suite("The squared-error loss")
+struct SquaredErrorLossTests {
+    @Test("a step of --loss mse is the gradient of mean((softmax(z) - onehot)²), on one worker and on three")
+    func meanSquaredErrorStep() {
+        let x = Tensor<Double>(shape: [6, 2], scalars: [0.5, -1, 1, 0.25, -0.5, 2, 1.5, 1, -2, 0.5, 0, 1])
+        let labels = [0, 2, 1, 2, 1, 0]
+        func trained(workers: Int) -> [Tensor<Double>] {
+            var trainer = ClassifierTrainer(workers: workers, optimizer: .sgd) { tape in
+                MLP<Double>(sizes: [2, 3], activation: .identity, initializer: .xavier, on: tape, seed: 5)
+            }
+            trainer.loss = .meanSquaredError
+            x.withUnsafeBufferPointer { f in labels.withUnsafeBufferPointer { l in _ = trainer.step(features: f, labels: l, learningRate: 1) } }
+            return trainer.model.parameters.map(\.value)
+        }
+        // The same step by hand: one gradient of the loss written out with ops, then w -= g.
+        let tape = Tape<Double>()
+        let model = MLP<Double>(sizes: [2, 3], activation: .identity, initializer: .xavier, on: tape, seed: 5)
+        let onehot = Tensor<Double>(shape: [6, 3], scalars: labels.flatMap { l in (0..<3).map { $0 == l ? 1 : 0 } })
+        tape.backward(meanSquaredError(model(tape.constant(x)).softmax(), tape.constant(onehot)))
+        let expected = model.parameters.map { $0.value - $0.gradient }
+        for workers in [1, 3] {
+            for (got, want) in zip(trained(workers: workers), expected) {
+                #expect(got.maxAbsoluteDifference(want) < 1e-12, "\(workers) workers: parameters differ by \(got.maxAbsoluteDifference(want))")
+            }
+        }
+    }
+}

@@ -21,7 +21,8 @@ let options: CommandLineOptions = {
     options.option("init", "NAME", "zeros, normal[:sigma], xavier or he (default he)")
     options.option("weight-decay", "L2", "L2 weight decay on weight matrices (default 0)")
     options.option("loss", "NAME", "ce (softmax cross-entropy) or mse (squared error of the softmax against one-hot labels) (default ce)")
-    options.option("validation", "FRACTION", "hold out this fraction of the training set and report it (default 0)")
+    options.option("validation", "FRACTION", "hold out this fraction of the training set and report it (default 0); the model kept and saved is then the one of the best validation epoch")
+    options.option("early-stop", "EPOCHS", "with --validation: stop when validation accuracy has not improved for this many epochs")
     options.option("seed", "N", "random seed for weights and shuffling (default 1)")
     options.option("threads", "N", "data-parallel workers, each on its own thread and tape (default: the cores, at most 8)")
     options.option("data", "DIR", "folder with the four MNIST IDX files, .gz or raw (default Data/mnist)")
@@ -186,6 +187,8 @@ let learningRate = options.double("lr", defaultRate, in: 1e-12...100)
 let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
 let weightDecay = options.double("weight-decay", 0, in: 0...10)
 let validationFraction = options.double("validation", 0, in: 0...0.9)
+let patience: Int? = options.isSet("early-stop") ? options.int("early-stop", 3, in: 1...10_000) : nil
+if patience != nil && validationFraction == 0 { options.fail("--early-stop needs --validation FRACTION to judge the epochs by") }
 
 // A checkpoint or a picture folder that cannot be written should stop us before training.
 if epochs > 0 || options.isSet("save") {
@@ -231,6 +234,8 @@ var progress = ProgressLine()
 var iteration = 0
 var curves = (trainLoss: [Double](), trainAccuracy: [Double](), testLoss: [Double](), testAccuracy: [Double]())
 let trainingStart = Date()
+// With a validation set, the weights of the best validation epoch are kept (and saved).
+var best: (accuracy: Double, epoch: Int, weights: [Tensor<Float>])?
 for epoch in 1...max(epochs, 1) where epochs > 0 {
     batches.shuffle()
     let epochStart = Date()
@@ -261,8 +266,10 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
     let epochSpeed = Double(seen) / max(Date().timeIntervalSince(epochStart), 1e-9)
     var line = String(format: "epoch %d/%d  %.1fk samples/s  loss %.4f  train %.2f%%", epoch, epochs, epochSpeed / 1000,
                       lossSum / Double(seen), 100 * Double(correct) / Double(seen))
+    var validationAccuracy: Double?
     if let validation {
-        line += String(format: "  val %.2f%%", 100 * trainer.evaluate(validation.features, labels: validation.labels).accuracy)
+        validationAccuracy = trainer.evaluate(validation.features, labels: validation.labels).accuracy
+        line += String(format: "  val %.2f%%", 100 * validationAccuracy!)
     }
     let epochTest = trainer.evaluate(data.test.features, labels: data.test.labels)
     line += String(format: "  test %.2f%%", 100 * epochTest.accuracy)
@@ -271,6 +278,17 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
     curves.trainAccuracy.append(Double(correct) / Double(seen))
     curves.testLoss.append(epochTest.loss)
     curves.testAccuracy.append(epochTest.accuracy)
+    if let accuracy = validationAccuracy {
+        if accuracy > (best?.accuracy ?? -1) { best = (accuracy, epoch, model.parameters.map(\.value)) }
+        if let patience, let best, epoch - best.epoch >= patience {
+            print("early stop: validation accuracy has not improved for \(patience) epochs (best \(String(format: "%.2f%%", 100 * best.accuracy)) in epoch \(best.epoch))")
+            break
+        }
+    }
+}
+if let best, best.epoch < curves.trainLoss.count {
+    for (parameter, weights) in zip(model.parameters, best.weights) { parameter.tape.assign(weights, to: parameter) }
+    print(String(format: "kept the weights of epoch %d, the best on validation (%.2f%%)", best.epoch, 100 * best.accuracy))
 }
 
 let probabilities = trainer.probabilities(data.test.features)
@@ -289,8 +307,8 @@ if epochs > 0 || options.isSet("save") {
 }
 
 // Pictures: learning curves per epoch, the confusion matrix, and misclassified test digits.
-if epochs > 0 {
-    let x = (1...epochs).map(Double.init)
+if !curves.trainLoss.isEmpty {
+    let x = (1...curves.trainLoss.count).map(Double.init)
     pictures.write(LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: "cross-entropy", logarithmicY: true, series: [
         Series("train (running mean)", x: x, y: curves.trainLoss), Series("test", x: x, y: curves.testLoss, dashed: true),
     ]).render(), as: "loss.svg", caption: "training and test loss per epoch")

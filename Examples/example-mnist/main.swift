@@ -216,12 +216,23 @@ var trainer = ClassifierTrainer(workers: ComputeSettings.maxThreads, optimizer: 
 trainer.loss = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))
 let model = trainer.model
 var batches = Minibatches(of: training, size: batchSize, seed: seed)
+// Resuming (--load with --epochs): the optimizer's moments and step, the schedule's position
+// and the shuffle order continue from the checkpoint, so training on picks up where it stopped.
+let resumed = checkpointArchitecture?.weights.map { contents -> (iteration: Int, epochs: Int)? in
+    guard epochs > 0, trainer.optimizer.restore(contents, names: model.namedParameters.map(\.name)) else { return nil }
+    return (Int(contents.metadata["iteration"] ?? "") ?? 0, Int(contents.metadata["epochs"] ?? "") ?? 0)
+} ?? nil
+let (startIteration, epochsBefore) = resumed ?? (0, 0)
+for _ in 0..<epochsBefore { batches.shuffle() }
+if let resumed {
+    print("resuming: \(optimizerKind) state after \(trainer.optimizer.stepCount) steps, epoch \(resumed.epochs + 1), iteration \(resumed.iteration)")
+}
 let iterations = epochs * batches.count
 let schedule: LearningRateSchedule = options.parsed("schedule", "cosine", accepted: "constant, step, cosine") { name in
     switch name {
     case "constant": .constant(learningRate)
     case "step": .stepDecay(initial: learningRate, factor: 0.9, every: 5000)
-    case "cosine": .cosine(initial: learningRate, minimum: learningRate / 100, total: iterations)
+    case "cosine": .cosine(initial: learningRate, minimum: learningRate / 100, total: startIteration + iterations)
     default: nil
     }
 }
@@ -231,7 +242,7 @@ print(String(format: "data: %@, %d training, %d validation, %d test samples (loa
              training.count, validation?.count ?? 0, data.test.count, Date().timeIntervalSince(start)))
 
 var progress = ProgressLine()
-var iteration = 0
+var iteration = startIteration
 var curves = (trainLoss: [Double](), trainAccuracy: [Double](), testLoss: [Double](), testAccuracy: [Double]())
 let trainingStart = Date()
 // With a validation set, the weights of the best validation epoch are kept (and saved).
@@ -253,7 +264,8 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
         seen += rows
         let elapsed = Date().timeIntervalSince(epochStart)
         let speed = Double(seen) / max(elapsed, 1e-9)
-        let remaining = Double(iterations - iteration) * Date().timeIntervalSince(trainingStart) / Double(iteration)
+        let done = iteration - startIteration
+        let remaining = Double(iterations - done) * Date().timeIntervalSince(trainingStart) / Double(done)
         summary = String(format: "epoch %d/%d  batch %d/%d  %.0f samples/s  loss %.4f", epoch, epochs, b + 1, batches.count,
                          speed, lossSum / Double(seen))
         progress.update(summary + "  ETA \(ProgressLine.duration(remaining))")
@@ -299,7 +311,13 @@ print(String(format: "time: %.1fs", Date().timeIntervalSince(start)) + (epochs >
 if epochs > 0 || options.isSet("save") {
     let savePath = options.string("save") ?? defaultModelPath
     do {
-        try Checkpoint.save(model.namedParameters, metadata: architecture.metadata, to: savePath)
+        // The weights, and the optimizer's state so that --load can resume training exactly.
+        let names = model.namedParameters.map(\.name)
+        let optimizerState = trainer.optimizer.state(names: names, shapes: model.parameters.map(\.shape))
+        let progressMetadata = ["iteration": "\(iteration)", "epochs": "\(epochsBefore + curves.trainLoss.count)"]
+        try Checkpoint.save(model.namedParameters.map { ($0.name, $0.parameter.value) } + optimizerState.tensors,
+                            metadata: architecture.metadata.merging(optimizerState.metadata) { a, _ in a }.merging(progressMetadata) { a, _ in a },
+                            to: savePath)
         print("checkpoint: \(savePath)")
     } catch {
         exitWithError(program, "\(error)")

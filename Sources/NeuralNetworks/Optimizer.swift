@@ -81,6 +81,39 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
         decays = parameters.map { $0.shape.count >= 2 }
     }
 
+    /// The number of steps taken (Adam's bias correction depends on it).
+    public var stepCount: Int { steps }
+
+    /// The optimizer's state as named tensors, for a checkpoint: `optimizer.first.NAME` and
+    /// `optimizer.second.NAME` (the moments or accumulators this rule keeps) for the parameters
+    /// `names` (in the order the optimizer was made for), and its step count and rule as metadata.
+    public func state(names: [String], shapes: [[Int]]) -> (tensors: [(name: String, tensor: Tensor<Scalar>)], metadata: [String: String]) {
+        var tensors: [(name: String, tensor: Tensor<Scalar>)] = []
+        for (p, name) in names.enumerated() {
+            if !first[p].isEmpty { tensors.append(("optimizer.first.\(name)", Tensor(shape: shapes[p], scalars: first[p]))) }
+            if !second[p].isEmpty { tensors.append(("optimizer.second.\(name)", Tensor(shape: shapes[p], scalars: second[p]))) }
+        }
+        return (tensors, ["optimizer": "\(kind)", "optimizer.steps": "\(steps)"])
+    }
+
+    /// Restores ``state(names:shapes:)`` from a checkpoint so training resumes where it stopped;
+    /// false (and nothing changed) when the checkpoint holds no state for this rule or its
+    /// tensors do not fit.
+    public mutating func restore(_ contents: CheckpointContents<Scalar>, names: [String]) -> Bool {
+        guard contents.metadata["optimizer"] == "\(kind)", let saved = contents.metadata["optimizer.steps"].flatMap(Int.init), saved >= 0
+        else { return false }
+        var (newFirst, newSecond) = (first, second)
+        for (p, name) in names.enumerated() {
+            for (buffer, key) in [(0, "first"), (1, "second")] where !(buffer == 0 ? first[p] : second[p]).isEmpty {
+                guard let tensor = contents.tensors["optimizer.\(key).\(name)"], tensor.count == (buffer == 0 ? first[p] : second[p]).count,
+                      tensor.scalars.allSatisfy(\.isFinite) else { return false }
+                if buffer == 0 { newFirst[p] = tensor.scalars } else { newSecond[p] = tensor.scalars }
+            }
+        }
+        (first, second, steps) = (newFirst, newSecond, saved)
+        return true
+    }
+
     /// One update of every parameter.
     @inlinable
     public mutating func step(_ parameters: [Variable<Scalar>], learningRate lr: Scalar) {

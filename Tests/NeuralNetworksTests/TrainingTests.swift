@@ -129,3 +129,45 @@ struct SquaredErrorLossTests {
         }
     }
 }
+
+@Suite("Optimizer state in checkpoints")
+struct OptimizerStateTests {
+    @Test("Adam saved after 3 steps and restored takes the steps an uninterrupted Adam takes", arguments: ["adam", "momentum", "rmsprop", "adagrad", "sgd"])
+    func resume(_ name: String) throws {
+        let kind = try #require(OptimizerKind(name: name))
+        let x = Tensor<Double>(shape: [4, 2], scalars: [0.5, -1, 1, 0.25, -0.5, 2, 1.5, 1])
+        let labels = [0, 2, 1, 2]
+        func trainer() -> ClassifierTrainer<MLP<Double>> {
+            let tape = Tape<Double>()
+            return ClassifierTrainer(model: MLP<Double>(sizes: [2, 3], activation: .identity, initializer: .xavier, on: tape, seed: 5),
+                                     tape: tape, optimizer: kind)
+        }
+        func step(_ t: inout ClassifierTrainer<MLP<Double>>) {
+            x.withUnsafeBufferPointer { f in labels.withUnsafeBufferPointer { l in _ = t.step(features: f, labels: l, learningRate: 0.1) } }
+        }
+        var straight = trainer()
+        for _ in 0..<6 { step(&straight) }
+        var first = trainer()
+        for _ in 0..<3 { step(&first) }
+        let names = first.model.namedParameters.map(\.name)
+        let state = first.optimizer.state(names: names, shapes: first.model.parameters.map(\.shape))
+        let bytes = Checkpoint.encode(first.model.namedParameters.map { ($0.name, $0.parameter.value) } + state.tensors, metadata: state.metadata)
+        let contents: CheckpointContents<Double> = try Checkpoint.decode(bytes, path: "resume")
+        var second = trainer()
+        try Checkpoint.apply(contents, to: second.model.namedParameters, path: "resume")
+        let restored = second.optimizer.restore(contents, names: names)
+        #expect(restored, "the state of \(name) is restored")
+        #expect(second.optimizer.stepCount == 3)
+        for _ in 0..<3 { step(&second) }
+        for (a, b) in zip(straight.model.parameters, second.model.parameters) {
+            #expect(a.value == b.value, "\(name): resumed training differs by \(a.value.maxAbsoluteDifference(b.value))")
+        }
+        var other = trainer()
+        if name != "sgd" {
+            let otherKind: OptimizerKind = name == "adam" ? .sgd : .adam(beta1: 0.9, beta2: 0.999)
+            other = ClassifierTrainer(model: other.model, tape: other.tape, optimizer: otherKind)
+            let refused = !other.optimizer.restore(contents, names: names)
+            #expect(refused, "another rule's state is not restored")
+        }
+    }
+}

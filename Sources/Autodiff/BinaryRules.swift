@@ -9,7 +9,7 @@ public protocol BinaryFunction {
 /// side by side. One broadcasting pullback serves every binary rule: ∂a += Σ g·∂f/∂a and
 /// ∂b += Σ g·∂f/∂b, each summed over the axes along which its operand was broadcast.
 ///
-/// The built-in binary ops are rules recorded by code (see ``RuleTable``); a rule of your own is
+/// The built-in binary ops are rules recorded by code (one exhaustive table maps the codes to the rules); a rule of your own is
 /// recorded with ``Variable/applying(_:_:_:)`` and broadcasts the same way.
 public protocol BinaryRule: BinaryFunction {
     /// (∂y/∂a, ∂y/∂b) at (a, b), given y = f(a, b).

@@ -36,8 +36,12 @@ public enum GradientCheck {
     /// assert(result.maxError < 1e-6)
     /// ```
     ///
-    /// - Parameter samplesPerInput: check only this many elements of each input, picked with a
-    ///   fixed seed (for large weight matrices); nil checks every element.
+    /// - Parameters:
+    ///   - inputs: the point to check at, one tensor per input of `function`.
+    ///   - step: the finite-difference step h.
+    ///   - samplesPerInput: check only this many elements of each input, picked with a fixed seed
+    ///     (for large weight matrices); nil checks every element.
+    ///   - function: the computation, from a tape and the inputs as variables on it.
     public static func check(
         at inputs: [Tensor<Double>], step: Double = 1e-6, samplesPerInput: Int? = nil,
         _ function: (Tape<Double>, [Variable<Double>]) -> Variable<Double>

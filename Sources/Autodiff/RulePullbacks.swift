@@ -1,6 +1,6 @@
 /// The pullbacks of the built-in rules, for both paths of the backward pass: rank-0 entries
 /// (plain arithmetic on slots) and tensors (loops over the op's values). Both find the rule
-/// through ``RuleTable`` and compute g·∂ with the rule's own derivative, so they agree bit for
+/// through `RuleTable` and compute g·∂ with the rule's own derivative, so they agree bit for
 /// bit.
 extension RuleCode {
     /// Runs this pullback for a rank-0 op on rank-0 inputs (``TapeEntry/isScalarOp``).

@@ -130,10 +130,16 @@ public final class Tape<Scalar: TensorScalar> {
     ///
     /// - Parameters:
     ///   - op: the op's name, used in error messages.
-    ///   - a, b, c: the inputs (all on this tape).
-    ///   - auxScalar, auxInt: small constants the pullback needs (an exponent, an axis).
-    ///   - savedScalars, savedInts: room the forward may fill for the pullback
-    ///     (``OpContext/savedScalars``, ``OpContext/savedInts``).
+    ///   - shape: the result's shape.
+    ///   - a: the first input (on this tape).
+    ///   - b: a second input, if any.
+    ///   - c: a third input, if any.
+    ///   - auxScalar: a small constant the pullback needs (an exponent).
+    ///   - auxInt: an integer constant the pullback needs (an axis).
+    ///   - savedScalars: scalars the forward may save for the pullback (``OpContext/savedScalars``).
+    ///   - savedInts: integers the forward may save for the pullback (``OpContext/savedInts``).
+    ///   - forward: writes the result's value (``OpContext/output``) from the inputs.
+    ///   - pullback: adds the inputs' gradients from the output's (`+=`).
     @inlinable @inline(__always)
     public func record(
         _ op: StaticString, shape: [Int],

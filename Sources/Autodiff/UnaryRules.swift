@@ -2,7 +2,7 @@
 /// each element, and dy/dx from the input, the output and the op's constant.
 ///
 /// The built-in elementwise ops are unary rules that the tape records by a code (see
-/// ``RuleTable``), so their pullbacks cost no stored closure. A rule of your own is recorded with
+/// one exhaustive table of codes), so their pullbacks cost no stored closure. A rule of your own is recorded with
 /// ``Variable/applying(_:constant:)`` and gets the same generic pullback through a closure.
 public protocol UnaryRule {
     /// y = f(x), with the op's constant `c` (the exponent of `pow`, the alpha of leaky ReLU, …).

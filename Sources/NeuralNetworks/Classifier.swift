@@ -48,7 +48,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     @usableFromInline let workerModels: UncheckedSendable<[Model]>
 
     /// A trainer for `model`, whose parameters live on `tape`, on the calling thread (matrix
-    /// products may still use several threads, see ``ComputeSettings/maxThreads``).
+    /// products may still use several threads, see `ComputeSettings.maxThreads`).
     public init(model: Model, tape: Tape<Scalar>, optimizer: OptimizerKind, weightDecay: Double = 0) {
         self.tape = tape
         self.model = model

@@ -9,7 +9,7 @@ public protocol Optimizer<Scalar> {
     mutating func step(_ parameters: [Variable<Scalar>], learningRate: Scalar)
 }
 
-/// Which optimizer, with its hyperparameters; ``make(for:)`` builds it.
+/// Which optimizer, with its hyperparameters; ``make(for:weightDecay:)`` builds it.
 public enum OptimizerKind: Sendable, Equatable, CustomStringConvertible {
     /// Plain gradient descent: w -= lr·g.
     case sgd

@@ -32,6 +32,7 @@ public enum ClassifierLoss: String, Sendable, CaseIterable {
 /// thread hand-off per step instead of one per matrix product: measured faster on 2 cores than
 /// splitting each product (see README, `bench mlp --threads 2`).
 public struct ClassifierTrainer<Model: ClassifierModel> {
+    /// The scalar type of the model.
     public typealias Scalar = Model.Scalar
     /// The tape holding the (first copy of the) model's parameters.
     public let tape: Tape<Scalar>

@@ -110,16 +110,17 @@ if let imagePath = options.string("predict") {
     guard FileManager.default.fileExists(atPath: modelPath) else {
         exitWithError(program, "no model at \(modelPath): train one first (\(program)) or pass --load FILE")
     }
-    let image: GrayImage
-    do { image = try GrayImage(contentsOf: imagePath) } catch { exitWithError(program, "\(error)") }
-    let digits = DigitExtraction.digits(in: image)
-    guard !digits.isEmpty else { exitWithError(program, "\(imagePath): no digits found (no ink on the paper)") }
     let tape = Tape<Float>()
     let architecture = Architecture(checkpoint: modelPath)
     guard architecture.sizes[0] == 784 else {
         exitWithError(program, "\(modelPath): the model takes \(architecture.sizes[0]) inputs; --predict reads 28×28 digits (784)")
     }
     let model: MLP<Float> = makeModel(on: tape, architecture, initializer: .zeros)
+    // The model is checked before the picture is read: a bad checkpoint is the first thing to say.
+    let image: GrayImage
+    do { image = try GrayImage(contentsOf: imagePath) } catch { exitWithError(program, "\(error)") }
+    let digits = DigitExtraction.digits(in: image)
+    guard !digits.isEmpty else { exitWithError(program, "\(imagePath): no digits found (no ink on the paper)") }
     let trainer = ClassifierTrainer(model: model, tape: tape, optimizer: .sgd)
     let features = Tensor<Float>(shape: [digits.count, 784], scalars: digits.flatMap { $0.map(Float.init) })
     let probabilities = trainer.probabilities(features)

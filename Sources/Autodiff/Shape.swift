@@ -69,22 +69,6 @@ enum ShapeMath {
         Failure.stop("\(op): \(describe(a)) and \(describe(b)): shapes cannot be broadcast together")
     }
 
-    /// Element strides of `shape` read as if broadcast to `target` (0 along broadcast axes).
-    @inlinable
-    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
-        var strides = [Int](repeating: 0, count: target.count)
-        var stride = 1
-        var i = shape.count - 1
-        var j = target.count - 1
-        while i >= 0 {
-            strides[j] = shape[i] == 1 && target[j] != 1 ? 0 : stride
-            stride *= shape[i]
-            i -= 1
-            j -= 1
-        }
-        return strides
-    }
-
     /// Whether `shape` can be broadcast to `target` (numpy rules, one direction).
     @inlinable
     static func canBroadcast(_ shape: [Int], to target: [Int]) -> Bool {

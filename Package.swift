@@ -43,7 +43,9 @@ let package = Package(
             path: "Examples/example-optimizers"),
         .executableTarget(
             name: "example-mnist", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
-            path: "Examples/example-mnist"),
+            path: "Examples/example-mnist",
+            // The sample picture for --predict and the script that makes it.
+            exclude: ["make-sample.py", "sample-2026.png"]),
         .executableTarget(
             name: "bench", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "ExampleSupport"],
             path: "Benchmarks/bench"),

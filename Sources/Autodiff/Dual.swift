@@ -1,0 +1,286 @@
+import Foundation
+
+/// A dual number `value + tangent·ε` with ε² = 0: arithmetic on it carries the derivative along
+/// a direction, so f(x + vε) = f(x) + (∇f·v)ε for any f built from its operations.
+///
+/// `Dual` is a ``TensorScalar``, so tensors, tapes and every op of the engine run on it
+/// unchanged. A tape of duals gives forward mode (``jvp(at:direction:of:)``) and, with a backward
+/// pass over it, forward-over-reverse second derivatives: the tangent of the gradient is a
+/// Hessian-vector product (``hessianVectorProduct(at:direction:of:)``). Matrix products of duals
+/// are three real products through the base type's kernel.
+///
+/// Arithmetic, the elementary functions of ``TensorScalar``, `squareRoot()`, `magnitude`, the
+/// remainders and `addProduct` carry the tangent. Comparisons (`<`, `max`, `min`) look at the
+/// value only, so a branch picks one side as a one-sided derivative would; `==` compares both
+/// parts. Rounding, `ulp`, `nextUp` and the bit-level members of `BinaryFloatingPoint` describe
+/// the value and give no tangent (a conversion to `Double` keeps the value).
+@frozen
+public struct Dual<Base: TensorScalar>: TensorScalar {
+    /// The real part: the function's value.
+    public var value: Base
+    /// The ε part: the derivative along the seeded direction.
+    public var tangent: Base
+
+    /// value + tangent·ε.
+    @inlinable @inline(__always)
+    public init(_ value: Base, tangent: Base) {
+        self.value = value
+        self.tangent = tangent
+    }
+
+    /// A constant: `value` with tangent 0.
+    @inlinable @inline(__always)
+    public init(_ value: Base) { self.init(value, tangent: 0) }
+
+    public typealias Exponent = Base.Exponent
+    public typealias RawSignificand = Base.RawSignificand
+    public typealias RawExponent = Base.RawExponent
+    public typealias Magnitude = Dual
+    public typealias Stride = Dual
+    public typealias IntegerLiteralType = Int
+    public typealias FloatLiteralType = Double
+
+    public var description: String {
+        tangent == 0 ? "\(value)" : "\(value) + \(tangent)ε"
+    }
+}
+
+// MARK: Arithmetic (the derivative rules of +, -, ×, ÷)
+
+extension Dual {
+    @inlinable @inline(__always)
+    public static func + (a: Dual, b: Dual) -> Dual { Dual(a.value + b.value, tangent: a.tangent + b.tangent) }
+    @inlinable @inline(__always)
+    public static func - (a: Dual, b: Dual) -> Dual { Dual(a.value - b.value, tangent: a.tangent - b.tangent) }
+    /// d(ab) = a·db + da·b.
+    @inlinable @inline(__always)
+    public static func * (a: Dual, b: Dual) -> Dual {
+        Dual(a.value * b.value, tangent: a.value * b.tangent + a.tangent * b.value)
+    }
+    /// d(a/b) = (da - (a/b)·db)/b.
+    @inlinable @inline(__always)
+    public static func / (a: Dual, b: Dual) -> Dual {
+        let q = a.value / b.value
+        return Dual(q, tangent: (a.tangent - q * b.tangent) / b.value)
+    }
+    @inlinable @inline(__always) public static func += (a: inout Dual, b: Dual) { a = a + b }
+    @inlinable @inline(__always) public static func -= (a: inout Dual, b: Dual) { a = a - b }
+    @inlinable @inline(__always) public static func *= (a: inout Dual, b: Dual) { a = a * b }
+    @inlinable @inline(__always) public static func /= (a: inout Dual, b: Dual) { a = a / b }
+    @inlinable @inline(__always) public static prefix func - (a: Dual) -> Dual { Dual(-a.value, tangent: -a.tangent) }
+    @inlinable @inline(__always) public mutating func negate() { self = -self }
+
+    /// x - n·y for the integer quotient n (rounded to nearest): d = dx - n·dy.
+    @inlinable
+    public mutating func formRemainder(dividingBy other: Dual) {
+        let r = value.remainder(dividingBy: other.value)
+        let n = ((value - r) / other.value).rounded()
+        self = Dual(r, tangent: tangent - n * other.tangent)
+    }
+
+    /// x - n·y for n truncated toward zero: d = dx - n·dy.
+    @inlinable
+    public mutating func formTruncatingRemainder(dividingBy other: Dual) {
+        let r = value.truncatingRemainder(dividingBy: other.value)
+        let n = ((value - r) / other.value).rounded()
+        self = Dual(r, tangent: tangent - n * other.tangent)
+    }
+
+    /// √x: d = dx / (2√x).
+    @inlinable
+    public mutating func formSquareRoot() {
+        let s = value.squareRoot()
+        self = Dual(s, tangent: tangent / (2 * s))
+    }
+
+    @inlinable
+    public mutating func addProduct(_ lhs: Dual, _ rhs: Dual) { self += lhs * rhs }
+
+    /// The value rounded; the tangent is 0 (a step function).
+    @inlinable
+    public mutating func round(_ rule: FloatingPointRoundingRule) { self = Dual(value.rounded(rule)) }
+
+    /// |x|: d = sign(x)·dx.
+    @inlinable
+    public var magnitude: Dual { value < 0 ? -self : self }
+
+    @inlinable public func distance(to other: Dual) -> Dual { other - self }
+    @inlinable public func advanced(by n: Dual) -> Dual { self + n }
+}
+
+// MARK: Comparison, hashing
+
+extension Dual {
+    /// Both parts equal.
+    @inlinable
+    public static func == (a: Dual, b: Dual) -> Bool { a.value == b.value && a.tangent == b.tangent }
+    /// By value only.
+    @inlinable
+    public static func < (a: Dual, b: Dual) -> Bool { a.value < b.value }
+    @inlinable
+    public func isEqual(to other: Dual) -> Bool { self == other }
+    @inlinable
+    public func isLess(than other: Dual) -> Bool { value < other.value }
+    @inlinable
+    public func isLessThanOrEqualTo(_ other: Dual) -> Bool { value <= other.value }
+    @inlinable
+    public func isTotallyOrdered(belowOrEqualTo other: Dual) -> Bool { value.isTotallyOrdered(belowOrEqualTo: other.value) }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(value)
+        hasher.combine(tangent)
+    }
+}
+
+// MARK: Construction and the floating-point description of the value
+
+extension Dual {
+    @inlinable public init(integerLiteral value: Int) { self.init(Base(value)) }
+    @inlinable public init(floatLiteral value: Double) { self.init(Base(value)) }
+    @inlinable public init(_ value: Int) { self.init(Base(value)) }
+    @inlinable public init<Source: BinaryInteger>(_ value: Source) { self.init(Base(value)) }
+    @inlinable public init?<Source: BinaryInteger>(exactly value: Source) {
+        guard let v = Base(exactly: value) else { return nil }
+        self.init(v)
+    }
+    @inlinable public init(_ value: Float) { self.init(Base(value)) }
+    @inlinable public init(_ value: Double) { self.init(Base(value)) }
+    #if !(os(Windows) || os(Android)) && (arch(i386) || arch(x86_64))
+    @inlinable public init(_ value: Float80) { self.init(Base(value)) }
+    #endif
+    /// A dual keeps its tangent; any other floating-point value is a constant.
+    @inlinable public init<Source: BinaryFloatingPoint>(_ value: Source) {
+        if let dual = value as? Dual { self = dual } else { self.init(Base(value)) }
+    }
+    @inlinable public init?<Source: BinaryFloatingPoint>(exactly value: Source) {
+        if let dual = value as? Dual { self = dual; return }
+        guard let v = Base(exactly: value) else { return nil }
+        self.init(v)
+    }
+    @inlinable public init(sign: FloatingPointSign, exponent: Exponent, significand: Dual) {
+        self.init(Base(sign: sign, exponent: exponent, significand: significand.value),
+                  tangent: Base(sign: sign, exponent: exponent, significand: significand.tangent))
+    }
+    @inlinable public init(signOf sign: Dual, magnitudeOf magnitude: Dual) {
+        self = (sign.value.sign == magnitude.value.sign) ? magnitude : -magnitude
+    }
+    @inlinable public init(sign: FloatingPointSign, exponentBitPattern: RawExponent, significandBitPattern: RawSignificand) {
+        self.init(Base(sign: sign, exponentBitPattern: exponentBitPattern, significandBitPattern: significandBitPattern))
+    }
+
+    @inlinable public static var radix: Int { Base.radix }
+    @inlinable public static var nan: Dual { Dual(Base.nan) }
+    @inlinable public static var signalingNaN: Dual { Dual(Base.signalingNaN) }
+    @inlinable public static var infinity: Dual { Dual(Base.infinity) }
+    @inlinable public static var greatestFiniteMagnitude: Dual { Dual(Base.greatestFiniteMagnitude) }
+    @inlinable public static var pi: Dual { Dual(Base.pi) }
+    @inlinable public static var ulpOfOne: Dual { Dual(Base.ulpOfOne) }
+    @inlinable public static var leastNormalMagnitude: Dual { Dual(Base.leastNormalMagnitude) }
+    @inlinable public static var leastNonzeroMagnitude: Dual { Dual(Base.leastNonzeroMagnitude) }
+    @inlinable public static var exponentBitCount: Int { Base.exponentBitCount }
+    @inlinable public static var significandBitCount: Int { Base.significandBitCount }
+
+    @inlinable public var ulp: Dual { Dual(value.ulp) }
+    @inlinable public var sign: FloatingPointSign { value.sign }
+    @inlinable public var exponent: Exponent { value.exponent }
+    /// The value's significand, the tangent scaled by the same power of the radix.
+    @inlinable public var significand: Dual {
+        Dual(value.significand, tangent: Base(sign: .plus, exponent: -value.exponent, significand: tangent))
+    }
+    @inlinable public var nextUp: Dual { Dual(value.nextUp) }
+    @inlinable public var exponentBitPattern: RawExponent { value.exponentBitPattern }
+    @inlinable public var significandBitPattern: RawSignificand { value.significandBitPattern }
+    @inlinable public var binade: Dual { Dual(value.binade) }
+    @inlinable public var significandWidth: Int { value.significandWidth }
+    @inlinable public var isNormal: Bool { value.isNormal }
+    @inlinable public var isFinite: Bool { value.isFinite && tangent.isFinite }
+    @inlinable public var isZero: Bool { value.isZero && tangent.isZero }
+    @inlinable public var isSubnormal: Bool { value.isSubnormal }
+    @inlinable public var isInfinite: Bool { value.isInfinite || tangent.isInfinite }
+    @inlinable public var isNaN: Bool { value.isNaN || tangent.isNaN }
+    @inlinable public var isSignalingNaN: Bool { value.isSignalingNaN || tangent.isSignalingNaN }
+    @inlinable public var isCanonical: Bool { value.isCanonical }
+}
+
+// MARK: The elementary functions of TensorScalar, each with its derivative
+
+extension Dual {
+    @inlinable public static func exp(_ x: Dual) -> Dual {
+        let e = Base.exp(x.value)
+        return Dual(e, tangent: x.tangent * e)
+    }
+    @inlinable public static func log(_ x: Dual) -> Dual { Dual(Base.log(x.value), tangent: x.tangent / x.value) }
+    @inlinable public static func log1p(_ x: Dual) -> Dual { Dual(Base.log1p(x.value), tangent: x.tangent / (1 + x.value)) }
+    @inlinable public static func tanh(_ x: Dual) -> Dual {
+        let t = Base.tanh(x.value)
+        return Dual(t, tangent: x.tangent * (1 - t * t))
+    }
+    /// d(x^y) = y·x^(y-1)·dx + x^y·log x·dy, each term only where its tangent is nonzero (so a
+    /// constant exponent never meets log of a negative base).
+    @inlinable public static func pow(_ x: Dual, _ y: Dual) -> Dual {
+        let z = Base.pow(x.value, y.value)
+        var t: Base = 0
+        if x.tangent != 0 { t += y.value * Base.pow(x.value, y.value - 1) * x.tangent }
+        if y.tangent != 0 { t += z * Base.log(x.value) * y.tangent }
+        return Dual(z, tangent: t)
+    }
+    @inlinable public static func expm1(_ x: Dual) -> Dual { Dual(Base.expm1(x.value), tangent: x.tangent * Base.exp(x.value)) }
+    @inlinable public static func sin(_ x: Dual) -> Dual { Dual(Base.sin(x.value), tangent: x.tangent * Base.cos(x.value)) }
+    @inlinable public static func cos(_ x: Dual) -> Dual { Dual(Base.cos(x.value), tangent: -x.tangent * Base.sin(x.value)) }
+    @inlinable public static func tan(_ x: Dual) -> Dual {
+        let t = Base.tan(x.value)
+        return Dual(t, tangent: x.tangent * (1 + t * t))
+    }
+    @inlinable public static func asin(_ x: Dual) -> Dual {
+        Dual(Base.asin(x.value), tangent: x.tangent / (1 - x.value * x.value).squareRoot())
+    }
+    @inlinable public static func acos(_ x: Dual) -> Dual {
+        Dual(Base.acos(x.value), tangent: -x.tangent / (1 - x.value * x.value).squareRoot())
+    }
+    @inlinable public static func atan(_ x: Dual) -> Dual { Dual(Base.atan(x.value), tangent: x.tangent / (1 + x.value * x.value)) }
+    /// d atan2(y, x) = (x·dy - y·dx)/(x² + y²).
+    @inlinable public static func atan2(_ y: Dual, _ x: Dual) -> Dual {
+        Dual(Base.atan2(y.value, x.value),
+             tangent: (x.value * y.tangent - y.value * x.tangent) / (x.value * x.value + y.value * y.value))
+    }
+    @inlinable public static func sinh(_ x: Dual) -> Dual { Dual(Base.sinh(x.value), tangent: x.tangent * Base.cosh(x.value)) }
+    @inlinable public static func cosh(_ x: Dual) -> Dual { Dual(Base.cosh(x.value), tangent: x.tangent * Base.sinh(x.value)) }
+
+    @inlinable
+    public static func sigmoid(_ x: UnsafePointer<Dual>, into y: UnsafeMutablePointer<Dual>, count: Int) {
+        for i in 0..<count { y[i] = ScalarMath.sigmoid(x[i]) }
+    }
+    @inlinable
+    public static func tanh(_ x: UnsafePointer<Dual>, into y: UnsafeMutablePointer<Dual>, count: Int) {
+        for i in 0..<count { y[i] = tanh(x[i]) }
+    }
+
+    /// C = A·B + beta·C on duals as three products of the base type (values and tangents read
+    /// in place through doubled strides): Cᵥ = Aᵥ·Bᵥ, Cₜ = Aᵥ·Bₜ + Aₜ·Bᵥ.
+    @inlinable
+    public static func gemmKernel(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Dual>, rowStrideA: Int, columnStrideA: Int,
+        b: UnsafePointer<Dual>, rowStrideB: Int, columnStrideB: Int,
+        c: UnsafeMutablePointer<Dual>, ldc: Int, beta: Dual, portable: Bool
+    ) {
+        guard m > 0, n > 0 else { return }
+        let av = UnsafeRawPointer(a).assumingMemoryBound(to: Base.self)
+        let bv = UnsafeRawPointer(b).assumingMemoryBound(to: Base.self)
+        let parts = UnsafeMutablePointer<Base>.allocate(capacity: 2 * m * n)
+        defer { parts.deallocate() }
+        let (cv, ct) = (parts, parts + m * n)
+        let (ra, ca, rb, cb) = (2 * rowStrideA, 2 * columnStrideA, 2 * rowStrideB, 2 * columnStrideB)
+        Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
+                        b: bv, rowStrideB: rb, columnStrideB: cb, c: cv, ldc: n, beta: 0, portable: portable)
+        Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
+                        b: bv + 1, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 0, portable: portable)
+        Base.gemmKernel(m: m, n: n, k: k, a: av + 1, rowStrideA: ra, columnStrideA: ca,
+                        b: bv, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 1, portable: portable)
+        for i in 0..<m {
+            for j in 0..<n {
+                let product = Dual(cv[i * n + j], tangent: ct[i * n + j])
+                c[i * ldc + j] = beta == 0 ? product : product + beta * c[i * ldc + j]
+            }
+        }
+    }
+}

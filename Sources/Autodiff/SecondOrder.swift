@@ -1,0 +1,55 @@
+// Second derivatives by forward over reverse: the tape runs on dual numbers x + vε, and the
+// backward pass over it yields ∇f(x) + (H·v)ε, since every op's value and pullback are generic
+// arithmetic on the scalar. Every op (rules, fused kernels, custom ops written generically)
+// gets its second derivative with no rule of its own, at the cost of one dual pass.
+
+/// H·v, the Hessian of a scalar function at `x` times `direction` (shaped like `x`), from one
+/// forward and one backward pass on dual numbers; no finite differences.
+@inlinable
+public func hessianVectorProduct<S>(
+    at x: Tensor<S>, direction: Tensor<S>, of f: (Variable<Dual<S>>) -> Variable<Dual<S>>
+) -> Tensor<S> {
+    valueGradientAndHessianVectorProduct(at: [x], directions: [direction]) { f($0[0]) }.hessianVectorProducts[0]
+}
+
+/// The Hessian-vector products of a scalar function of several inputs, one per input: the
+/// tangents of its gradients when each input i moves along `directions[i]`.
+@inlinable
+public func hessianVectorProduct<S>(
+    at inputs: [Tensor<S>], directions: [Tensor<S>], of f: ([Variable<Dual<S>>]) -> Variable<Dual<S>>
+) -> [Tensor<S>] {
+    valueGradientAndHessianVectorProduct(at: inputs, directions: directions, of: f).hessianVectorProducts
+}
+
+/// f, ∇f and H·v together, for several inputs, from the same dual pass (Newton-CG needs the
+/// gradient beside its first product).
+@inlinable
+public func valueGradientAndHessianVectorProduct<S>(
+    at inputs: [Tensor<S>], directions: [Tensor<S>], of f: ([Variable<Dual<S>>]) -> Variable<Dual<S>>
+) -> (value: S, gradients: [Tensor<S>], hessianVectorProducts: [Tensor<S>]) {
+    Failure.check(inputs.count == directions.count,
+                  "hessianVectorProduct: \(inputs.count) inputs but \(directions.count) directions")
+    let tape = Tape<Dual<S>>()
+    let variables = zip(inputs, directions).map { tape.variable(.dual($0, $1, op: "hessianVectorProduct")) }
+    let y = f(variables)
+    Failure.check(tape.shape(of: y).reduce(1, *) == 1,
+                  "hessianVectorProduct: the function's value has shape \(ShapeMath.describe(tape.shape(of: y))), not a single element")
+    tape.backward(y)
+    let gradients = variables.map(\.gradient)
+    return (y.scalar.value, gradients.map { $0.values() }, gradients.map { $0.tangents() })
+}
+
+/// The Hessian of a scalar function at `x`, shape [n, n] for n elements of `x` (flattened
+/// row-major): column j is H·eⱼ, one dual pass each.
+@inlinable
+public func hessian<S>(at x: Tensor<S>, of f: (Variable<Dual<S>>) -> Variable<Dual<S>>) -> Tensor<S> {
+    let n = x.count
+    var h = [S](repeating: 0, count: n * n)
+    for j in 0..<n {
+        var direction = Tensor<S>.zeros(x.shape)
+        direction.withUnsafeMutableBufferPointer { $0[j] = 1 }
+        let column = hessianVectorProduct(at: x, direction: direction, of: f)
+        for (i, d) in column.scalars.enumerated() { h[i * n + j] = d }
+    }
+    return Tensor(shape: [n, n], scalars: h)
+}

@@ -7,14 +7,15 @@ import Testing
 @Suite("Every rule in the table")
 struct RuleTableTests {
     /// How one code is exercised: its op, and inputs away from kinks and outside domains.
-    struct Case {
+    struct Case<T: TensorScalar> {
         let binary: Bool
         let range: Range<Double>
-        let op: ([Variable<Double>]) -> Variable<Double>
+        let op: ([Variable<T>]) -> Variable<T>
     }
 
     /// The exhaustive switch (no `default`): a new code does not compile until it has a case.
-    static func exercise(_ code: RuleCode) -> Case? {
+    /// Generic over the scalar, so the same ops run on duals for the second-order checks.
+    static func exercise<T: TensorScalar>(_ code: RuleCode, _: T.Type = Double.self) -> Case<T>? {
         let any = -2.0..<2.0, positive = 0.3..<2.5, unit = -0.8..<0.8
         switch code {
         case .none, .storedClosure: return nil
@@ -101,6 +102,39 @@ struct RuleTableTests {
         }
         let (scalar, vector) = (valueAndGradients([]), valueAndGradients([1]))
         #expect(scalar == vector, "\(code): expected (value, gradients) \(vector) as on shape [1], got \(scalar) on rank 0")
+    }
+
+    /// The shapes of the first-order test: a matrix, broadcasting both ways, a variable used twice.
+    static func secondOrderCases(_ c: Case<Dual<Double>>, _ inputs: ([Int], UInt64) -> Tensor<Double>)
+        -> [(inputs: [Tensor<Double>], op: ([Variable<Dual<Double>>]) -> Variable<Dual<Double>>)] {
+        let a = inputs([3, 5], 1)
+        if c.binary {
+            return [([a, inputs([3, 5], 2).map { $0 + 0.013 }], c.op), ([a, inputs([5], 3)], c.op),
+                    ([inputs([3, 1], 4), a], c.op), ([inputs([3, 1, 2], 5), inputs([1, 4, 2], 6)], c.op),
+                    ([a], { v in c.op([v[0], v[0] * 0.7 + 0.31]) }), ([inputs([], 7), inputs([], 8)], c.op)]
+        }
+        return [([a], c.op), ([a], { v in c.op(v) * v[0] }), ([inputs([], 7)], c.op)]
+    }
+
+    @Test("Hessian-vector products against central differences of the tape's gradient, broadcasting both ways",
+          arguments: codes)
+    func secondOrder(_ code: RuleCode) {
+        let c = Self.exercise(code, Dual<Double>.self)!
+        for (n, (point, op)) in Self.secondOrderCases(c, { inputs($0, seed: $1, c.range) }).enumerated() {
+            let directions = point.enumerated().map { randomTensor($1.shape, seed: 40 + UInt64($0)) }
+            let result = GradientCheck.checkHessianVectorProducts(at: point, directions: directions) { _, v in op(v) }
+            #expect(result.maxError < 1e-6, "\(code), case \(n): H·v against differences of gradients: \(result)")
+        }
+    }
+
+    @Test("Jacobian-vector products (forward mode) against central differences", arguments: codes)
+    func forwardMode(_ code: RuleCode) {
+        let c = Self.exercise(code, Dual<Double>.self)!
+        for (n, (point, op)) in Self.secondOrderCases(c, { inputs($0, seed: $1, c.range) }).enumerated() {
+            let directions = point.enumerated().map { randomTensor($1.shape, seed: 50 + UInt64($0)) }
+            let result = GradientCheck.checkJacobianVectorProducts(at: point, directions: directions) { _, v in op(v) }
+            #expect(result.maxError < 1e-6, "\(code), case \(n): J·v against differences of values: \(result)")
+        }
     }
 
     @Test("the tensor functions give the values of the ops on variables", arguments: codes)

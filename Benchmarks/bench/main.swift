@@ -1,4 +1,4 @@
-// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces] [flags]`, one line per figure:
+// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces|second-order] [flags]`, one line per figure:
 // `name: median X unit (min A, max B, n=N)`. Benchmarks/compare.sh runs them beside the numpy
 // reference and prints the ratios.
 import ExampleSupport
@@ -10,6 +10,7 @@ let usage = """
                       [--lr 0.1] [--epochs 5] [--threads N] [--parallel batch|gemm] [--data DIR]
            bench sqrt
            bench forces [--sizes 64,512] [--runs N]
+           bench second-order [--runs N]
     """
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
@@ -41,6 +42,11 @@ case "forces":
     options.option("runs", "N", "samples per figure (default 21)")
     options.parse(Array(arguments.dropFirst()))
     forcesBenchmark(options)
+case "second-order":
+    var options = CommandLineOptions(program: "bench second-order", summary: "Forward mode and Hessian-vector products against forward passes and gradients.")
+    options.option("runs", "N", "samples per figure (default 21)")
+    options.parse(Array(arguments.dropFirst()))
+    secondOrderBenchmark(options)
 case "--help", "-h", nil:
     print(usage)
 default:

@@ -33,8 +33,8 @@ public final class Tape<Scalar: TensorScalar> {
     }
 
     deinit {
-        storage.pointee.release()
-        TapeHeaderPool.giveBack(storage)
+        let warm = storage.pointee.retire()
+        TapeHeaderPool.giveBack(storage, warm: warm)
     }
 
     /// The number of entries (parameters included).

@@ -116,6 +116,45 @@ struct TapeStorage<Scalar: TensorScalar> {
         ints = .allocate(capacity: intsCapacity)
     }
 
+    /// Fresh storage that takes over the arenas of a retired one (see ``retire()``): empty, with
+    /// every setting at its default, and no allocation.
+    init(arenasOf old: TapeStorage) {
+        capacity = old.capacity
+        entries = old.entries
+        pullbacks = old.pullbacks
+        valuesCapacity = old.valuesCapacity
+        values = old.values
+        intsCapacity = old.intsCapacity
+        ints = old.ints
+        gradients = old.gradients
+        gradientsCapacity = old.gradientsCapacity
+        scratch = old.scratch
+        scratchCapacity = old.scratchCapacity
+    }
+
+    /// The most bytes of arenas a deallocated tape leaves to the next tape of its type. Fresh
+    /// tapes in a loop (the functional API: one tape per call) then record without allocating
+    /// or faulting in pages; a training tape larger than this is freed as before.
+    static var keptArenaBytes: Int { 4 << 20 }
+
+    /// Marks the storage as belonging to no tape and drops every pullback (with what it
+    /// captured). Keeps the arenas when they are small (true), else frees them (false).
+    mutating func retire() -> Bool {
+        pullbacks.update(repeating: nil, count: capacity)
+        for block in retiredScratch { block.deallocate() }
+        retiredScratch = []
+        tapeID = 0
+        owner = nil
+        let scalars = valuesCapacity + gradientsCapacity + scratchCapacity
+        let bytes = scalars * MemoryLayout<Scalar>.stride + capacity * (MemoryLayout<TapeEntry<Scalar>>.stride + 8)
+            + intsCapacity * 8
+        guard bytes <= Self.keptArenaBytes else {
+            release()
+            return false
+        }
+        return true
+    }
+
     /// Frees the arenas and marks the storage as belonging to no tape. The struct stays
     /// initialised (its header is reused, see ``TapeHeaderPool``).
     mutating func release() {

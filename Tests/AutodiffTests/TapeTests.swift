@@ -22,6 +22,34 @@ struct TapeTests {
         #expect(tape.count == 1 + 3, "the parameter plus this step's three entries")
     }
 
+    @Test("a new tape takes a retired tape's small arenas, starts empty, and what pullbacks captured is freed")
+    func warmArenas() {
+        final class Captured {}
+        weak var captured: Captured?
+        var arenas: UnsafeMutablePointer<Double>?
+        do {
+            let tape = Tape<Double>()
+            let object = Captured()
+            captured = object
+            let x = tape.parameter(Tensor([1.0, 2, 3]))
+            let y = tape.record("capturing", shape: [3], x, forward: { ctx in
+                for i in 0..<3 { ctx.output.value[i] = ctx.a.value[i] * 2 }
+            }, pullback: { ctx in
+                _ = object
+                for i in 0..<3 { ctx.a.gradient![i] += 2 * ctx.output.gradient![i] }
+            })
+            tape.backward((y * y).sum())
+            arenas = tape.storage.pointee.values
+        }
+        #expect(captured == nil, "the pullback's capture should be released with its tape")
+        let tape = Tape<Double>()
+        #expect(tape.storage.pointee.values == arenas, "the next tape should take the retired arenas")
+        #expect(tape.count == 0 && tape.storage.pointee.valuesUsed == 0 && tape.isRecording && tape.matrixThreads == nil)
+        let x = tape.parameter(Tensor([4.0, 5]))
+        tape.backward((x * x).sum())
+        #expect(x.gradient == Tensor([8.0, 10]), "a warm tape computes as a fresh one, got \(x.gradient)")
+    }
+
     @Test("tapes on several threads at once give the results of one thread")
     func threads() {
         @Sendable func work(_ seed: Int) -> [Double] {

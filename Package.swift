@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "example-logistic", targets: ["example-logistic"]),
         .executable(name: "example-moons", targets: ["example-moons"]),
         .executable(name: "example-optimizers", targets: ["example-optimizers"]),
+        .executable(name: "example-rosenbrock", targets: ["example-rosenbrock"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     targets: [
@@ -41,6 +42,9 @@ let package = Package(
         .executableTarget(
             name: "example-optimizers", dependencies: ["NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
             path: "Examples/example-optimizers"),
+        .executableTarget(
+            name: "example-rosenbrock", dependencies: ["Autodiff", "NeuralNetworks", "Plotting", "ExampleSupport"],
+            path: "Examples/example-rosenbrock"),
         .executableTarget(
             name: "example-mnist", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
             path: "Examples/example-mnist",

@@ -140,3 +140,66 @@ struct PictureTests {
         #expect(image.pixels == pixels.map { Double($0) / 255 })
     }
 }
+
+@Suite("Contour plots")
+struct ContourPlotTests {
+    /// f(x, y) = x² + y² on [-2, 2]², whose contours are circles.
+    static func bowl(resolution: Int, hole: Bool = false) -> ContourPlot {
+        var values = [Double](repeating: 0, count: resolution * resolution)
+        for row in 0..<resolution {
+            for column in 0..<resolution {
+                let (x, y) = ContourPlot.gridPoint(row: row, column: column, resolution: resolution, xRange: -2...2, yRange: -2...2)
+                values[row * resolution + column] = hole && abs(x) < 0.3 && y > 0 ? .nan : x * x + y * y
+            }
+        }
+        return ContourPlot(title: "bowl", xRange: -2...2, yRange: -2...2, resolution: resolution, values: values,
+                           levels: [1, 2], paths: [Series("path", x: [1.5, 0.5, 0, 9], y: [1.5, 0.5, 0, 9])])
+    }
+
+    @Test("contour segments lie on the level set and close around it")
+    func segmentsOnTheLevel() {
+        let plot = Self.bowl(resolution: 81)
+        // Levels through no grid point (a corner exactly on the level touches the contour twice).
+        for level in [1.1, 2.3] {
+            let segments = plot.segments(at: level)
+            let radius = level.squareRoot()
+            func distance(_ p: (Double, Double)) -> Double { abs(hypot(p.0, p.1) - radius) }
+            let worst = segments.map { max(distance($0.0), distance($0.1)) }.max() ?? 1
+            #expect(worst < 2e-3, "level \(level): every end should be on the circle of radius \(radius), off by \(worst)")
+            let length = segments.map { hypot($0.1.0 - $0.0.0, $0.1.1 - $0.0.1) }.reduce(0, +)
+            #expect(abs(length - 2 * .pi * radius) < 0.01 * radius, "level \(level): the contour's length should be 2πr, got \(length)")
+            // Closed: every end point is shared by exactly two segments.
+            var ends: [String: Int] = [:]
+            for (a, b) in segments { for p in [a, b] { ends[String(format: "%.9f,%.9f", p.0, p.1), default: 0] += 1 } }
+            #expect(ends.values.allSatisfy { $0 == 2 }, "level \(level): the contour should be one closed loop, \(ends.filter { $0.value != 2 })")
+        }
+        #expect(plot.segments(at: 100).isEmpty, "a level above every value has no contour")
+    }
+
+    @Test("a saddle cell joins the crossings on the centre's side")
+    func saddle() {
+        // Corners 1, 0, 1, 0 around the cell (bottom left, bottom right, top right, top left): the centre is 0.5.
+        let plot = ContourPlot(title: "saddle", xRange: 0...1, yRange: 0...1, resolution: 2, values: [1, 0, 0, 1], levels: [0.4])
+        let segments = plot.segments(at: 0.4)
+        #expect(segments.count == 2, "a saddle cell crosses the level on all four edges: two segments, got \(segments)")
+        // Centre 0.5 ≥ 0.4 like the corners at 1: the low corners (0, 1)→(1,0)… are cut off, each by its own segment.
+        for (a, b) in segments {
+            let middle = ((a.0 + b.0) / 2, (a.1 + b.1) / 2)
+            #expect(abs(middle.0 - 0.5) > 0.2 && abs(middle.1 - 0.5) > 0.2, "segment \(a)–\(b) should cut off a corner, not cross the centre")
+        }
+    }
+
+    @Test("renders as XML: one path per level, the paths with start and end dots, a blank hole, points outside as gaps")
+    func rendering() throws {
+        let rendered = Self.bowl(resolution: 41, hole: true).render()
+        let document = try parse(rendered.svg)
+        #expect(try elements(document, "path").count == 2, "one path element per level")
+        #expect(try elements(document, "polyline").count == 1)
+        #expect(rendered.gaps == 1, "the point (9, 9) is outside the plane")
+        #expect(!rendered.svg.contains("nan") && !rendered.svg.contains("inf"))
+        let texts = try elements(document, "text").compactMap(\.stringValue)
+        #expect(texts.contains("path") && texts.contains("contour levels") && texts.contains("1") && texts.contains("2"))
+        let full = Self.bowl(resolution: 41).segments(at: 2).count, holed = Self.bowl(resolution: 41, hole: true).segments(at: 2).count
+        #expect(holed < full, "cells with a NaN corner are left blank (\(holed) segments against \(full))")
+    }
+}

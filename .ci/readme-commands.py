@@ -22,6 +22,7 @@ small = {
     "example-logistic": ["--iterations", "50"],
     "example-moons": ["--iterations", "50"],
     "example-optimizers": ["--iterations", "20"],
+    "example-rosenbrock": ["--iterations", "2000"],
     "bench": [],
 }
 work = tempfile.mkdtemp()
@@ -39,6 +40,8 @@ for text in commands:
         args = [a if prev != "--epochs" else "1" for prev, a in zip([""] + args, args)] + ([] if "--epochs" in args else ["--epochs", "1"])
     if program == "bench" and args[:1] == ["forces"]:
         args += ["--sizes", "16", "--runs", "1"]
+    if program == "bench" and args[:1] == ["second-order"]:
+        args += ["--runs", "1"]
     run = [os.path.join(bin_dir, program)] + args + extra
     try:
         result = subprocess.run(run, cwd=work, capture_output=True, text=True, timeout=300)

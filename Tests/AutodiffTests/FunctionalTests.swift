@@ -124,6 +124,21 @@ struct FunctionalTests {
 
 @Suite("Forward mode and second order: jvp, forward Jacobians, hessian, hessianVectorProduct")
 struct SecondOrderFunctionalTests {
+    @Test("the README's example: 2-D Rosenbrock gradient, Hessian, H·v and J·v at (-1.5, 2)")
+    func readmeExample() {
+        let x = Tensor([-1.5, 2.0])
+        let g = gradient(at: x, of: rosenbrock)
+        let h = hessian(at: x, of: rosenbrock)
+        let hv = hessianVectorProduct(at: x, direction: Tensor([1.0, 0]), of: rosenbrock)
+        let (y, dy) = jvp(at: x, direction: Tensor([0.0, 1]), of: rosenbrock)
+        // f = (1 - a)² + 100(b - a²)²: ∇f = (-2(1 - a) - 400a(b - a²), 200(b - a²)).
+        let (a, b) = (-1.5, 2.0)
+        #expect(g == Tensor([-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)]), "gradient \(g)")
+        #expect(h == Tensor([[1200 * a * a - 400 * b + 2, -400 * a], [-400 * a, 200]]), "Hessian \(h)")
+        #expect(hv == Tensor([h[0, 0], h[1, 0]]), "H·e₀ is the first column, got \(hv)")
+        #expect(y.scalar == (1 - a) * (1 - a) + 100 * (b - a * a) * (b - a * a) && dy.scalar == g[1])
+    }
+
     @Test("the Hessian of the 100-D Rosenbrock function equals the analytic tridiagonal one to 1e-12")
     func rosenbrockHessianMatches() {
         let x = randomTensor([100], seed: 62, in: -1.5..<1.5)

@@ -19,6 +19,7 @@ let options: CommandLineOptions = {
     options.option("data", "DIR", "folder with the MNIST IDX files (default Data/mnist)")
     options.option("out", "DIR", "where the pictures go (default example-logistic-output)")
     options.option("predict", "IMAGE", "after training, tell the two digits apart in a PNG or PGM picture of handwritten digits")
+    options.flag("graph", "also draw one training step's computational graph (graph.svg, graph.dot)")
     options.parse()
     return options
 }()
@@ -35,6 +36,17 @@ let mnist: MNIST<Float>
 do { mnist = try MNIST(directory: options.mnistDirectory()) } catch { exitWithError(program, "\(error)") }
 let train = mnist.training.selectingClasses(digits), test = mnist.test.selectingClasses(digits)
 print("\(program): digit \(digits[0]) (class 0) against digit \(digits[1]) (class 1): \(train.count) training, \(test.count) test images, 784 features in [0, 1]")
+
+if options.isSet("graph") {
+    // The first step of the main run, recorded on a tape of its own: the same expression.
+    let tape = Tape<Float>()
+    let w = tape.parameter(.zeros([784, 1])), b = tape.parameter(.zeros([1]))
+    let x = tape.constant(train.features)
+    let y = tape.constant(Tensor(shape: [train.count, 1], scalars: train.labels.map { Float($0) }))
+    let cost = binaryCrossEntropy(sigmoid(matmul(x, w) + b), y)
+    tape.backward(cost)
+    pictures.writeGraph(tape.graph(of: cost), as: "graph", title: "One step of logistic regression: cost = BCE(sigmoid(x·w + b), y)")
+}
 
 /// Trains from zero weights with each of `rates`; returns, per rate, the cost every 100
 /// iterations and the accuracies. With one rate this is exactly sigmoid(x·w + b); several rates

@@ -33,6 +33,7 @@ let options: CommandLineOptions = {
     options.option("predict", "IMAGE", "classify the digits in a PNG or PGM picture (uses --load or the default model file)")
     options.option("show", "FILE", "with --predict: draw the 28×28 crops the model saw and its answers into FILE (.svg)")
     options.flag("check-gradients", "compare the tape's gradients with finite differences on a small batch and exit")
+    options.flag("graph", "draw the first training step's computational graph (graph.svg, graph.dot in --out)")
     options.parse()
         return options
 }()
@@ -257,6 +258,9 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
         let rate = Float(schedule.rate(at: iteration))
         let result = batches.withBatch(b) { features, labels, _ in
             trainer.step(features: features, labels: labels, learningRate: rate)
+        }
+        if iteration == startIteration && options.isSet("graph") {
+            pictures.writeGraph(trainer.tape.graph(), as: "graph", title: "One training step of \(architecture.sizes.map(String.init).joined(separator: "-")) (this thread's share of the batch)")
         }
         iteration += 1
         let rows = min(batchSize, training.count - b * batchSize)

@@ -6,10 +6,12 @@ import Foundation
 import Plotting
 
 let usage = """
-    usage: example-sqrt [NUMBER] [--lr RATE] [--steps N]
+    usage: example-sqrt [NUMBER] [--lr RATE] [--steps N] [--graph] [--out DIR]
                                       find √NUMBER by gradient descent (default 2; default rate
                                       1/(8·max(NUMBER, 1)), the fastest stable one; at most N steps,
-                                      default 100000)
+                                      default 100000); --graph also draws the first step's
+                                      computational graph with its values and gradients
+                                      (graph.svg and graph.dot in DIR)
            example-sqrt --table [--seed N] [--out DIR]
                                       solve 500 numbers in [0, 1000] at once for several
                                       (learning rate, steps) settings, print the largest errors and
@@ -51,6 +53,18 @@ func squareRoot(of d: Double, learningRate chosen: Double? = nil, steps: Int = 1
     }
     print("not converged after \(steps) steps: x still moves (a rate above \(2 / (8 * max(d, 1))) overshoots; more --steps or a lower --lr)")
     return previous
+}
+
+/// The first step's graph at x = 1: each node with its value and gradient, each edge with the
+/// value it carries and the gradient sent back along it (upstream × local derivative).
+func drawGraph(of d: Double, out: String) {
+    let tape = Tape<Double>()
+    let x = tape.parameter(Tensor(1.0))
+    let loss = (x * x - d).squared()
+    tape.backward(loss)
+    var pictures = PictureFolder(out, program: "example-sqrt")
+    pictures.writeGraph(tape.graph(of: loss), as: "graph", title: "One step of √\(d) at x = 1: loss = (x·x − d)²")
+    pictures.writeIndex(title: "example-sqrt --graph")
 }
 
 /// The largest error of √d for 500 numbers in [0, 1000] solved at once as one tensor, and a
@@ -130,6 +144,8 @@ if arguments.contains("--help") || arguments.contains("-h") {
     return value
 }
 let out = take("--out") ?? "example-sqrt-output"
+let drawsGraph = arguments.contains("--graph")
+arguments.removeAll { $0 == "--graph" }
 let rateText = take("--lr"), stepsText = take("--steps")
 guard rateText == nil || Double(rateText!).map({ $0 > 0 && $0.isFinite }) == true else { fail("--lr needs a positive number, got '\(rateText!)'") }
 guard stepsText == nil || Int(stepsText!).map({ $0 > 0 }) == true else { fail("--steps needs a positive integer, got '\(stepsText!)'") }
@@ -145,6 +161,7 @@ if let table = arguments.firstIndex(of: "--table") {
 }
 switch arguments.count {
 case 0:
+    if drawsGraph { drawGraph(of: 2, out: out) }
     let root = squareRoot(of: 2, learningRate: chosenRate, steps: chosenSteps)
     print(String(format: "gradient descent: √2 = %.15f\nFoundation.sqrt:  √2 = %.15f", root, 2.0.squareRoot()))
 case 1:
@@ -152,6 +169,7 @@ case 1:
     guard let d = Double(arguments[0]), d.isFinite, d >= 0 else { fail("'\(arguments[0])' is not a finite number ≥ 0") }
     // The loss (x² - d)² must stay finite in Double.
     guard d <= 1e150 else { fail("\(arguments[0]) is too large: (x² - d)² overflows Double above d = 1e150") }
+    if drawsGraph { drawGraph(of: d, out: out) }
     let root = squareRoot(of: d, learningRate: chosenRate, steps: chosenSteps)
     print(String(format: "gradient descent: √%g = %.15f\nFoundation.sqrt:  √%g = %.15f", d, root, d, d.squareRoot()))
 default:

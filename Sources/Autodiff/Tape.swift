@@ -69,7 +69,7 @@ public final class Tape<Scalar: TensorScalar> {
         Failure.check(
             storage.pointee.count == storage.pointee.persistentCount,
             "\(op): create parameters and persistent constants before recording operations (call reset() first)")
-        let variable = leaf(value, requiresGradient: requiresGradient)
+        let variable = leaf(value, requiresGradient: requiresGradient, op: op)
         storage.pointee.persistentCount = storage.pointee.count
         storage.pointee.persistentValuesUsed = storage.pointee.valuesUsed
         storage.pointee.persistentIntsUsed = storage.pointee.intsUsed
@@ -78,18 +78,18 @@ public final class Tape<Scalar: TensorScalar> {
 
     /// A trainable leaf that lives until the next ``reset()``.
     public func variable(_ value: Tensor<Scalar>) -> Variable<Scalar> {
-        leaf(value, requiresGradient: true)
+        leaf(value, requiresGradient: true, op: "variable")
     }
 
     /// A constant (input, label): recorded for use in ops, never given a gradient.
     public func constant(_ value: Tensor<Scalar>) -> Variable<Scalar> {
-        leaf(value, requiresGradient: false)
+        leaf(value, requiresGradient: false, op: "constant")
     }
 
     /// A scalar constant.
     @inlinable
     public func constant(_ value: Scalar) -> Variable<Scalar> {
-        let index = storage.pointee.append(
+        let index = storage.pointee.append(op: "constant",
             shape: [], inputs: (-1, -1, -1), requiresGradient: false, auxScalar: 0, auxInt: 0,
             savedScalars: 0, savedInts: 0)
         storage.pointee.values[storage.pointee.entries[index].valueOffset] = value
@@ -101,7 +101,7 @@ public final class Tape<Scalar: TensorScalar> {
     public func constant(shape: [Int], copying source: UnsafeBufferPointer<Scalar>) -> Variable<Scalar> {
         Failure.check(ShapeMath.checkedCount(shape, op: "constant") == source.count,
                      "constant: shape \(ShapeMath.describe(shape)) needs \(ShapeMath.count(shape)) scalars, got \(source.count)")
-        let index = storage.pointee.append(
+        let index = storage.pointee.append(op: "constant",
             shape: shape, inputs: (-1, -1, -1), requiresGradient: false, auxScalar: 0, auxInt: 0,
             savedScalars: 0, savedInts: 0)
         if let base = source.baseAddress {
@@ -110,8 +110,8 @@ public final class Tape<Scalar: TensorScalar> {
         return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
     }
 
-    func leaf(_ value: Tensor<Scalar>, requiresGradient: Bool) -> Variable<Scalar> {
-        let index = storage.pointee.append(
+    func leaf(_ value: Tensor<Scalar>, requiresGradient: Bool, op: StaticString) -> Variable<Scalar> {
+        let index = storage.pointee.append(op: op, 
             shape: value.shape, inputs: (-1, -1, -1), requiresGradient: requiresGradient,
             auxScalar: 0, auxInt: 0, savedScalars: 0, savedInts: 0)
         value.withUnsafeBufferPointer { source in
@@ -149,7 +149,7 @@ public final class Tape<Scalar: TensorScalar> {
         pullback: @escaping Pullback
     ) -> Variable<Scalar> {
         let (inputs, needsGradient) = recordedInputs(op, a, b, c)
-        let index = storage.pointee.append(
+        let index = storage.pointee.append(op: op,
             shape: shape, inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
             auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
         return finishRecording(index, needsGradient, forward, pullback)
@@ -172,7 +172,7 @@ public final class Tape<Scalar: TensorScalar> {
         }
         needsGradient = needsGradient && storage.pointee.recording
         let first = inputs.prefix(3).map(\.index) + [Int32](repeating: -1, count: Swift.max(0, 3 - inputs.count))
-        let index = storage.pointee.append(
+        let index = storage.pointee.append(op: op,
             shape: shape, inputs: (first[0], first[1], first[2]), requiresGradient: needsGradient,
             auxScalar: auxScalar, auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts + 1 + inputs.count)
         let list = storage.pointee.ints + storage.pointee.entries[index].savedIntOffset
@@ -193,7 +193,7 @@ public final class Tape<Scalar: TensorScalar> {
         pullback: @escaping Pullback
     ) -> Variable<Scalar> {
         let (inputs, needsGradient) = recordedInputs(op, a, b, c)
-        let index = storage.pointee.append(
+        let index = storage.pointee.append(op: op,
             shapeOf: Int(a.index), inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
             auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
         return finishRecording(index, needsGradient, forward, pullback)
@@ -207,7 +207,7 @@ public final class Tape<Scalar: TensorScalar> {
         auxScalar: Scalar = 0, rule: RuleCode, forward: (OpContext<Scalar>) -> Void
     ) -> Variable<Scalar> {
         let (inputs, needsGradient) = recordedInputs(op, a, b, nil)
-        let index = storage.pointee.append(
+        let index = storage.pointee.append(op: op,
             shape: shape, inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
             auxInt: 0, savedScalars: 0, savedInts: 0)
         return finishRecording(index, rule: rule, forward)
@@ -220,7 +220,7 @@ public final class Tape<Scalar: TensorScalar> {
         auxScalar: Scalar = 0, rule: RuleCode, forward: (OpContext<Scalar>) -> Void
     ) -> Variable<Scalar> {
         let (inputs, needsGradient) = recordedInputs(op, a, b, nil)
-        let index = storage.pointee.append(
+        let index = storage.pointee.append(op: op,
             shapeOf: Int(a.index), inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
             auxInt: 0, savedScalars: 0, savedInts: 0)
         return finishRecording(index, rule: rule, forward)

@@ -69,6 +69,8 @@ struct TapeStorage<Scalar: TensorScalar> {
 
     @usableFromInline var entries: UnsafeMutablePointer<TapeEntry<Scalar>>
     @usableFromInline var pullbacks: UnsafeMutablePointer<Pullback?>
+    /// The op name of each entry recorded by the general path (see ``TapeGraph``).
+    @usableFromInline var names: UnsafeMutablePointer<StaticString>
     @usableFromInline var count = 0
     @usableFromInline var capacity: Int
 
@@ -110,6 +112,8 @@ struct TapeStorage<Scalar: TensorScalar> {
         entries = Self.allocateEntries(capacity)
         pullbacks = .allocate(capacity: capacity)
         pullbacks.initialize(repeating: nil, count: capacity)
+        names = .allocate(capacity: capacity)
+        names.initialize(repeating: "", count: capacity)
         valuesCapacity = 1024
         values = .allocate(capacity: valuesCapacity)
         intsCapacity = 256
@@ -122,6 +126,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         capacity = old.capacity
         entries = old.entries
         pullbacks = old.pullbacks
+        names = old.names
         valuesCapacity = old.valuesCapacity
         values = old.values
         intsCapacity = old.intsCapacity
@@ -146,7 +151,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         tapeID = 0
         owner = nil
         let scalars = valuesCapacity + gradientsCapacity + scratchCapacity
-        let bytes = scalars * MemoryLayout<Scalar>.stride + capacity * (MemoryLayout<TapeEntry<Scalar>>.stride + 8)
+        let bytes = scalars * MemoryLayout<Scalar>.stride + capacity * (MemoryLayout<TapeEntry<Scalar>>.stride + 8 + MemoryLayout<StaticString>.stride)
             + intsCapacity * 8
         guard bytes <= Self.keptArenaBytes else {
             release()
@@ -160,6 +165,7 @@ struct TapeStorage<Scalar: TensorScalar> {
     mutating func release() {
         pullbacks.deinitialize(count: capacity)
         pullbacks.deallocate()
+        names.deallocate()
         UnsafeMutableRawPointer(entries).deallocate()
         values.deallocate()
         gradients?.deallocate()
@@ -197,6 +203,11 @@ struct TapeStorage<Scalar: TensorScalar> {
         (newPullbacks + capacity).initialize(repeating: nil, count: newCapacity - capacity)
         pullbacks.deallocate()
         pullbacks = newPullbacks
+        let newNames = UnsafeMutablePointer<StaticString>.allocate(capacity: newCapacity)
+        newNames.moveInitialize(from: names, count: capacity)
+        (newNames + capacity).initialize(repeating: "", count: newCapacity - capacity)
+        names.deallocate()
+        names = newNames
         capacity = newCapacity
     }
 
@@ -245,12 +256,12 @@ struct TapeStorage<Scalar: TensorScalar> {
     /// Appends an entry of `shape` with room for its value (and saved data); returns its index.
     @inlinable
     mutating func append(
-        shape: [Int], inputs: (Int32, Int32, Int32), requiresGradient: Bool,
+        op: StaticString, shape: [Int], inputs: (Int32, Int32, Int32), requiresGradient: Bool,
         auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
     ) -> Int {
         Failure.check(shape.count <= Int(UInt8.max), "tape: values of rank above 255 are not supported (rank \(shape.count))")
         let elements = ShapeMath.checkedCount(shape, op: "tape")
-        let index = append(rank: shape.count, elements: elements, inputs: inputs, requiresGradient: requiresGradient,
+        let index = append(op: op, rank: shape.count, elements: elements, inputs: inputs, requiresGradient: requiresGradient,
                            auxScalar: auxScalar, auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
         let offset = entries[index].shapeOffset
         for i in 0..<shape.count { ints[offset + i] = shape[i] }
@@ -261,11 +272,11 @@ struct TapeStorage<Scalar: TensorScalar> {
     /// keeps elementwise ops on scalars free of reference counting).
     @inlinable @inline(__always)
     mutating func append(
-        shapeOf source: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
+        op: StaticString, shapeOf source: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
         auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
     ) -> Int {
         let model = entries[source]
-        let index = append(rank: model.rank, elements: model.count, inputs: inputs, requiresGradient: requiresGradient,
+        let index = append(op: op, rank: model.rank, elements: model.count, inputs: inputs, requiresGradient: requiresGradient,
                            auxScalar: auxScalar, auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
         let offset = entries[index].shapeOffset
         for i in 0..<model.rank { ints[offset + i] = ints[model.shapeOffset + i] }
@@ -274,10 +285,12 @@ struct TapeStorage<Scalar: TensorScalar> {
 
     @inlinable @inline(__always)
     mutating func append(
-        rank: Int, elements: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
+        op: StaticString, rank: Int, elements: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
         auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
     ) -> Int {
         if count == capacity { growEntries() }
+        // The name, for the graph and for anomaly reports (rank-0 rule results are named by their code).
+        names[count] = op
         let valueOffset = reserveValues(elements)
         let savedOffset = savedScalars > 0 ? reserveValues(savedScalars) : valueOffset
         let shapeOffset = rank + savedInts > 0 ? reserveInts(rank + savedInts) : intsUsed

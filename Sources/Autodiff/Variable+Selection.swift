@@ -7,7 +7,7 @@ extension Tape {
         forward: (OpContext<Scalar>) -> Void
     ) -> Variable<Scalar> {
         let (inputs, _) = recordedInputs(op, a, b, nil)
-        let index = storage.pointee.append(
+        let index = storage.pointee.append(op: op,
             shape: shape, inputs: inputs, requiresGradient: false, auxScalar: 0, auxInt: 0, savedScalars: 0, savedInts: 0)
         return finishRecording(index, rule: .none, forward)
     }

@@ -7,7 +7,7 @@ import Plotting
 public struct PictureFolder {
     /// The folder.
     public let path: String
-    private let program: String
+    let program: String
     private var entries: [(file: String, caption: String)] = []
 
     /// Creates the folder if needed; exits with a message if it cannot.

@@ -203,3 +203,22 @@ struct ContourPlotTests {
         #expect(holed < full, "cells with a NaN corner are left blank (\(holed) segments against \(full))")
     }
 }
+
+@Suite("Layered graphs")
+struct LayeredGraphTests {
+    @Test("renders as XML: a box per node, a curve and an arrow per edge, labels escaped; sources sit before their first user")
+    func rendering() throws {
+        let plot = LayeredGraphPlot(title: "a < b", nodes: [
+            (["parameter", "[2]"], .highlighted), (["constant", "[2]"], .muted), (["multiply", "[2]"], .plain),
+            (["late input", "[]"], .muted), (["add", "[2]"], .plain), (["3 ops", "[]"], .folded),
+        ], edges: [(0, 2, ["1", "∂ 2"]), (1, 2, []), (2, 4, ["x"]), (3, 4, []), (4, 5, [])])
+        #expect(plot.columns() == [0, 0, 1, 1, 2, 3], "the late input goes just before its user, got \(plot.columns())")
+        let rendered = plot.render()
+        let document = try parse(rendered.svg)
+        #expect(try elements(document, "rect").count == 1 + 6, "the background and one box per node")
+        #expect(try elements(document, "path").count == 2 * 5, "a curve and an arrow head per edge")
+        let texts = try elements(document, "text").compactMap(\.stringValue)
+        #expect(texts.contains("a < b") && texts.contains("∂ 2") && texts.contains("late input"))
+        #expect(rendered.gaps == 0)
+    }
+}

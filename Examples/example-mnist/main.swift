@@ -34,6 +34,7 @@ let options: CommandLineOptions = {
     options.option("show", "FILE", "with --predict: draw the 28×28 crops the model saw and its answers into FILE (.svg)")
     options.flag("check-gradients", "compare the tape's gradients with finite differences on a small batch and exit")
     options.flag("graph", "draw the first training step's computational graph (graph.svg, graph.dot in --out)")
+    options.flag("detect-anomalies", "stop at the first op that makes NaN or ±Inf from finite numbers, naming it and its source line")
     options.parse()
         return options
 }()
@@ -216,6 +217,7 @@ var trainer = ClassifierTrainer(workers: ComputeSettings.maxThreads, optimizer: 
     makeModel(on: tape, architecture, initializer: initializer) as MLP<Float>
 }
 trainer.loss = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))
+if options.isSet("detect-anomalies") { trainer.anomalyDetection = .stop }
 let model = trainer.model
 var batches = Minibatches(of: training, size: batchSize, seed: seed)
 // Resuming (--load with --epochs): the optimizer's moments and step, the schedule's position

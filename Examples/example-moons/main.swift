@@ -19,6 +19,7 @@ let options: CommandLineOptions = {
     options.option("frames", "N", "pictures in the animation (default 30)")
     options.option("seed", "N", "seed for data, split and weights (default 1)")
     options.option("out", "DIR", "where the pictures go (default example-moons-output)")
+    options.flag("detect-anomalies", "stop at the first op that makes NaN or ±Inf from finite numbers, naming it and its source line")
     options.parse()
     return options
 }()
@@ -45,6 +46,7 @@ default: SyntheticSets.moons(count: 1000, noise: 0.2, seed: seed)
 let (train, test) = all.split(validationFraction: 0.2, seed: seed)
 
 let tape = Tape<Float>()
+if options.isSet("detect-anomalies") { tape.anomalyDetection = .stop }
 let model = MLP<Float>(sizes: [2] + hidden + [1], activation: activation,
                        initializer: flower ? .normal(standardDeviation: 0.01) : .he, on: tape, seed: seed)
 let trainX = tape.persistentConstant(train.features)

@@ -53,7 +53,7 @@ extension Variable {
     /// softmax along `axis` (default the last): e^x / Σ e^x, stable for large |x|.
     /// ∂/∂x = y ⊙ (G - Σ(G ⊙ y)).
     @inlinable
-    public func softmax(alongAxis axis: Int = -1) -> Variable {
+    public func softmax(alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         softmaxOp("softmax", axis: axis, logarithm: false) { ctx in
             guard let gx = ctx.a.gradient else { return }
             let (outer, length, inner) = ShapeMath.split(ctx.a.shape, axis: ctx.auxInt)
@@ -68,12 +68,12 @@ extension Variable {
                 }
             }
         }
-    }
+    } }
 
     /// log softmax along `axis` (default the last): x - log Σ e^x, stable for large |x|.
     /// ∂/∂x = G - softmax ⊙ ΣG.
     @inlinable
-    public func logSoftmax(alongAxis axis: Int = -1) -> Variable {
+    public func logSoftmax(alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         softmaxOp("logSoftmax", axis: axis, logarithm: true) { ctx in
             guard let gx = ctx.a.gradient else { return }
             let (outer, length, inner) = ShapeMath.split(ctx.a.shape, axis: ctx.auxInt)
@@ -88,7 +88,7 @@ extension Variable {
                 }
             }
         }
-    }
+    } }
 
     @inlinable
     func softmaxOp(_ op: StaticString, axis: Int, logarithm: Bool, pullback: @escaping Tape<Scalar>.Pullback) -> Variable {

@@ -231,6 +231,7 @@ public final class Tape<Scalar: TensorScalar> {
         forward(OpContext(storage: storage, entry: index))
         storage.pointee.endScratch()
         storage.pointee.entries[index].rule = rule
+        if storage.pointee.anomalyDetection != .off { storage.pointee.checkForward(index) }
         return Variable(storage: storage, index: index, generation: storage.pointee.generation)
     }
 
@@ -264,6 +265,7 @@ public final class Tape<Scalar: TensorScalar> {
             storage.pointee.pullbacks[index] = TapeStorage<Scalar>.StoredPullback(pullback)
             storage.pointee.entries[index].rule = .storedClosure
         }
+        if storage.pointee.anomalyDetection != .off { storage.pointee.checkForward(index) }
         return Variable(storage: storage, index: index, generation: storage.pointee.generation)
     }
 
@@ -312,6 +314,7 @@ public final class Tape<Scalar: TensorScalar> {
         var values = s.pointee.values
         var last = LastGradient<Scalar>()
         var index = Int(loss.index)
+        let detecting = s.pointee.anomalyDetection != .off
         while index >= 0 {
             let entry = entries[index]
             if entry.requiresGradient && entry.rule != .none {
@@ -328,6 +331,7 @@ public final class Tape<Scalar: TensorScalar> {
                     values = s.pointee.values
                     last.forget()
                 }
+                if detecting { s.pointee.checkBackward(index) }
             }
             index &-= 1
         }

@@ -101,6 +101,14 @@ struct TapeStorage<Scalar: TensorScalar> {
     @usableFromInline var recording = true
     @usableFromInline var matrixThreads: Int?
     @usableFromInline var inBackward = false
+    /// See ``AnomalyDetection``.
+    @usableFromInline var anomalyDetection: AnomalyDetection = .off
+    /// The call site of the public op being recorded (line 0: none), set by the outermost one.
+    @usableFromInline var currentSite = SourceSite(file: "", line: 0)
+    /// Each entry's call site, kept while anomaly detection is on.
+    @usableFromInline var sites: [SourceSite] = []
+    /// The first anomaly found (``AnomalyDetection/record``).
+    @usableFromInline var anomaly: Anomaly?
     /// The ID of the tape using this storage; 0 once that tape is deallocated (see
     /// ``TapeHeaderPool``). Every ``Variable`` carries the ID of its tape.
     @usableFromInline var tapeID: UInt64 = 0

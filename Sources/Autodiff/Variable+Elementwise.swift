@@ -34,6 +34,7 @@ extension Variable {
         let index = s.pointee.appendScalar(
             value, inputs: inputs, requiresGradient: needsGradient && s.pointee.recording,
             auxScalar: auxScalar, rule: rule)
+        if s.pointee.anomalyDetection != .off { s.pointee.checkForward(index) }
         return Variable(storage: s, index: index, generation: s.pointee.generation)
     }
 
@@ -50,11 +51,11 @@ extension Variable {
     /// ``UnaryRule/value(_:_:)``, the gradient g·``UnaryRule/derivative(_:_:_:)`` (recorded with
     /// a closure; the built-in rules are recorded by code).
     @inlinable
-    public func applying<Rule: UnaryRule>(_: Rule.Type, constant c: Scalar = 0) -> Variable {
+    public func applying<Rule: UnaryRule>(_: Rule.Type, constant c: Scalar = 0, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         tape.record("applying", shapeOfFirstInput: self, auxScalar: c, forward: { ctx in
             Rule.values(ctx.a.value, ctx.output.value, count: ctx.output.count, ctx.auxScalar)
         }, pullback: { ctx in ctx.accumulateUnary(Rule.self) })
-    }
+    } }
 
     /// Records the built-in binary `rule` with numpy broadcasting: the lean scalar path for two
     /// rank-0 operands, else ``broadcastingOnTensors(_:_:_:_:)``.
@@ -186,16 +187,16 @@ extension Variable {
 
     /// x². ∂/∂x = 2x.
     @inlinable @inline(__always)
-    public func squared() -> Variable { elementwise("square", SquareRule.self) }
+    public func squared(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { elementwise("square", SquareRule.self) } }
 
     /// The elementwise absolute value. ∂/∂x = sign(x) (0 at 0).
     @inlinable @inline(__always)
-    public func abs() -> Variable { elementwise("abs", AbsoluteValueRule.self) }
+    public func abs(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { elementwise("abs", AbsoluteValueRule.self) } }
 }
 
 /// e^x. ∂/∂x = e^x = y.
 @inlinable @inline(__always)
-public func exp<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("exp", ExpRule.self) }
+public func exp<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("exp", ExpRule.self) } }
 
 /// e^x - 1, accurate for small x. ∂/∂x = e^x = y + 1.
 @inlinable @inline(__always)
@@ -203,7 +204,7 @@ public func expm1<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("expm1", E
 
 /// Natural logarithm. ∂/∂x = 1/x.
 @inlinable @inline(__always)
-public func log<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("log", LogRule.self) }
+public func log<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("log", LogRule.self) } }
 
 /// ln(1 + x), accurate for small x. ∂/∂x = 1/(1 + x).
 @inlinable @inline(__always)
@@ -211,80 +212,80 @@ public func log1p<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("log1p", L
 
 /// Square root. ∂/∂x = 1/(2√x) = 1/(2y).
 @inlinable @inline(__always)
-public func sqrt<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("sqrt", SquareRootRule.self) }
+public func sqrt<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("sqrt", SquareRootRule.self) } }
 
 /// x to a constant power p; an integer p (up to 1024 in magnitude) by repeated multiplication.
 /// ∂/∂x = p·x^(p-1), and 0 everywhere for p = 0.
 @inlinable @inline(__always)
-public func pow<S>(_ x: Variable<S>, _ p: S) -> Variable<S> { x.elementwise("pow", PowerConstantRule.self, constant: p) }
+public func pow<S>(_ x: Variable<S>, _ p: S, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("pow", PowerConstantRule.self, constant: p) } }
 
 /// x^y elementwise with a variable exponent (numpy broadcasting). ∂/∂x = y·x^(y-1) (0 where
 /// y = 0), ∂/∂y = x^y·ln x (0 where x = 0 and y ≥ 0).
 @inlinable @inline(__always)
-public func pow<S>(_ x: Variable<S>, _ y: Variable<S>) -> Variable<S> { Variable.broadcasting("pow", PowerRule.self, x, y) }
+public func pow<S>(_ x: Variable<S>, _ y: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { Variable.broadcasting("pow", PowerRule.self, x, y) } }
 /// A constant base to a variable power. ∂/∂y = b^y·ln b.
 @inlinable public func pow<S>(_ base: S, _ y: Variable<S>) -> Variable<S> { pow(y.constantOnTape(base), y) }
 /// x to a tensor of constant powers (broadcasting). ∂/∂x = p·x^(p-1).
-@inlinable public func pow<S>(_ x: Variable<S>, _ p: Tensor<S>) -> Variable<S> { pow(x, x.constantOnTape(p)) }
+@inlinable public func pow<S>(_ x: Variable<S>, _ p: Tensor<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { pow(x, x.constantOnTape(p)) } }
 /// A tensor of constant bases to a variable power (broadcasting). ∂/∂y = b^y·ln b.
 @inlinable public func pow<S>(_ base: Tensor<S>, _ y: Variable<S>) -> Variable<S> { pow(y.constantOnTape(base), y) }
 
 /// The elementwise absolute value. ∂/∂x = sign(x).
-@inlinable @inline(__always) public func abs<S>(_ x: Variable<S>) -> Variable<S> { x.abs() }
+@inlinable @inline(__always) public func abs<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.abs() } }
 
 /// Sine (radians). ∂/∂x = cos x.
 @inlinable @inline(__always)
-public func sin<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("sin", SineRule.self) }
+public func sin<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("sin", SineRule.self) } }
 /// Cosine (radians). ∂/∂x = -sin x.
 @inlinable @inline(__always)
-public func cos<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("cos", CosineRule.self) }
+public func cos<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("cos", CosineRule.self) } }
 /// Tangent (radians). ∂/∂x = 1 + tan²x.
 @inlinable @inline(__always)
-public func tan<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("tan", TangentRule.self) }
+public func tan<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("tan", TangentRule.self) } }
 /// Arcsine. ∂/∂x = 1/√(1 - x²).
 @inlinable @inline(__always)
-public func asin<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("asin", ArcsineRule.self) }
+public func asin<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("asin", ArcsineRule.self) } }
 /// Arccosine. ∂/∂x = -1/√(1 - x²).
 @inlinable @inline(__always)
-public func acos<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("acos", ArccosineRule.self) }
+public func acos<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("acos", ArccosineRule.self) } }
 /// Arctangent. ∂/∂x = 1/(1 + x²).
 @inlinable @inline(__always)
-public func atan<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("atan", ArctangentRule.self) }
+public func atan<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("atan", ArctangentRule.self) } }
 /// Hyperbolic sine. ∂/∂x = cosh x.
 @inlinable @inline(__always)
-public func sinh<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("sinh", HyperbolicSineRule.self) }
+public func sinh<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("sinh", HyperbolicSineRule.self) } }
 /// Hyperbolic cosine. ∂/∂x = sinh x.
 @inlinable @inline(__always)
-public func cosh<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("cosh", HyperbolicCosineRule.self) }
+public func cosh<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("cosh", HyperbolicCosineRule.self) } }
 
 /// Hyperbolic tangent. ∂/∂x = 1 - y².
 @inlinable @inline(__always)
-public func tanh<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("tanh", TanhRule.self) }
+public func tanh<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("tanh", TanhRule.self) } }
 
 /// The logistic function 1/(1+e^-x), computed without overflow. ∂/∂x = y(1-y).
 @inlinable @inline(__always)
-public func sigmoid<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("sigmoid", SigmoidRule.self) }
+public func sigmoid<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("sigmoid", SigmoidRule.self) } }
 
 /// ln(1 + e^x), computed without overflow. ∂/∂x = sigmoid(x).
 @inlinable @inline(__always)
-public func softplus<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("softplus", SoftplusRule.self) }
+public func softplus<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("softplus", SoftplusRule.self) } }
 
 /// max(x, 0); NaN stays NaN. ∂/∂x = 1 where x > 0, else 0.
 @inlinable @inline(__always)
-public func relu<S>(_ x: Variable<S>) -> Variable<S> { x.elementwise("relu", ReluRule.self) }
+public func relu<S>(_ x: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) { x.elementwise("relu", ReluRule.self) } }
 
 /// x where x > 0, else alpha·x; NaN stays NaN. ∂/∂x = 1 or alpha.
 @inlinable @inline(__always)
-public func leakyRelu<S>(_ x: Variable<S>, alpha: S = 0.01) -> Variable<S> {
+public func leakyRelu<S>(_ x: Variable<S>, alpha: S = 0.01, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) {
     x.elementwise("leakyRelu", LeakyReluRule.self, constant: alpha)
-}
+} }
 
 /// x limited to [lo, hi] with constant bounds; NaN stays NaN. ∂/∂x = 1 where lo ≤ x ≤ hi, else 0.
 @inlinable @inline(__always)
-public func clamp<S>(_ x: Variable<S>, min lo: S, max hi: S) -> Variable<S> {
+public func clamp<S>(_ x: Variable<S>, min lo: S, max hi: S, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) {
     Failure.check(lo <= hi, "clamp: the lower bound \(lo) is not at most the upper bound \(hi)")
     return x.elementwise("clamp", ClampBelowRule.self, constant: lo).elementwise("clamp", ClampAboveRule.self, constant: hi)
-}
+} }
 
 /// The angle of the point (x, y) elementwise, in (-π, π] (numpy broadcasting).
 /// ∂/∂y = x/(x² + y²), ∂/∂x = -y/(x² + y²).
@@ -302,25 +303,25 @@ public func atan2<S>(_ y: Variable<S>, _ x: Variable<S>) -> Variable<S> { Variab
 /// The larger of a and b elementwise (numpy broadcasting); NaN if either is NaN.
 /// ∂ = 1 to the larger operand, ½ to each on a tie.
 @inlinable @inline(__always)
-public func maximum<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> { Variable.broadcasting("maximum", MaximumRule.self, a, b) }
+public func maximum<S>(_ a: Variable<S>, _ b: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { a.at(file, line) { Variable.broadcasting("maximum", MaximumRule.self, a, b) } }
 /// The larger of a and a constant. ∂/∂a = 1 where a > c, ½ where a = c.
-@inlinable public func maximum<S>(_ a: Variable<S>, _ c: S) -> Variable<S> { maximum(a, a.constantOnTape(c)) }
+@inlinable public func maximum<S>(_ a: Variable<S>, _ c: S, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { a.at(file, line) { maximum(a, a.constantOnTape(c)) } }
 /// The larger of a constant and b. ∂/∂b = 1 where b > c, ½ where b = c.
 @inlinable public func maximum<S>(_ c: S, _ b: Variable<S>) -> Variable<S> { maximum(b.constantOnTape(c), b) }
 /// The larger of a and a constant tensor (broadcasting). ∂/∂a = 1 where a > t, ½ where equal.
-@inlinable public func maximum<S>(_ a: Variable<S>, _ t: Tensor<S>) -> Variable<S> { maximum(a, a.constantOnTape(t)) }
+@inlinable public func maximum<S>(_ a: Variable<S>, _ t: Tensor<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { a.at(file, line) { maximum(a, a.constantOnTape(t)) } }
 /// The larger of a constant tensor and b (broadcasting). ∂/∂b = 1 where b > t, ½ where equal.
 @inlinable public func maximum<S>(_ t: Tensor<S>, _ b: Variable<S>) -> Variable<S> { maximum(b.constantOnTape(t), b) }
 
 /// The smaller of a and b elementwise (numpy broadcasting); NaN if either is NaN.
 /// ∂ = 1 to the smaller operand, ½ to each on a tie.
 @inlinable @inline(__always)
-public func minimum<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> { Variable.broadcasting("minimum", MinimumRule.self, a, b) }
+public func minimum<S>(_ a: Variable<S>, _ b: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { a.at(file, line) { Variable.broadcasting("minimum", MinimumRule.self, a, b) } }
 /// The smaller of a and a constant. ∂/∂a = 1 where a < c, ½ where a = c.
-@inlinable public func minimum<S>(_ a: Variable<S>, _ c: S) -> Variable<S> { minimum(a, a.constantOnTape(c)) }
+@inlinable public func minimum<S>(_ a: Variable<S>, _ c: S, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { a.at(file, line) { minimum(a, a.constantOnTape(c)) } }
 /// The smaller of a constant and b. ∂/∂b = 1 where b < c, ½ where b = c.
 @inlinable public func minimum<S>(_ c: S, _ b: Variable<S>) -> Variable<S> { minimum(b.constantOnTape(c), b) }
 /// The smaller of a and a constant tensor (broadcasting). ∂/∂a = 1 where a < t, ½ where equal.
-@inlinable public func minimum<S>(_ a: Variable<S>, _ t: Tensor<S>) -> Variable<S> { minimum(a, a.constantOnTape(t)) }
+@inlinable public func minimum<S>(_ a: Variable<S>, _ t: Tensor<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { a.at(file, line) { minimum(a, a.constantOnTape(t)) } }
 /// The smaller of a constant tensor and b (broadcasting). ∂/∂b = 1 where b < t, ½ where equal.
 @inlinable public func minimum<S>(_ t: Tensor<S>, _ b: Variable<S>) -> Variable<S> { minimum(b.constantOnTape(t), b) }

@@ -11,7 +11,7 @@ func checkSameShape<S>(_ a: Variable<S>, _ b: Variable<S>, op: StaticString) {
 
 /// mean((p - t)²) over all elements, a scalar. ∂/∂p = 2(p - t)/n, ∂/∂t = -2(p - t)/n.
 @inlinable
-public func meanSquaredError<S>(_ predictions: Variable<S>, _ targets: Variable<S>) -> Variable<S> {
+public func meanSquaredError<S>(_ predictions: Variable<S>, _ targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { predictions.at(file, line) {
     checkSameShape(predictions, targets, op: "meanSquaredError")
     return predictions.tape.record("meanSquaredError", shape: [], predictions, targets, forward: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
@@ -24,13 +24,13 @@ public func meanSquaredError<S>(_ predictions: Variable<S>, _ targets: Variable<
         if let gp = ctx.a.gradient { for i in 0..<n { gp[i] += scale * (p[i] - t[i]) } }
         if let gt = ctx.b.gradient { for i in 0..<n { gt[i] -= scale * (p[i] - t[i]) } }
     })
-}
+} }
 
 /// Binary cross-entropy of probabilities: -mean(t·log p + (1-t)·log(1-p)), with p clamped to
 /// [ε, 1-ε] so that 0 and 1 give no NaN. ∂/∂p = (p - t)/(p(1-p))/n inside the clamp, 0 outside;
 /// ∂/∂t = -log(p/(1-p))/n.
 @inlinable
-public func binaryCrossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>) -> Variable<S> {
+public func binaryCrossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { probabilities.at(file, line) {
     checkSameShape(probabilities, targets, op: "binaryCrossEntropy")
     return probabilities.tape.record("binaryCrossEntropy", shape: [], probabilities, targets, forward: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
@@ -57,12 +57,12 @@ public func binaryCrossEntropy<S>(_ probabilities: Variable<S>, _ targets: Varia
             }
         }
     })
-}
+} }
 
 /// Binary cross-entropy on logits z (before the sigmoid), computed stably as
 /// mean(max(z, 0) - z·t + log(1 + e^-|z|)). ∂/∂z = (σ(z) - t)/n, ∂/∂t = -z/n.
 @inlinable
-public func binaryCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>) -> Variable<S> {
+public func binaryCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { logits.at(file, line) {
     checkSameShape(logits, targets, op: "binaryCrossEntropy(logits:)")
     return logits.tape.record("binaryCrossEntropy(logits:)", shape: [], logits, targets, forward: { ctx in
         let (z, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
@@ -75,13 +75,13 @@ public func binaryCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>) -> 
         if let gz = ctx.a.gradient { for i in 0..<n { gz[i] += scale * (ScalarMath.sigmoid(z[i]) - t[i]) } }
         if let gt = ctx.b.gradient { for i in 0..<n { gt[i] -= scale * z[i] } }
     })
-}
+} }
 
 /// Cross-entropy of probabilities `[batch, classes]` against target distributions (one-hot
 /// rows) of the same shape: -Σ t·log p / batch, p clamped to [ε, 1]. ∂/∂p = -t/p/batch,
 /// ∂/∂t = -log p/batch.
 @inlinable
-public func crossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>) -> Variable<S> {
+public func crossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { probabilities.at(file, line) {
     checkSameShape(probabilities, targets, op: "crossEntropy")
     let s = probabilities.shape
     let batch = s.count >= 2 ? s[0] : 1
@@ -98,12 +98,12 @@ public func crossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>
         if let gp = ctx.a.gradient { for i in 0..<n where p[i] >= eps { gp[i] -= scale * t[i] / p[i] } }
         if let gt = ctx.b.gradient { for i in 0..<n { gt[i] -= scale * S.log(Swift.max(p[i], eps)) } }
     })
-}
+} }
 
 /// Cross-entropy of probabilities `[batch, classes]` against class indices:
 /// -Σ log p[i, label_i] / batch. ∂/∂p[i, label_i] = -1/(p·batch).
 @inlinable
-public func crossEntropy<S>(_ probabilities: Variable<S>, labels: [Int]) -> Variable<S> {
+public func crossEntropy<S>(_ probabilities: Variable<S>, labels: [Int], file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { probabilities.at(file, line) {
     let (batch, classes) = checkedLabels(probabilities.shape, labels, op: "crossEntropy")
     return probabilities.tape.record("crossEntropy", shape: [], probabilities, auxInt: classes, savedInts: batch, forward: { ctx in
         let p = ctx.a.value
@@ -126,26 +126,26 @@ public func crossEntropy<S>(_ probabilities: Variable<S>, labels: [Int]) -> Vari
             if p[j] >= eps { gp[j] -= scale / p[j] }
         }
     })
-}
+} }
 
 /// Fused softmax and cross-entropy of logits `[batch, classes]` against class indices:
 /// mean over rows of (log Σ e^z - z[label]), stable for logits of any size. One forward pass
 /// keeps the probabilities; the pullback is the one-pass ∂/∂z = (softmax - onehot)/batch.
 @inlinable
-public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: [Int]) -> Variable<S> {
+public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: [Int], file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { logits.at(file, line) {
     let (batch, classes) = checkedLabels(logits.shape, labels, op: "softmaxCrossEntropy")
     return labels.withUnsafeBufferPointer { labels in
         softmaxCrossEntropy(logits: logits, labels: labels, batch: batch, classes: classes)
     }
-}
+} }
 
 /// ``softmaxCrossEntropy(logits:labels:)`` with the labels in a buffer (no array needed per
 /// minibatch). - Precondition: one label per row, each in 0..<classes.
 @inlinable
-public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int>) -> Variable<S> {
+public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { logits.at(file, line) {
     let (batch, classes) = checkedLabels(logits.shape, labels, op: "softmaxCrossEntropy")
     return softmaxCrossEntropy(logits: logits, labels: labels, batch: batch, classes: classes)
-}
+} }
 
 @inlinable
 func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int>, batch: Int, classes: Int) -> Variable<S> {
@@ -177,7 +177,7 @@ func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int
 /// of the same shape (one-hot rows, or soft labels): Σ_rows (Σt·log Σ e^z - Σ t·z) / batch.
 /// ∂/∂z = (softmax·Σt - t)/batch; ∂/∂t = -log softmax/batch.
 @inlinable
-public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>) -> Variable<S> {
+public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { logits.at(file, line) {
     checkSameShape(logits, targets, op: "softmaxCrossEntropy")
     let s = logits.shape
     Failure.check(s.count == 2, "softmaxCrossEntropy: logits \(ShapeMath.describe(s)) must be [batch, classes]")
@@ -212,7 +212,7 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>) ->
             }
         }
     })
-}
+} }
 
 /// (batch, classes) for a [batch, classes] input with one label per row, or a stop naming
 /// the op and what is wrong.

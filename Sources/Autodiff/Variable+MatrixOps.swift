@@ -4,7 +4,7 @@
 /// [B, m, n]`, where a batch of 1 or a plain matrix is shared by every batch (broadcast).
 /// ∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G (summed over the batches an operand was shared by).
 @inlinable
-public func matmul<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
+public func matmul<S>(_ a: Variable<S>, _ b: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { a.at(file, line) {
     let (ra, rb) = (a.shape.count, b.shape.count)
     if ra == 2 && rb == 2 { return matrixProduct(a, b) }
     if ra == 1 && rb == 1 {
@@ -21,7 +21,7 @@ public func matmul<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
         return matrixProduct(a.reshaped(to: [s[0] * s[1], s[2]]), b).reshaped(to: [s[0], s[1], b.shape[1]])
     }
     return batchedProduct(a, b)
-}
+} }
 
 /// Batches of matrix products; a batch of 1 (or a matrix) is shared by all.
 @inlinable
@@ -75,7 +75,7 @@ func matrixProduct<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
 /// the bias is folded into the product and one pullback yields ∂x = G·Wᵀ, ∂W = xᵀ·G and
 /// ∂b = Σ_rows G.
 @inlinable
-public func linear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>) -> Variable<S> {
+public func linear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { x.at(file, line) {
     let (m, k, n) = MatrixKernels.checkedDimensions(x.shape, weight.shape, op: "linear")
     let biasShape = bias.shape
     Failure.check(biasShape == [n] || biasShape == [1, n],
@@ -99,7 +99,7 @@ public func linear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>) 
             }
         }
     })
-}
+} }
 
 extension MatrixKernels {
     /// ∂A += G·Bᵀ and ∂B += Aᵀ·G for C = A·B, each only where a gradient is wanted, with the
@@ -120,7 +120,7 @@ extension MatrixKernels {
 extension Variable {
     /// The transpose of a matrix. ∂/∂x = Gᵀ.
     @inlinable
-    public func transposed() -> Variable {
+    public func transposed(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         let s = shape
         Failure.check(s.count == 2, "transpose: \(ShapeMath.describe(s)) is not a matrix")
         let (m, n) = (s[0], s[1])
@@ -135,5 +135,5 @@ extension Variable {
             let (m, n) = (s[0], s[1])
             for i in 0..<m { for j in 0..<n { gx[i * n + j] += g[j * m + i] } }
         })
-    }
+    } }
 }

@@ -68,72 +68,72 @@ extension Variable {
     }
 
     /// The sum of all elements, a scalar (pairwise, accurate in Float). ∂/∂x = 1.
-    @inlinable public func sum() -> Variable { reduceAll("sum", scale: 1) }
+    @inlinable public func sum(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { reduceAll("sum", scale: 1) } }
 
     /// The mean of all elements, a scalar; NaN for an empty tensor. ∂/∂x = 1/n.
     @inlinable
-    public func mean() -> Variable {
+    public func mean(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         let n = tape.storage.pointee.entries[Int(index)].count
         return reduceAll("mean", scale: 1 / Scalar(n))
-    }
+    } }
 
     /// The sum along `axis` (negative counts from the end), keeping it as length 1 if asked.
     /// ∂/∂x = G repeated along the axis.
     @inlinable
-    public func sum(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+    public func sum(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         reduce("sum", axis: axis, keepingDimensions: keepingDimensions, mean: false)
-    }
+    } }
 
     /// The mean along `axis`, keeping it as length 1 if asked; NaN along an empty axis.
     /// ∂/∂x = G/length repeated along the axis.
     @inlinable
-    public func mean(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+    public func mean(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         reduce("mean", axis: axis, keepingDimensions: keepingDimensions, mean: true)
-    }
+    } }
 
     /// The variance along `axis`, Σ(x - mean)²/n (numpy's default, `ddof = 0`).
     /// ∂/∂x = 2(x - mean)/n · G.
     @inlinable
-    public func variance(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+    public func variance(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         let deviation = self - mean(alongAxis: axis, keepingDimensions: true)
         return deviation.squared().mean(alongAxis: axis, keepingDimensions: keepingDimensions)
-    }
+    } }
 
     /// The standard deviation along `axis`, √variance (`ddof = 0`). ∂/∂x = (x - mean)/(n·σ) · G.
     @inlinable
-    public func standardDeviation(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+    public func standardDeviation(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         sqrt(variance(alongAxis: axis, keepingDimensions: keepingDimensions))
-    }
+    } }
 
     /// The variance of all elements, Σ(x - mean)²/n. ∂/∂x = 2(x - mean)/n.
     @inlinable
-    public func variance() -> Variable { (self - mean()).squared().mean() }
+    public func variance(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { (self - mean()).squared().mean() } }
 
     /// The standard deviation of all elements. ∂/∂x = (x - mean)/(n·σ).
     @inlinable
-    public func standardDeviation() -> Variable { sqrt(variance()) }
+    public func standardDeviation(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { sqrt(variance()) } }
 
     /// The maximum along `axis`; NaN where the axis holds a NaN. The gradient goes to the first
     /// maximal element.
     @inlinable
-    public func max(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+    public func max(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         extremum("max", axis: axis, keepingDimensions: keepingDimensions, largest: true)
-    }
+    } }
 
     /// The minimum along `axis`; NaN where the axis holds a NaN. The gradient goes to the first
     /// minimal element.
     @inlinable
-    public func min(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+    public func min(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         extremum("min", axis: axis, keepingDimensions: keepingDimensions, largest: false)
-    }
+    } }
 
     /// The largest element, a scalar; NaN if any is NaN. The gradient goes to the first maximum.
     @inlinable
-    public func max() -> Variable { reshaped(to: [-1]).max(alongAxis: 0) }
+    public func max(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { reshaped(to: [-1]).max(alongAxis: 0) } }
 
     /// The smallest element, a scalar; NaN if any is NaN. The gradient goes to the first minimum.
     @inlinable
-    public func min() -> Variable { reshaped(to: [-1]).min(alongAxis: 0) }
+    public func min(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { reshaped(to: [-1]).min(alongAxis: 0) } }
 
     @inlinable
     func extremum(_ op: StaticString, axis: Int, keepingDimensions: Bool, largest: Bool) -> Variable {
@@ -159,7 +159,7 @@ extension Variable {
     /// log Σ e^x along `axis`, stable for any magnitude (rows of -∞ give -∞).
     /// ∂/∂x = G·e^(x - y) = G·softmax(x).
     @inlinable
-    public func logSumExp(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+    public func logSumExp(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         let inShape = shape
         let axis = ShapeMath.axis(axis, rank: inShape.count, op: "logSumExp")
         let (outer, length, inner) = ShapeMath.split(inShape, axis: axis)
@@ -180,7 +180,7 @@ extension Variable {
                 }
             }
         })
-    }
+    } }
 
     /// The position of the largest element along `axis` for every other index, row-major over
     /// the remaining axes (first maximum on ties; a NaN counts as the maximum). Not differentiable.

@@ -77,6 +77,12 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         synchronizeReplicas()
     }
 
+    /// NaN/±Inf detection on every worker's tape (see `Tape.anomalyDetection`).
+    public var anomalyDetection: AnomalyDetection {
+        get { tape.anomalyDetection }
+        nonmutating set { for model in workerModels.value { model.parameters.first?.tape.anomalyDetection = newValue } }
+    }
+
     /// The number of threads a step runs on.
     public var workers: Int { replicas.count + 1 }
 

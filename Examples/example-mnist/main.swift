@@ -32,7 +32,7 @@ let options: CommandLineOptions = {
     options.option("out", "DIR", "where the pictures go (default example-mnist-output)")
     options.option("predict", "IMAGE", "classify the digits in a PNG or PGM picture (uses --load or the default model file)")
     options.option("show", "FILE", "with --predict: draw the 28×28 crops the model saw and its answers into FILE (.svg)")
-    options.flag("check-gradients", "compare the tape's gradients with finite differences on a small batch and exit")
+    options.flag("check-gradients", "compare the tape's gradients with finite differences (Double) and the Float model's with the same run in Double, on a small batch, and exit")
     options.flag("graph", "draw the first training step's computational graph (graph.svg, graph.dot in --out)")
     options.flag("detect-anomalies", "stop at the first op that makes NaN or ±Inf from finite numbers, naming it and its source line")
     options.parse()
@@ -157,20 +157,35 @@ if options.isSet("check-gradients") {
     let weights = reference.namedParameters.map { ($0.name, $0.parameter.value) }
     print("gradient check: \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.description.activationsDescription), batch of 8, softmax cross-entropy")
     print("comparing tape gradients with central differences on 40 sampled entries per parameter (Double)")
-    let result = GradientCheck.check(at: weights.map(\.1), samplesPerInput: 40) { tape, parameters in
-        var h = tape.constant(features)
-        for layer in 0..<(parameters.count / 2) {
-            h = linear(h, weight: parameters[2 * layer], bias: parameters[2 * layer + 1])
-            if layer < parameters.count / 2 - 1 { h = architecture.activations[layer](h) }
+    /// The MLP's loss on the batch, for any scalar: run in Double against finite differences,
+    /// and in Float against Double.
+    struct BatchLoss: ScalarGenericComputation {
+        let features: Tensor<Double>, labels: [Int], activations: [Activation]
+        func callAsFunction<T: TensorScalar>(_ tape: Tape<T>, _ parameters: [Variable<T>]) -> Variable<T> {
+            var h = tape.constant(features.converted(to: T.self))
+            for layer in 0..<(parameters.count / 2) {
+                h = linear(h, weight: parameters[2 * layer], bias: parameters[2 * layer + 1])
+                if layer < parameters.count / 2 - 1 { h = activations[layer](h) }
+            }
+            return softmaxCrossEntropy(logits: h, labels: labels)
         }
-        return softmaxCrossEntropy(logits: h, labels: batch.labels)
     }
+    let loss = BatchLoss(features: features, labels: batch.labels, activations: architecture.activations)
+    let result = GradientCheck.check(at: weights.map(\.1), samplesPerInput: 40) { tape, parameters in loss(tape, parameters) }
+    // The model as trained: Float weights, the Float kernels; its gradients against the same run in Double.
+    let floatModel: MLP<Float> = makeModel(on: Tape<Float>(), architecture, initializer: initializer)
+    let precision = GradientCheck.checkFloatInDouble(at: floatModel.namedParameters.map(\.parameter.value), loss)
+    print("and the Float model's gradients (the training kernels) against the same computation in Double, normwise")
     for (i, (name, _)) in weights.enumerated() {
-        print(String(format: "  %-16@ largest relative error %.2e", name as NSString, result.maxErrorPerInput[i]))
+        print(String(format: "  %-16@ finite differences %.2e   Float in Double %.2e", name as NSString,
+                     result.maxErrorPerInput[i], precision.maxErrorPerInput[i]))
     }
-    print(result.maxError < 1e-6 ? "gradients agree (largest error \(String(format: "%.2e", result.maxError)) < 1e-6)"
+    let agree = result.maxError < 1e-6 && precision.passed
+    print(result.maxError < 1e-6 ? "Double gradients agree with finite differences (largest error \(String(format: "%.2e", result.maxError)) < 1e-6)"
                                  : "GRADIENTS DISAGREE: \(result)")
-    exit(result.maxError < 1e-6 ? 0 : 1)
+    print(precision.passed ? "Float gradients agree with Double (largest \(String(format: "%.2e", precision.maxError)) ≤ \(precision.tolerance))"
+                           : "FLOAT GRADIENTS DISAGREE: \(precision)")
+    exit(agree ? 0 : 1)
 }
 
 // MARK: Training and evaluation

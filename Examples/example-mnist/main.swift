@@ -232,7 +232,8 @@ var trainer = ClassifierTrainer(workers: ComputeSettings.maxThreads, optimizer: 
     makeModel(on: tape, architecture, initializer: initializer) as MLP<Float>
 }
 trainer.loss = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))
-if options.isSet("detect-anomalies") { trainer.anomalyDetection = .stop }
+// Recorded, then reported after the step that found it, so the program ends with exit code 1.
+if options.isSet("detect-anomalies") { trainer.anomalyDetection = .record }
 let model = trainer.model
 var batches = Minibatches(of: training, size: batchSize, seed: seed)
 // Resuming (--load with --epochs): the optimizer's moments and step, the schedule's position
@@ -275,6 +276,10 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
         let rate = Float(schedule.rate(at: iteration))
         let result = batches.withBatch(b) { features, labels, _ in
             trainer.step(features: features, labels: labels, learningRate: rate)
+        }
+        if let anomaly = trainer.anomaly {
+            progress.finish("stopped in epoch \(epoch), batch \(b + 1)")
+            exitWithError(program, anomaly.description)
         }
         if iteration == startIteration && options.isSet("graph") {
             pictures.writeGraph(trainer.tape.graph(), as: "graph", title: "One training step of \(architecture.sizes.map(String.init).joined(separator: "-")) (this thread's share of the batch)")

@@ -46,7 +46,7 @@ default: SyntheticSets.moons(count: 1000, noise: 0.2, seed: seed)
 let (train, test) = all.split(validationFraction: 0.2, seed: seed)
 
 let tape = Tape<Float>()
-if options.isSet("detect-anomalies") { tape.anomalyDetection = .stop }
+if options.isSet("detect-anomalies") { tape.anomalyDetection = .record }
 let model = MLP<Float>(sizes: [2] + hidden + [1], activation: activation,
                        initializer: flower ? .normal(standardDeviation: 0.01) : .he, on: tape, seed: seed)
 let trainX = tape.persistentConstant(train.features)
@@ -105,6 +105,7 @@ for iteration in 0...iterations {
     if iteration == iterations { break }
     tape.reset()
     tape.backward(binaryCrossEntropy(sigmoid(model(trainX)), trainY))
+    if let anomaly = tape.anomaly { exitWithError(program, "iteration \(iteration): \(anomaly)") }
     optimizer.step(model.parameters, learningRate: learningRate)
 }
 print(String(format: "final: train %.1f%%, test %.1f%% (%.1fs)", accuracy(train) * 100, accuracy(test) * 100, Date().timeIntervalSince(start)))

@@ -83,6 +83,11 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         nonmutating set { for model in workerModels.value { model.parameters.first?.tape.anomalyDetection = newValue } }
     }
 
+    /// The first anomaly any worker's tape recorded (with `.record`), or nil.
+    public var anomaly: Anomaly? {
+        workerModels.value.lazy.compactMap { $0.parameters.first?.tape.anomaly }.first
+    }
+
     /// The number of threads a step runs on.
     public var workers: Int { replicas.count + 1 }
 

@@ -29,7 +29,10 @@ public struct SourceSite: Sendable, CustomStringConvertible {
 public struct Anomaly: Sendable, CustomStringConvertible {
     /// Forward (the op's value) or backward (a gradient from its pullback).
     public enum Phase: String, Sendable {
-        case forward, backward
+        /// The op's value.
+        case forward
+        /// A gradient from the op's pullback.
+        case backward
     }
     /// The op's name.
     public let op: String
@@ -53,6 +56,7 @@ public struct Anomaly: Sendable, CustomStringConvertible {
     /// or "constant" (nil when the op itself made it).
     public var leaf: String? = nil
 
+    /// One line: the pass, the op and its call site, the bad element, the inputs' shapes and magnitudes.
     public var description: String {
         func shape(_ s: [Int]) -> String { ShapeMath.describe(s) }
         let inputs = zip(inputShapes, inputMagnitudes).enumerated()

@@ -40,6 +40,7 @@ public struct Dual<Base: TensorScalar>: TensorScalar {
     public typealias IntegerLiteralType = Int
     public typealias FloatLiteralType = Double
 
+    /// `value + tangentε`, or the value alone when the tangent is 0.
     public var description: String {
         tangent == 0 ? "\(value)" : "\(value) + \(tangent)ε"
     }

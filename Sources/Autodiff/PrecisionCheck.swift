@@ -16,6 +16,7 @@ public struct PrecisionCheckResult: Sendable, CustomStringConvertible {
     /// Whether every input is within the tolerance.
     public var passed: Bool { maxError <= tolerance }
 
+    /// One line: the largest error, the tolerance, and the verdict.
     public var description: String {
         "Float against Double: largest normwise error \(maxError) (tolerance \(tolerance)): \(passed ? "agree" : "DISAGREE")"
     }

@@ -3,7 +3,7 @@
 ///
 /// The built-in elementwise ops are unary rules that the tape records by a code (see
 /// one exhaustive table of codes), so their pullbacks cost no stored closure. A rule of your own is recorded with
-/// ``Variable/applying(_:constant:)`` and gets the same generic pullback through a closure.
+/// ``Variable/applying(_:constant:file:line:)`` and gets the same generic pullback through a closure.
 public protocol UnaryRule {
     /// y = f(x), with the op's constant `c` (the exponent of `pow`, the alpha of leaky ReLU, …).
     static func value<S: TensorScalar>(_ x: S, _ c: S) -> S

@@ -139,7 +139,7 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: [Int], file: Sta
     }
 } }
 
-/// ``softmaxCrossEntropy(logits:labels:)`` with the labels in a buffer (no array needed per
+/// `softmaxCrossEntropy(logits:labels:)` with the labels in a buffer instead of an array (no array needed per
 /// minibatch). - Precondition: one label per row, each in 0..<classes.
 @inlinable
 public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { logits.at(file, line) {

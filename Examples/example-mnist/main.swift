@@ -24,7 +24,8 @@ let options: CommandLineOptions = {
     options.option("validation", "FRACTION", "hold out this fraction of the training set and report it (default 0); the model kept and saved is then the one of the best validation epoch")
     options.option("early-stop", "EPOCHS", "with --validation: stop when validation accuracy has not improved for this many epochs")
     options.option("seed", "N", "random seed for weights and shuffling (default 1)")
-    options.option("threads", "N", "data-parallel workers, each on its own thread and tape (default: the cores, at most 8)")
+    options.option("threads", "N", "threads (default: the cores, at most 8); the same weights for any count unless --parallel batch")
+    options.option("parallel", "HOW", "products: split each large matrix product across the threads (default, deterministic); batch: split the batch across tapes")
     options.option("data", "DIR", "folder with the four MNIST IDX files, .gz or raw (default Data/mnist)")
     options.option("classes", "NAMES", "class names, comma-separated (default: classes.txt beside the data, Fashion-MNIST's, or digits)")
     options.option("save", "FILE", "where to write the trained model (default DATASET-model.safetensors, mnist-model.safetensors for MNIST)")
@@ -226,9 +227,12 @@ guard batchSize <= data.training.count else {
 let (training, validation) = validationFraction > 0
     ? data.training.split(validationFraction: validationFraction, seed: seed)
     : (data.training, nil)
-// Several threads train as data-parallel workers, each on its own tape with a copy of the
-// model (measured faster here than splitting each matrix product; see README).
-var trainer = ClassifierTrainer(workers: ComputeSettings.maxThreads, optimizer: optimizerKind, weightDecay: weightDecay) { tape in
+// By default one tape, each large matrix product split across the threads: the weights come out
+// the same bit for bit for any --threads. `--parallel batch` splits the batch across tapes
+// instead (data-parallel workers), whose summed gradients round differently per thread count.
+let parallel = options.parsed("parallel", "products", accepted: "products, batch") { ["products", "batch"].contains($0) ? $0 : nil }
+var trainer = ClassifierTrainer(workers: parallel == "batch" ? ComputeSettings.maxThreads : 1,
+                                optimizer: optimizerKind, weightDecay: weightDecay) { tape in
     makeModel(on: tape, architecture, initializer: initializer) as MLP<Float>
 }
 trainer.loss = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))

@@ -262,7 +262,7 @@ extension Dual {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Dual>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Dual>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Dual>, ldc: Int, beta: Dual, portable: Bool
+        c: UnsafeMutablePointer<Dual>, ldc: Int, beta: Dual, wholeRows: Int, wholeColumns: Int, portable: Bool
     ) {
         guard m > 0, n > 0 else { return }
         let av = UnsafeRawPointer(a).assumingMemoryBound(to: Base.self)
@@ -272,11 +272,11 @@ extension Dual {
         let (cv, ct) = (parts, parts + m * n)
         let (ra, ca, rb, cb) = (2 * rowStrideA, 2 * columnStrideA, 2 * rowStrideB, 2 * columnStrideB)
         Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
-                        b: bv, rowStrideB: rb, columnStrideB: cb, c: cv, ldc: n, beta: 0, portable: portable)
+                        b: bv, rowStrideB: rb, columnStrideB: cb, c: cv, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
         Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
-                        b: bv + 1, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 0, portable: portable)
+                        b: bv + 1, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
         Base.gemmKernel(m: m, n: n, k: k, a: av + 1, rowStrideA: ra, columnStrideA: ca,
-                        b: bv, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 1, portable: portable)
+                        b: bv, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 1, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
         for i in 0..<m {
             for j in 0..<n {
                 let product = Dual(cv[i * n + j], tangent: ct[i * n + j])

@@ -43,7 +43,8 @@ enum MatrixKernels {
         let threads = threads ?? ComputeSettings.maxThreads
         if threads <= 1 || m * n * k < ComputeSettings.parallelThreshold {
             S.gemmKernel(m: m, n: n, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
-                         b: b, rowStrideB: rsb, columnStrideB: csb, c: c, ldc: ldc, beta: beta, portable: portable)
+                         b: b, rowStrideB: rsb, columnStrideB: csb, c: c, ldc: ldc, beta: beta,
+                         wholeRows: m, wholeColumns: n, portable: portable)
             return
         }
         parallelGemm(threads: threads, m: m, n: n, k: k, a: a, rsa: rsa, csa: csa,
@@ -60,25 +61,30 @@ enum MatrixKernels {
         // Split the columns when each thread gets a useful width: every thread then packs only
         // its own part of B (A is read in place and shared). Otherwise split the rows, and each
         // thread packs all of B. Parts are whole register blocks.
+        // Part boundaries are whole register blocks, spread evenly, and every part is computed
+        // as the whole product would compute it (see `ck_sgemm_block`): the result is the same
+        // bit for bit for any number of threads.
         let splitRows = n / threads < 64
         let length = splitRows ? m : n
         let block = splitRows ? 6 : 16
+        let blocks = (length + block - 1) / block
         let parts = min(threads, max(1, length / block))
-        let chunk = ((length + parts - 1) / parts + block - 1) / block * block
         let addresses = (UInt(bitPattern: a), UInt(bitPattern: b), UInt(bitPattern: c))
         let work: @Sendable (Int) -> Void = { part in
-            let start = part * chunk
-            let end = min(length, start + chunk)
+            let start = min(length, part * blocks / parts * block)
+            let end = min(length, (part + 1) * blocks / parts * block)
             guard start < end else { return }
             let a = UnsafePointer<S>(bitPattern: addresses.0)!
             let b = UnsafePointer<S>(bitPattern: addresses.1)!
             let c = UnsafeMutablePointer<S>(bitPattern: addresses.2)!
             if splitRows {
                 S.gemmKernel(m: end - start, n: n, k: k, a: a + start * rsa, rowStrideA: rsa, columnStrideA: csa,
-                             b: b, rowStrideB: rsb, columnStrideB: csb, c: c + start * ldc, ldc: ldc, beta: beta, portable: portable)
+                             b: b, rowStrideB: rsb, columnStrideB: csb, c: c + start * ldc, ldc: ldc, beta: beta,
+                             wholeRows: m, wholeColumns: n, portable: portable)
             } else {
                 S.gemmKernel(m: m, n: end - start, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
-                             b: b + start * csb, rowStrideB: rsb, columnStrideB: csb, c: c + start, ldc: ldc, beta: beta, portable: portable)
+                             b: b + start * csb, rowStrideB: rsb, columnStrideB: csb, c: c + start, ldc: ldc, beta: beta,
+                             wholeRows: m, wholeColumns: n, portable: portable)
             }
         }
         if !ProductWorkers.shared.run(parts: parts, work) {

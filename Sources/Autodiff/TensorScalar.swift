@@ -41,14 +41,15 @@ where RawSignificand: FixedWidthInteger {
     static func sigmoid(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
     /// y[i] = tanh x[i] for `count` elements; Float runs a vectorised C kernel (`ck_stanh`).
     static func tanh(_ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int)
-    /// The C matrix-product kernel for this type (see `ck_sgemm`): C = A·B + beta·C with
-    /// arbitrary row and column strides for A and B, row-major C; `portable` skips the
-    /// AVX2/FMA micro-kernel.
+    /// The C matrix-product kernel for this type (see `ck_sgemm_block`): C = A·B + beta·C with
+    /// arbitrary row and column strides for A and B, row-major C, for a block of rows or columns
+    /// of a product of `wholeRows` × `wholeColumns` (m and n for a whole product), computed bit
+    /// for bit as the whole product computes it; `portable` skips the AVX2/FMA micro-kernel.
     static func gemmKernel(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Self>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Self>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self, portable: Bool)
+        c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self, wholeRows: Int, wholeColumns: Int, portable: Bool)
 }
 
 extension Float: TensorScalar {
@@ -80,9 +81,10 @@ extension Float: TensorScalar {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Float>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, portable: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, wholeRows: Int, wholeColumns: Int, portable: Bool
     ) {
-        ck_sgemm(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta, portable ? 1 : 0)
+        ck_sgemm_block(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta,
+                       wholeRows, wholeColumns, portable ? 1 : 0)
     }
 }
 
@@ -115,8 +117,9 @@ extension Double: TensorScalar {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Double>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Double>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Double>, ldc: Int, beta: Double, portable: Bool
+        c: UnsafeMutablePointer<Double>, ldc: Int, beta: Double, wholeRows: Int, wholeColumns: Int, portable: Bool
     ) {
-        ck_dgemm(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta, portable ? 1 : 0)
+        ck_dgemm_block(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta,
+                       wholeRows, wholeColumns, portable ? 1 : 0)
     }
 }

@@ -114,6 +114,43 @@ struct MatrixKernelTests {
         }
     }
 
+    /// The product of random (not integer) operands split across `threads`.
+    static func splitProduct<S: TensorScalar>(_: S.Type, _ c: ProductCase, threads: Int) -> [S] {
+        var generator = SeededGenerator(seed: UInt64(c.m * 31 + c.n * 7 + c.k))
+        let a = (0..<(c.m * c.k)).map { _ in S(Double(generator.next() >> 11) / Double(1 << 53) - 0.5) }
+        let b = (0..<(c.k * c.n)).map { _ in S(Double(generator.next() >> 11) / Double(1 << 53) - 0.5) }
+        let (rsa, csa) = c.transposeA ? (1, c.m) : (c.k, 1)
+        let (rsb, csb) = c.transposeB ? (1, c.k) : (c.n, 1)
+        var out = [S](repeating: 0, count: c.m * c.n)
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
+            MatrixKernels.gemm(m: c.m, n: c.n, k: c.k, a: pa.baseAddress!, rsa: rsa, csa: csa, b: pb.baseAddress!, rsb: rsb, csb: csb,
+                               c: pc.baseAddress!, ldc: c.n, beta: 0, threads: threads)
+        } } }
+        return out
+    }
+
+    /// The MLP's products (forward, dW = xᵀG, dX = GWᵀ), odd shapes, the depth-blocking edge
+    /// (k·n just above 65536 while each column block is below), the narrow path, a matrix-vector product.
+    static let splitCases = [
+        ProductCase(m: 128, n: 256, k: 784, transposeA: false, transposeB: false),
+        ProductCase(m: 784, n: 256, k: 128, transposeA: true, transposeB: false),
+        ProductCase(m: 128, n: 784, k: 256, transposeA: false, transposeB: true),
+        ProductCase(m: 131, n: 257, k: 509, transposeA: false, transposeB: true),
+        ProductCase(m: 37, n: 130, k: 600, transposeA: true, transposeB: true),
+        ProductCase(m: 20011, n: 8, k: 100, transposeA: true, transposeB: false),
+        ProductCase(m: 5003, n: 1, k: 300, transposeA: false, transposeB: false),
+    ]
+
+    @Test("a product gives the same bits on 1 to 5 threads, Float and Double", arguments: splitCases)
+    func bitwiseAcrossThreadCounts(_ c: ProductCase) {
+        #expect(c.m * c.n * c.k >= ComputeSettings.parallelThreshold, "\(c) must be large enough to be split")
+        let single = Self.splitProduct(Float.self, c, threads: 1), double = Self.splitProduct(Double.self, c, threads: 1)
+        for threads in [2, 3, 5] {
+            #expect(Self.splitProduct(Float.self, c, threads: threads) == single, "\(c), Float: \(threads) threads differ from 1")
+            #expect(Self.splitProduct(Double.self, c, threads: threads) == double, "\(c), Double: \(threads) threads differ from 1")
+        }
+    }
+
     @Test("Tensor.matmul matches the tape's matmul and stops on mismatched shapes")
     func tensorMatmul() async {
         let a = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])

@@ -102,6 +102,33 @@ struct DataParallelTests {
     }
 }
 
+@Suite("Deterministic training")
+struct DeterministicTrainingTests {
+    @Test("Float training with its products split across 1, 2 or 3 threads ends with the same weights, bit for bit")
+    func sameBitsForAnyThreadCount() {
+        // 128 × 600 · 600 × 130 (10M multiply-adds) is split by columns into blocks narrower than the
+        // whole, which once changed its depth blocking (k·n above 65536, each block's below).
+        func train(threads: Int) -> [[Float]] {
+            let tape = Tape<Float>()
+            tape.matrixThreads = threads
+            let model = MLP<Float>(sizes: [600, 130, 10], activation: .relu, initializer: .he, on: tape, seed: 4)
+            var trainer = ClassifierTrainer(model: model, tape: tape, optimizer: .adam(beta1: 0.9, beta2: 0.999))
+            var generator = SeededGenerator(seed: 6)
+            for _ in 0..<4 {
+                let x = Tensor<Float>.randomNormal([128, 600], using: &generator)
+                let labels = (0..<128).map { _ in generator.nextIndex(below: 10) }
+                x.withUnsafeBufferPointer { f in labels.withUnsafeBufferPointer { l in _ = trainer.step(features: f, labels: l, learningRate: 0.01) } }
+            }
+            return model.parameters.map(\.value.scalars)
+        }
+        let one = train(threads: 1)
+        for threads in [2, 3] {
+            let other = train(threads: threads)
+            #expect(other == one, "\(threads) threads: the weights differ from one thread's (largest difference \(zip(one.joined(), other.joined()).map { abs($0 - $1) }.max() ?? 0))")
+        }
+    }
+}
+
 @Suite("The squared-error loss")
 struct SquaredErrorLossTests {
     @Test("a step of --loss mse is the gradient of mean((softmax(z) - onehot)²), on one worker and on three")

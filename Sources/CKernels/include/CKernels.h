@@ -20,6 +20,20 @@ void ck_dgemm(long m, long n, long k,
               const double *b, long rsb, long csb,
               double *c, long ldc, double beta, int portable);
 
+/// `ck_sgemm` for a block of rows or columns of a product of `whole_m` × `whole_n`: every
+/// choice of path and depth blocking follows the whole product, so each element comes out bit
+/// for bit as the whole product computes it, however the product is split across threads.
+void ck_sgemm_block(long m, long n, long k,
+                    const float *a, long rsa, long csa,
+                    const float *b, long rsb, long csb,
+                    float *c, long ldc, float beta, long whole_m, long whole_n, int portable);
+
+/// Double-precision form of `ck_sgemm_block`.
+void ck_dgemm_block(long m, long n, long k,
+                    const double *a, long rsa, long csa,
+                    const double *b, long rsb, long csb,
+                    double *c, long ldc, double beta, long whole_m, long whole_n, int portable);
+
 /// 1 when this CPU has AVX2 and FMA (checked once, then cached): the fast kernels run, else
 /// only the portable ones.
 int ck_cpu_has_avx2_fma(void);

@@ -51,7 +51,7 @@ let package = Package(
             // The sample picture for --predict and the script that makes it.
             exclude: ["make-sample.py", "sample-2026.png"]),
         .executableTarget(
-            name: "bench", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "ExampleSupport"],
+            name: "bench", dependencies: ["Autodiff", "CKernels", "NeuralNetworks", "Datasets", "ExampleSupport"],
             path: "Benchmarks/bench"),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         // Ops written against the public API only: imports Autodiff without @testable.

@@ -52,4 +52,11 @@ func mlpBenchmark(_ options: CommandLineOptions) {
     let accuracy = trainer.evaluate(data.test.features, labels: data.test.labels).accuracy
     print("\(name) test accuracy: \(String(format: "%.2f", accuracy * 100)) % after \(epochs) epochs")
     print(String(format: "\(name) peak memory: %.1f MiB after epoch 1, %.1f MiB after epoch %d", peakAfterFirst, peakAfterLast, epochs))
+    if ComputeSettings.usesAVX2 {
+        // Against the FMA peak of as many cores as the run used, measured right after it.
+        let peak = fmaPeak(threads: threads, runs: 3).median
+        let achieved = sample.median * mlpFlopsPerSample(sizes) / 1e9
+        print(String(format: "\(name) arithmetic: %.1f GFLOP/s = %.0f%% of the FMA peak of %d core%@ (%.1f GFLOP/s, measured now)",
+                     achieved, 100 * achieved / peak, threads, threads == 1 ? "" : "s", peak))
+    }
 }

@@ -1,4 +1,4 @@
-// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces|second-order] [flags]`, one line per figure:
+// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces|second-order|peak] [flags]`, one line per figure:
 // `name: median X unit (min A, max B, n=N)`. Benchmarks/compare.sh runs them beside the numpy
 // reference and prints the ratios.
 import ExampleSupport
@@ -11,6 +11,7 @@ let usage = """
            bench sqrt
            bench forces [--sizes 64,512] [--runs N]
            bench second-order [--runs N]
+           bench peak
     """
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
@@ -47,6 +48,8 @@ case "second-order":
     options.option("runs", "N", "samples per figure (default 21)")
     options.parse(Array(arguments.dropFirst()))
     secondOrderBenchmark(options)
+case "peak":
+    peakBenchmark()
 case "--help", "-h", nil:
     print(usage)
 default:

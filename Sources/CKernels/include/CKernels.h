@@ -34,6 +34,10 @@ void ck_dgemm_block(long m, long n, long k,
                     const double *b, long rsb, long csb,
                     double *c, long ldc, double beta, long whole_m, long whole_n, int portable);
 
+/// Runs `iterations` × 12 independent 8-wide float FMAs (192 flops each) and returns a value
+/// that depends on all of them; 0 without AVX2/FMA. Timed by `bench peak`: the FMA peak of a core.
+double ck_fma_probe(long iterations);
+
 /// 1 when this CPU has AVX2 and FMA (checked once, then cached): the fast kernels run, else
 /// only the portable ones.
 int ck_cpu_has_avx2_fma(void);

@@ -1,4 +1,8 @@
 #include "CKernels.h"
+#include <unistd.h>
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 int ck_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -47,4 +51,22 @@ double ck_fma_probe(long iterations) {
     (void)iterations;
     return 0;
 #endif
+}
+
+long ck_l2_cache_bytes(void) {
+    static long cached = -1;
+    long value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (value < 0) {
+        value = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+        value = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#elif defined(__APPLE__)
+        size_t size = sizeof(value);
+        if (sysctlbyname("hw.l2cachesize", &value, &size, NULL, 0) != 0) value = 0;
+#endif
+        /* Unknown, or implausible: the 512 KiB the kernels were first tuned for. */
+        if (value < (64L << 10) || value > (64L << 20)) value = 512L << 10;
+        __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
+    }
+    return value;
 }

@@ -38,6 +38,10 @@ void ck_dgemm_block(long m, long n, long k,
 /// that depends on all of them; 0 without AVX2/FMA. Timed by `bench peak`: the FMA peak of a core.
 double ck_fma_probe(long iterations);
 
+/// The L2 cache of one core in bytes, as the system reports it (512 KiB when it does not): the
+/// matrix product sizes its depth blocks from it.
+long ck_l2_cache_bytes(void);
+
 /// 1 when this CPU has AVX2 and FMA (checked once, then cached): the fast kernels run, else
 /// only the portable ones.
 int ck_cpu_has_avx2_fma(void);

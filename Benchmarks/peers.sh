@@ -33,7 +33,8 @@ run() {
         else
             python3 Benchmarks/peers_reference.py jax --threads "$threads" "$@" --epochs "$epochs"
         fi ;;
-    esac 2>/dev/null | grep -m1 'samples/s' | sed -E 's/.*median ([0-9.]+) samples.*/\1/'
+    esac 2>/dev/null | awk '/samples\/s/ && !done { sub(/.*median /, ""); sub(/ samples.*/, ""); print; done = 1 }'
+    # (awk reads to the end: grep -m1 would close the pipe and a program's last line would die of SIGPIPE)
 }
 
 configs=(

@@ -189,14 +189,7 @@ extension Tape {
         let s = storage
         let last = output.map { validate($0, "graph"); return Int($0.index) } ?? s.pointee.count - 1
         guard last >= 0 else { return TapeGraph(nodes: [], edges: []) }
-        func inputs(_ i: Int) -> [Int] {
-            let entry = s.pointee.entries[i]
-            if entry.hasInputList {
-                let list = s.pointee.ints + entry.savedIntOffset
-                return (0..<list[0]).map { list[1 + $0] }
-            }
-            return [entry.inputs.0, entry.inputs.1, entry.inputs.2].filter { $0 >= 0 }.map(Int.init)
-        }
+        func inputs(_ i: Int) -> [Int] { s.pointee.inputIndices(i) }
         var needed = [Bool](repeating: output == nil, count: last + 1)
         needed[last] = true
         for i in stride(from: last, through: 0, by: -1) where needed[i] {
@@ -216,7 +209,7 @@ extension Tape {
             let entry = s.pointee.entries[i]
             let from = inputs(i)
             let kind: TapeGraph.Kind = from.isEmpty ? (entry.requiresGradient ? .parameter : .constant) : .op
-            var name = entry.isScalarOp ? "\(entry.rule)" : "\(s.pointee.names[i])"
+            var name = s.pointee.opName(i)
             if entry.rule.hasConstant { name += " \(TapeGraph.format([Double(entry.auxScalar)]))" }
             nodes.append(TapeGraph.Node(
                 entry: i, op: name, shape: s.pointee.shape(i), kind: kind, value: scalars(s.pointee.values, entry),

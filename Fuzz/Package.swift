@@ -8,9 +8,11 @@ let package = Package(
     name: "AutodiffFuzz",
     dependencies: [.package(name: "Autodiff", path: "..")],
     targets: [
-        .executableTarget(name: "fuzz-idx", dependencies: [.product(name: "Datasets", package: "Autodiff")]),
-        .executableTarget(name: "fuzz-safetensors", dependencies: [.product(name: "NeuralNetworks", package: "Autodiff")]),
-        .executableTarget(name: "fuzz-image", dependencies: [.product(name: "Datasets", package: "Autodiff")]),
+        // libFuzzer's driver, shared by the three targets.
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "fuzz-idx", dependencies: ["FuzzDriver", .product(name: "Datasets", package: "Autodiff")]),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["FuzzDriver", .product(name: "NeuralNetworks", package: "Autodiff")]),
+        .executableTarget(name: "fuzz-image", dependencies: ["FuzzDriver", .product(name: "Datasets", package: "Autodiff")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -75,16 +75,6 @@ public struct Anomaly: Sendable, CustomStringConvertible {
 }
 
 extension TapeStorage {
-    /// The entry indices entry `index` reads, in order.
-    func inputIndices(_ index: Int) -> [Int] {
-        let entry = entries[index]
-        if entry.hasInputList {
-            let list = ints + entry.savedIntOffset
-            return (0..<list[0]).map { list[1 + $0] }
-        }
-        return [entry.inputs.0, entry.inputs.1, entry.inputs.2].filter { $0 >= 0 }.map(Int.init)
-    }
-
     /// The entry's op name (rank-0 rule results by their code).
     func opName(_ index: Int) -> String {
         let entry = entries[index]
@@ -123,18 +113,12 @@ extension TapeStorage {
         if let leaf = bad.first(where: { inputIndices(inputs[$0]).isEmpty }) {
             let e = entries[inputs[leaf]]
             let (element, value) = firstNonFinite(values + e.valueOffset, count: e.count)!
-            report(Anomaly(
-                op: opName(index), phase: .forward, inputShapes: inputs.map { shape($0) }, outputShape: shape(index),
-                inputMagnitudes: inputs.map { largestMagnitude(values + entries[$0].valueOffset, count: entries[$0].count) },
-                input: leaf, element: element, value: value, site: site(of: index), nearestSite: nearestSite(before: index),
-                leaf: e.requiresGradient ? "parameter" : "constant"))
+            report(anomaly(at: index, inputs, .forward, input: leaf, element: element, value: value,
+                           leaf: e.requiresGradient ? "parameter" : "constant"))
             return
         }
         guard bad.isEmpty else { return }
-        report(Anomaly(
-            op: opName(index), phase: .forward, inputShapes: inputs.map { shape($0) }, outputShape: shape(index),
-            inputMagnitudes: inputs.map { largestMagnitude(values + entries[$0].valueOffset, count: entries[$0].count) },
-            input: nil, element: element, value: value, site: site(of: index), nearestSite: nearestSite(before: index)))
+        report(anomaly(at: index, inputs, .forward, input: nil, element: element, value: value))
     }
 
     /// After entry `index`'s pullback: an anomaly when it sent a non-finite gradient to an input
@@ -148,12 +132,19 @@ extension TapeStorage {
         guard inputs.allSatisfy({ firstNonFinite(values + entries[$0].valueOffset, count: entries[$0].count) == nil }) else { return }
         for (k, input) in inputs.enumerated() where entries[input].requiresGradient {
             guard let (element, value) = firstNonFinite(gradients + entries[input].valueOffset, count: entries[input].count) else { continue }
-            report(Anomaly(
-                op: opName(index), phase: .backward, inputShapes: inputs.map { shape($0) }, outputShape: shape(index),
-                inputMagnitudes: inputs.map { largestMagnitude(values + entries[$0].valueOffset, count: entries[$0].count) },
-                input: k, element: element, value: value, site: site(of: index), nearestSite: nearestSite(before: index)))
+            report(anomaly(at: index, inputs, .backward, input: k, element: element, value: value))
             return
         }
+    }
+
+    /// The report on entry `index` (whose inputs are `inputs`), with their shapes, magnitudes
+    /// and the call site.
+    func anomaly(at index: Int, _ inputs: [Int], _ phase: Anomaly.Phase, input: Int?, element: Int, value: Double,
+                 leaf: String? = nil) -> Anomaly {
+        Anomaly(op: opName(index), phase: phase, inputShapes: inputs.map { shape($0) }, outputShape: shape(index),
+                inputMagnitudes: inputs.map { largestMagnitude(values + entries[$0].valueOffset, count: entries[$0].count) },
+                input: input, element: element, value: value, site: site(of: index), nearestSite: nearestSite(before: index),
+                leaf: leaf)
     }
 
     func site(of index: Int) -> SourceSite? {

@@ -267,20 +267,22 @@ extension Dual {
         guard m > 0, n > 0 else { return }
         let av = UnsafeRawPointer(a).assumingMemoryBound(to: Base.self)
         let bv = UnsafeRawPointer(b).assumingMemoryBound(to: Base.self)
-        let parts = UnsafeMutablePointer<Base>.allocate(capacity: 2 * m * n)
-        defer { parts.deallocate() }
-        let (cv, ct) = (parts, parts + m * n)
-        let (ra, ca, rb, cb) = (2 * rowStrideA, 2 * columnStrideA, 2 * rowStrideB, 2 * columnStrideB)
-        Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
-                        b: bv, rowStrideB: rb, columnStrideB: cb, c: cv, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
-        Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
-                        b: bv + 1, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
-        Base.gemmKernel(m: m, n: n, k: k, a: av + 1, rowStrideA: ra, columnStrideA: ca,
-                        b: bv, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 1, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
-        for i in 0..<m {
-            for j in 0..<n {
-                let product = Dual(cv[i * n + j], tangent: ct[i * n + j])
-                c[i * ldc + j] = beta == 0 ? product : product + beta * c[i * ldc + j]
+        // The two real results, on the stack when small (the runtime's temporary allocation).
+        withUnsafeTemporaryAllocation(of: Base.self, capacity: 2 * m * n) { buffer in
+            let parts = buffer.baseAddress!
+            let (cv, ct) = (parts, parts + m * n)
+            let (ra, ca, rb, cb) = (2 * rowStrideA, 2 * columnStrideA, 2 * rowStrideB, 2 * columnStrideB)
+            Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
+                            b: bv, rowStrideB: rb, columnStrideB: cb, c: cv, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
+            Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
+                            b: bv + 1, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
+            Base.gemmKernel(m: m, n: n, k: k, a: av + 1, rowStrideA: ra, columnStrideA: ca,
+                            b: bv, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 1, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
+            for i in 0..<m {
+                for j in 0..<n {
+                    let product = Dual(cv[i * n + j], tangent: ct[i * n + j])
+                    c[i * ldc + j] = beta == 0 ? product : product + beta * c[i * ldc + j]
+                }
             }
         }
     }

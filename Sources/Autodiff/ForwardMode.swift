@@ -33,8 +33,7 @@ extension Tensor {
 public func jvp<S>(
     at x: Tensor<S>, direction: Tensor<S>, of f: (Variable<Dual<S>>) -> Variable<Dual<S>>
 ) -> (value: Tensor<S>, differential: Tensor<S>) {
-    let result = jvp(at: [x], directions: [direction]) { f($0[0]) }
-    return result
+    jvp(at: [x], directions: [direction]) { f($0[0]) }
 }
 
 /// f and J·v for a function of several inputs: the directional derivative when each input i
@@ -85,19 +84,6 @@ public func jacobian<S>(
         // Reverse on the same tape type: the tangents stay zero, the real parts are the plain gradients.
         return jacobian(at: x.converted(to: Dual<S>.self), of: { f($0) }).values()
     }
-    var columns: [Tensor<S>] = []
-    columns.reserveCapacity(n)
-    var valueCount = 0
-    for j in 0..<n {
-        var direction = Tensor<S>.zeros(x.shape)
-        direction.withUnsafeMutableBufferPointer { $0[j] = 1 }
-        let column = jvp(at: x, direction: direction, of: f).differential
-        valueCount = column.count
-        columns.append(column)
-    }
-    var rows = [S](repeating: 0, count: valueCount * n)
-    for j in 0..<n {
-        for (i, d) in columns[j].scalars.enumerated() { rows[i * n + j] = d }
-    }
-    return Tensor(shape: [valueCount, n], scalars: rows)
+    let columns = (0..<n).map { jvp(at: x, direction: .basis(x.shape, $0), of: f).differential }
+    return .matrix(columns: columns, rows: columns.first?.count ?? 0)
 }

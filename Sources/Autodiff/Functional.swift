@@ -62,10 +62,27 @@ public func jacobian<S>(at x: Tensor<S>, of f: (Variable<S>) -> Variable<S>) -> 
     let (m, n) = (value.count, x.count)
     var rows: [S] = []
     rows.reserveCapacity(m * n)
-    for i in 0..<m {
-        var seed = Tensor<S>.zeros(value.shape)
-        seed.withUnsafeMutableBufferPointer { $0[i] = 1 }
-        rows.append(contentsOf: pullback(seed).scalars)
-    }
+    for i in 0..<m { rows.append(contentsOf: pullback(.basis(value.shape, i)).scalars) }
     return Tensor(shape: [m, n], scalars: rows)
+}
+
+extension Tensor {
+    /// The unit tensor eᵢ of `shape`: 1 at flat index `i`, 0 elsewhere (a seed or a direction).
+    @inlinable
+    static func basis(_ shape: [Int], _ i: Int) -> Tensor {
+        var e = Tensor.zeros(shape)
+        e.withUnsafeMutableBufferPointer { $0[i] = 1 }
+        return e
+    }
+
+    /// The [m, n] matrix whose column j is `columns[j]` (each of m elements, flattened).
+    @inlinable
+    static func matrix(columns: [Tensor], rows m: Int) -> Tensor {
+        let n = columns.count
+        var scalars = [Scalar](repeating: 0, count: m * n)
+        for (j, column) in columns.enumerated() {
+            for (i, d) in column.scalars.enumerated() { scalars[i * n + j] = d }
+        }
+        return Tensor(shape: [m, n], scalars: scalars)
+    }
 }

@@ -51,8 +51,7 @@ public enum GradientCheck {
         let output = function(tape, variables)
         let outputShape = output.shape
         var generator = SeededGenerator(seed: 0x5EED)
-        let projection = ShapeMath.count(outputShape) == 1
-            ? nil : Tensor<Double>.randomUniform(outputShape, in: 0.5..<1.5, using: &generator)
+        let projection = self.projection(for: outputShape, using: &generator)
         tape.backward(output, seed: projection)
         let analytic = variables.map { $0.gradient }
 
@@ -85,8 +84,7 @@ public enum GradientCheck {
                 point[inputIndex].withUnsafeMutableBufferPointer { $0[element] = original }
                 let numeric = (plus - minus) / (2 * step)
                 let exact = analytic[inputIndex].scalars[element]
-                let error = Swift.abs(exact - numeric) / Swift.max(1, Swift.abs(exact), Swift.abs(numeric))
-                let comparable = error.isNaN ? Double.infinity : error
+                let comparable = error(exact, numeric)
                 perInput[inputIndex] = Swift.max(perInput[inputIndex], comparable)
                 if comparable > worst.error {
                     worst = (comparable, inputIndex, element, exact, numeric)
@@ -96,5 +94,17 @@ public enum GradientCheck {
         return GradientCheckResult(
             maxError: Swift.max(worst.error, 0), input: worst.input, element: worst.element,
             analytic: worst.analytic, numeric: worst.numeric, maxErrorPerInput: perInput)
+    }
+
+    /// The fixed random weights r of the projection Σ r⊙f that reduces a result of several
+    /// elements to one (nil for one element), drawn from `generator`.
+    static func projection(for shape: [Int], using generator: inout SeededGenerator) -> Tensor<Double>? {
+        ShapeMath.count(shape) == 1 ? nil : Tensor<Double>.randomUniform(shape, in: 0.5..<1.5, using: &generator)
+    }
+
+    /// |exact - estimate| / max(1, |exact|, |estimate|), infinite for NaN (see ``GradientCheckResult/maxError``).
+    static func error(_ exact: Double, _ estimate: Double) -> Double {
+        let error = Swift.abs(exact - estimate) / Swift.max(1, Swift.abs(exact), Swift.abs(estimate))
+        return error.isNaN ? .infinity : error
     }
 }

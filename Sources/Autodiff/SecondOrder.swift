@@ -43,13 +43,6 @@ public func valueGradientAndHessianVectorProduct<S>(
 /// row-major): column j is H·eⱼ, one dual pass each.
 @inlinable
 public func hessian<S>(at x: Tensor<S>, of f: (Variable<Dual<S>>) -> Variable<Dual<S>>) -> Tensor<S> {
-    let n = x.count
-    var h = [S](repeating: 0, count: n * n)
-    for j in 0..<n {
-        var direction = Tensor<S>.zeros(x.shape)
-        direction.withUnsafeMutableBufferPointer { $0[j] = 1 }
-        let column = hessianVectorProduct(at: x, direction: direction, of: f)
-        for (i, d) in column.scalars.enumerated() { h[i * n + j] = d }
-    }
-    return Tensor(shape: [n, n], scalars: h)
+    let columns = (0..<x.count).map { hessianVectorProduct(at: x, direction: .basis(x.shape, $0), of: f) }
+    return .matrix(columns: columns, rows: x.count)
 }

@@ -47,10 +47,8 @@ extension GradientCheck {
 
     /// Σ r⊙y with the checker's fixed projection, or y itself when it has one element.
     static func projected(_ y: Variable<Dual<Double>>) -> Variable<Dual<Double>> {
-        let shape = y.shape
-        guard ShapeMath.count(shape) != 1 else { return y }
         var generator = SeededGenerator(seed: 0x5EED)
-        let r = Tensor<Double>.randomUniform(shape, in: 0.5..<1.5, using: &generator)
+        guard let r = projection(for: y.shape, using: &generator) else { return y }
         return (y * y.tape.constant(r.converted())).sum()
     }
 
@@ -60,8 +58,7 @@ extension GradientCheck {
         var perInput = [Double](repeating: 0, count: analytic.count)
         for (i, (a, n)) in zip(analytic, numeric).enumerated() {
             for (e, (exact, estimate)) in zip(a.scalars, n.scalars).enumerated() {
-                let error = Swift.abs(exact - estimate) / Swift.max(1, Swift.abs(exact), Swift.abs(estimate))
-                let comparable = error.isNaN ? Double.infinity : error
+                let comparable = error(exact, estimate)
                 perInput[i] = Swift.max(perInput[i], comparable)
                 if comparable > worst.error { worst = (comparable, i, e, exact, estimate) }
             }

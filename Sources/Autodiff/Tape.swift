@@ -321,12 +321,7 @@ public final class Tape<Scalar: TensorScalar> {
                 if entry.isScalarOp {
                     entry.rule.runScalar(entry, entries: entries, values: values, gradients: gradients, last: &last)
                 } else {
-                    if entry.rule == .storedClosure {
-                        s.pointee.pullbacks[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
-                    } else {
-                        entry.rule.runOnTensors(OpContext(storage: s, entry: index))
-                    }
-                    s.pointee.endScratch()
+                    runTensorPullback(index, entry)
                     entries = s.pointee.entries
                     values = s.pointee.values
                     last.forget()
@@ -338,6 +333,19 @@ public final class Tape<Scalar: TensorScalar> {
         s.pointee.inBackward = false
         s.pointee.gradientGeneration = s.pointee.generation
         s.pointee.gradientLimit = Int(loss.index)
+    }
+
+    /// Runs the pullback of entry `index` (not a rank-0 rule result): its stored closure or its
+    /// rule on tensors, then frees its scratch memory.
+    @inlinable @inline(__always)
+    func runTensorPullback(_ index: Int, _ entry: TapeEntry<Scalar>) {
+        let s = storage
+        if entry.rule == .storedClosure {
+            s.pointee.pullbacks[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
+        } else {
+            entry.rule.runOnTensors(OpContext(storage: s, entry: index))
+        }
+        s.pointee.endScratch()
     }
 
     /// Makes the gradient arena as large as the value arena and zeroes the gradients of the

@@ -245,12 +245,9 @@ extension Tape {
         if entry.isScalarOp {
             var last = LastGradient<Scalar>()
             entry.rule.runScalar(entry, entries: s.pointee.entries, values: s.pointee.values, gradients: gradients, last: &last)
-        } else if entry.rule == .storedClosure {
-            s.pointee.pullbacks[i].unsafelyUnwrapped.body(OpContext(storage: s, entry: i))
         } else {
-            entry.rule.runOnTensors(OpContext(storage: s, entry: i))
+            runTensorPullback(i, entry)
         }
-        s.pointee.endScratch()
         s.pointee.inBackward = false
         let shares: [[Double]?] = inputs.map { input in
             let e = s.pointee.entries[input]

@@ -357,6 +357,11 @@ struct TapeStorage<Scalar: TensorScalar> {
         return Int(i == 0 ? entry.inputs.0 : (i == 1 ? entry.inputs.1 : entry.inputs.2))
     }
 
+    /// The entry indices entry `index` reads, in order (for the graph and anomaly reports).
+    func inputIndices(_ index: Int) -> [Int] {
+        (0..<inputCount(index)).map { input($0, of: index) }
+    }
+
     /// Where the ints an op asked to save start (after its input list, if any).
     @inlinable
     func userSavedIntOffset(_ index: Int) -> Int {

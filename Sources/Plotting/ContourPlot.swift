@@ -25,9 +25,15 @@ public struct ContourPlot: Sendable {
     /// The grid point (x, y) of a row and column.
     public static func gridPoint(row: Int, column: Int, resolution: Int,
                                  xRange: ClosedRange<Double>, yRange: ClosedRange<Double>) -> (x: Double, y: Double) {
+        planePoint(row: Double(row), column: Double(column), resolution: resolution, xRange: xRange, yRange: yRange)
+    }
+
+    /// The point of the plane at fractional grid coordinates (a contour crossing between grid points).
+    static func planePoint(row: Double, column: Double, resolution: Int,
+                           xRange: ClosedRange<Double>, yRange: ClosedRange<Double>) -> (x: Double, y: Double) {
         let step = 1 / Double(resolution - 1)
-        return (xRange.lowerBound + Double(column) * step * (xRange.upperBound - xRange.lowerBound),
-                yRange.lowerBound + Double(row) * step * (yRange.upperBound - yRange.lowerBound))
+        return (xRange.lowerBound + column * step * (xRange.upperBound - xRange.lowerBound),
+                yRange.lowerBound + row * step * (yRange.upperBound - yRange.lowerBound))
     }
 
     /// A plot of `values` on a `resolution × resolution` grid over the plane.
@@ -62,9 +68,7 @@ public struct ContourPlot: Sendable {
         let n = resolution
         var result: [((Double, Double), (Double, Double))] = []
         func point(_ row: Double, _ column: Double) -> (Double, Double) {
-            let step = 1 / Double(n - 1)
-            return (xRange.lowerBound + column * step * (xRange.upperBound - xRange.lowerBound),
-                    yRange.lowerBound + row * step * (yRange.upperBound - yRange.lowerBound))
+            Self.planePoint(row: row, column: column, resolution: n, xRange: xRange, yRange: yRange)
         }
         for row in 0..<(n - 1) {
             for column in 0..<(n - 1) {

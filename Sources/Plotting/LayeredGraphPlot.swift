@@ -67,11 +67,10 @@ public struct LayeredGraphPlot: Sendable {
         for c in 0..<columnCount { for (r, i) in members[c].enumerated() { rank[i] = Double(r) } }
         for _ in 0..<2 {
             for c in 0..<columnCount {
-                members[c].sort { a, b in
-                    let ka = inputs[a].isEmpty ? rank[a] : inputs[a].map { rank[$0] }.reduce(0, +) / Double(inputs[a].count)
-                    let kb = inputs[b].isEmpty ? rank[b] : inputs[b].map { rank[$0] }.reduce(0, +) / Double(inputs[b].count)
-                    return ka == kb ? a < b : ka < kb
-                }
+                let key = Dictionary(uniqueKeysWithValues: members[c].map { i in
+                    (i, inputs[i].isEmpty ? rank[i] : inputs[i].map { rank[$0] }.reduce(0, +) / Double(inputs[i].count))
+                })
+                members[c].sort { a, b in key[a]! == key[b]! ? a < b : key[a]! < key[b]! }
                 for (r, i) in members[c].enumerated() { rank[i] = Double(r) }
             }
         }

@@ -1,4 +1,5 @@
 import Datasets
+import FuzzDriver
 
 /// One input: the IDX reader (raw or gzip) must return or throw, never crash or run away.
 func fuzzIDX(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -13,18 +14,8 @@ func fuzzIDX(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
-/// The program's entry point under the name SwiftPM links as `main`: it hands the arguments to
-/// libFuzzer's driver (built in by `-sanitize=fuzzer`), whose own `main` is then never linked.
+/// The program's entry point under the name SwiftPM links as `main`.
 @_cdecl("fuzz_idx_main")
 func entry(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzIDX)
+    runFuzzer(argc, argv, fuzzIDX)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32

@@ -87,6 +87,8 @@ public struct IDXFile: Sendable {
     /// item]` tensor, decoded straight into it (a gzip stream or the raw file through one small
     /// buffer), so the peak memory is the features alone. `check` sees the dimensions before
     /// anything is allocated and may refuse them.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func features<S: TensorScalar>(
         contentsOf path: String, check: ([Int]) throws(DatasetError) -> Void
     ) throws(DatasetError) -> Tensor<S> {

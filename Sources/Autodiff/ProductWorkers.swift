@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// Helper threads for splitting one matrix product: each runs one part while the caller runs
-/// part 0. After a job a helper spins for a short while before it sleeps, so products that come
+/// Helper threads for splitting one matrix product: the caller and the helpers take its parts
+/// in turn from a shared counter, so a thread that starts late (waking up) or runs slower (its
+/// operands in the other core's cache) takes fewer parts instead of holding everyone up. After a job a helper spins for a short while before it sleeps, so products that come
 /// back to back (the GEMMs of one training step) do not each wait for a thread to wake, which
 /// costs more than a mid-sized product here. One split runs at a time; a caller that finds the
 /// helpers busy runs its parts through Dispatch instead.
@@ -16,11 +17,12 @@ final class ProductWorkers: @unchecked Sendable {
         let condition = NSCondition()
         var sleeping = false
         nonisolated(unsafe) var job: ((Int) -> Void)?
-        nonisolated(unsafe) var part = 0
     }
 
     private let helpers: [Helper]
     private let busy = Atomic<Bool>(false)
+    // The next part to take in the running split.
+    private let next = Atomic<Int>(0)
 
     private init(helpers count: Int) {
         helpers = (0..<count).map { _ in Helper() }
@@ -30,9 +32,6 @@ final class ProductWorkers: @unchecked Sendable {
             thread.start()
         }
     }
-
-    /// The number of parts a split can have (helpers plus the caller).
-    var capacity: Int { helpers.count + 1 }
 
     private static func serve(_ helper: Helper) {
         while true {
@@ -46,36 +45,45 @@ final class ProductWorkers: @unchecked Sendable {
                 helper.sleeping = false
                 helper.condition.unlock()
             }
-            helper.job?(helper.part)
+            helper.job?(0)
             helper.job = nil
             helper.state.store(2, ordering: .releasing)
         }
     }
 
-    /// Runs `body(part)` for every part in 0..<parts, part 0 on the calling thread; returns when
-    /// all are done. Returns false without running anything when the helpers are in use or too
-    /// few, so the caller can split another way.
-    func run(parts: Int, _ body: (Int) -> Void) -> Bool {
-        guard parts <= capacity, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+    /// Runs `body(part)` for every part in 0..<parts, on the calling thread and up to
+    /// `threads - 1` helpers, each taking the next part not yet taken; returns when all are
+    /// done. Returns false without running anything when the helpers are in use, so the caller
+    /// can split another way.
+    func run(parts: Int, threads: Int, _ body: (Int) -> Void) -> Bool {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             return false
         }
         defer { busy.store(false, ordering: .releasing) }
+        let helping = min(helpers.count, threads - 1, parts - 1)
+        next.store(0, ordering: .relaxed)
         withoutActuallyEscaping(body) { body in
-            for part in 1..<max(parts, 1) {
-                let helper = helpers[part - 1]
-                helper.job = body
-                helper.part = part
-                helper.state.store(1, ordering: .releasing)
-                // Taking the lock after posting means a helper about to sleep sees the job.
-                helper.condition.lock()
-                if helper.sleeping { helper.condition.signal() }
-                helper.condition.unlock()
+            let take: (Int) -> Void = { _ in
+                while true {
+                    let part = self.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if part >= parts { return }
+                    body(part)
+                }
             }
-            body(0)
-            for part in 1..<max(parts, 1) {
-                let helper = helpers[part - 1]
-                while helper.state.load(ordering: .acquiring) != 2 {}
-                helper.state.store(0, ordering: .relaxed)
+            withoutActuallyEscaping(take) { take in
+                for helper in helpers.prefix(max(helping, 0)) {
+                    helper.job = take
+                    helper.state.store(1, ordering: .releasing)
+                    // Taking the lock after posting means a helper about to sleep sees the job.
+                    helper.condition.lock()
+                    if helper.sleeping { helper.condition.signal() }
+                    helper.condition.unlock()
+                }
+                take(0)
+                for helper in helpers.prefix(max(helping, 0)) {
+                    while helper.state.load(ordering: .acquiring) != 2 {}
+                    helper.state.store(0, ordering: .relaxed)
+                }
             }
         }
         return true

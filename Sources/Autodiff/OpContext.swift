@@ -4,7 +4,26 @@ public struct TapeValue<Scalar: TensorScalar> {
     public let value: UnsafeMutablePointer<Scalar>
     /// In a pullback: for the output, the incoming gradient; for an input, where its gradient
     /// accumulates (`+=`), or nil when that input needs none (constants). Nil in a forward.
-    public let gradient: UnsafeMutablePointer<Scalar>?
+    @inlinable public var gradient: UnsafeMutablePointer<Scalar>? {
+        guard let gradientAddress else { return nil }
+        if storage.pointee.entries[index].flags & TapeEntry<Scalar>.gradientPendingFlag != 0 {
+            storage.pointee.resolvePendingGradient(index, zeroing: true)
+        }
+        return gradientAddress
+    }
+    /// In a pullback, for a pullback that writes every element of this gradient: where, and
+    /// whether to overwrite (no op has written it yet in this backward pass, so it holds
+    /// garbage; the first writer of a sole consumer's gradient, a matrix product with beta 0)
+    /// rather than accumulate. Nil when no gradient is wanted.
+    @inlinable var gradientToWrite: (pointer: UnsafeMutablePointer<Scalar>, overwrite: Bool)? {
+        guard let gradientAddress else { return nil }
+        if storage.pointee.entries[index].flags & TapeEntry<Scalar>.gradientPendingFlag != 0 {
+            storage.pointee.resolvePendingGradient(index, zeroing: false)
+            return (gradientAddress, true)
+        }
+        return (gradientAddress, false)
+    }
+    @usableFromInline let gradientAddress: UnsafeMutablePointer<Scalar>?
     /// The number of elements.
     public let count: Int
     @usableFromInline let storage: UnsafeMutablePointer<TapeStorage<Scalar>>
@@ -18,9 +37,9 @@ public struct TapeValue<Scalar: TensorScalar> {
         value = storage.pointee.values + entry.valueOffset
         count = entry.count
         if storage.pointee.inBackward && entry.requiresGradient {
-            gradient = storage.pointee.gradients.unsafelyUnwrapped + entry.valueOffset
+            gradientAddress = storage.pointee.gradients.unsafelyUnwrapped + entry.valueOffset
         } else {
-            gradient = nil
+            gradientAddress = nil
         }
     }
 

@@ -304,6 +304,9 @@ public final class Tape<Scalar: TensorScalar> {
             seed.withUnsafeBufferPointer { p in
                 (gradients + lossEntry.valueOffset).update(from: p.baseAddress!, count: p.count)
             }
+            if s.pointee.entries[Int(loss.index)].flags & TapeEntry<Scalar>.gradientPendingFlag != 0 {
+                s.pointee.resolvePendingGradient(Int(loss.index), zeroing: false)
+            }
         } else {
             gradients[lossEntry.valueOffset] = 1
         }
@@ -331,6 +334,7 @@ public final class Tape<Scalar: TensorScalar> {
             index &-= 1
         }
         s.pointee.inBackward = false
+        if s.pointee.pendingGradients > 0 { zeroPendingGradients(upTo: Int(loss.index)) }
         s.pointee.gradientGeneration = s.pointee.generation
         s.pointee.gradientLimit = Int(loss.index)
     }
@@ -348,8 +352,19 @@ public final class Tape<Scalar: TensorScalar> {
         s.pointee.endScratch()
     }
 
+    /// Zeroes the gradients no pullback reached (of parameters the loss does not use, say).
+    @usableFromInline @inline(never)
+    func zeroPendingGradients(upTo last: Int) {
+        let s = storage
+        for index in 0...last where s.pointee.entries[index].flags & TapeEntry<Scalar>.gradientPendingFlag != 0 {
+            s.pointee.resolvePendingGradient(index, zeroing: true)
+        }
+    }
+
     /// Makes the gradient arena as large as the value arena and zeroes the gradients of the
-    /// entries up to `last` that take one (constants, however large, cost nothing).
+    /// entries up to `last` that take one (constants, however large, cost nothing); larger
+    /// gradients are marked pending instead, zeroed or overwritten by the first pullback to
+    /// reach them (see ``TapeEntry/gradientPendingFlag``), while they are in cache anyway.
     @inlinable @inline(__always)
     func prepareGradients(upTo last: Int) {
         let s = storage
@@ -370,8 +385,9 @@ public final class Tape<Scalar: TensorScalar> {
                 gradients[entry.valueOffset] = 0
             } else if entry.count <= 8 {
                 for i in 0..<entry.count { gradients[entry.valueOffset &+ i] = 0 }
-            } else {
-                (gradients + entry.valueOffset).update(repeating: 0, count: entry.count)
+            } else if entry.flags & TapeEntry<Scalar>.gradientPendingFlag == 0 {
+                entries[index &- 1].flags |= TapeEntry<Scalar>.gradientPendingFlag
+                s.pointee.pendingGradients &+= 1
             }
         }
     }

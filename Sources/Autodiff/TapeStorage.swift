@@ -30,6 +30,10 @@ struct TapeEntry<Scalar: TensorScalar> {
     @inlinable var isScalarOp: Bool { flags & Self.scalarOpFlag != 0 }
     /// See ``inputListFlag``.
     @inlinable var hasInputList: Bool { flags & Self.inputListFlag != 0 }
+    /// During a backward pass: the gradient (of more than a few elements) has not been touched
+    /// yet and holds garbage; the first pullback to reach it zeroes it, or overwrites it whole
+    /// (``TapeValue/gradientToWrite``), instead of a pass zeroing every gradient up front.
+    @inlinable static var gradientPendingFlag: UInt8 { 4 }
 
     @inlinable
     init(valueOffset: Int, count: Int, shapeOffset: Int, rank: Int, inputs: (Int32, Int32, Int32),
@@ -101,6 +105,8 @@ struct TapeStorage<Scalar: TensorScalar> {
     @usableFromInline var recording = true
     @usableFromInline var matrixThreads: Int?
     @usableFromInline var inBackward = false
+    /// How many entries are marked ``TapeEntry/gradientPendingFlag`` in the running backward pass.
+    @usableFromInline var pendingGradients = 0
     /// See ``AnomalyDetection``.
     @usableFromInline var anomalyDetection: AnomalyDetection = .off
     /// The call site of the public op being recorded (line 0: none), set by the outermost one.
@@ -396,6 +402,16 @@ struct TapeStorage<Scalar: TensorScalar> {
         generation &+= 1
         if generation == 0 { generation = 1 }
         gradientGeneration = 0
+    }
+
+    /// Clears entry `index`'s pending mark (see ``TapeEntry/gradientPendingFlag``), zeroing its
+    /// gradient unless the caller is about to overwrite all of it.
+    @inlinable
+    mutating func resolvePendingGradient(_ index: Int, zeroing: Bool) {
+        let entry = entries[index]
+        if zeroing { (gradients.unsafelyUnwrapped + entry.valueOffset).update(repeating: 0, count: entry.count) }
+        entries[index].flags &= ~TapeEntry<Scalar>.gradientPendingFlag
+        pendingGradients &-= 1
     }
 
     /// Scratch memory valid until the end of the current forward or pullback call.

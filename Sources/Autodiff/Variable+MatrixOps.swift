@@ -92,7 +92,8 @@ public func linear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, 
         let k = ctx.a.count / Swift.max(m, 1)
         let g = ctx.output.gradient.unsafelyUnwrapped
         MatrixKernels.accumulateMatmulGradients(m: m, n: n, k: k, g: g, a: ctx.a, b: ctx.b, threads: ctx.matrixThreads)
-        if let gb = ctx.c.gradient {
+        if let (gb, overwrite) = ctx.c.gradientToWrite {
+            if overwrite { gb.update(repeating: 0, count: n) }
             for i in 0..<m {
                 let row = g + i * n
                 for j in 0..<n { gb[j] += row[j] }
@@ -103,16 +104,19 @@ public func linear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, 
 
 extension MatrixKernels {
     /// ∂A += G·Bᵀ and ∂B += Aᵀ·G for C = A·B, each only where a gradient is wanted, with the
-    /// transposes expressed as strides (nothing is materialised).
+    /// transposes expressed as strides (nothing is materialised). The first writer of a
+    /// gradient overwrites it (beta 0): no zeroing pass, and C is not read back.
     @inlinable
     static func accumulateMatmulGradients<S>(
         m: Int, n: Int, k: Int, g: UnsafeMutablePointer<S>, a: TapeValue<S>, b: TapeValue<S>, threads: Int?
     ) {
-        if let ga = a.gradient {
-            gemm(m: m, n: k, k: n, a: g, rsa: n, csa: 1, b: b.value, rsb: 1, csb: n, c: ga, ldc: k, beta: 1, threads: threads)
+        if let (ga, overwrite) = a.gradientToWrite {
+            gemm(m: m, n: k, k: n, a: g, rsa: n, csa: 1, b: b.value, rsb: 1, csb: n, c: ga, ldc: k,
+                 beta: overwrite ? 0 : 1, threads: threads)
         }
-        if let gb = b.gradient {
-            gemm(m: k, n: n, k: m, a: a.value, rsa: 1, csa: k, b: g, rsb: n, csb: 1, c: gb, ldc: n, beta: 1, threads: threads)
+        if let (gb, overwrite) = b.gradientToWrite {
+            gemm(m: k, n: n, k: m, a: a.value, rsa: 1, csa: k, b: g, rsb: n, csb: 1, c: gb, ldc: n,
+                 beta: overwrite ? 0 : 1, threads: threads)
         }
     }
 }

@@ -113,6 +113,106 @@ static void s_micro_quarter_to_buffer(long kc, const float *a, long rs, long cs,
     _mm_store_ps(out + 64, _mm_add_ps(e4, o4)); _mm_store_ps(out + 80, _mm_add_ps(e5, o5));
 }
 
+/* The last 1 or 2 columns of a 6-row tile as dot products along the depth, for an A whose rows
+   are contiguous (cs == 1; the forward product x·W of a layer 50 wide): twelve accumulators of
+   eight depths each, summed across their lanes at the end, so every lane does useful work.
+   `bt` holds the columns one after another, each contiguous along the depth (bt[j*kc + p]).
+   The 4-wide kernel spent three quarters of its lanes on padding there, and ran 128 bits wide. */
+__attribute__((target("avx2,fma")))
+static void s_micro_dot_to_buffer(long kc, const float *a, long rs, const float *bt, long cols, float *out, long ldo) {
+    __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, e4 = e0, e5 = e0;
+    __m256 f0 = e0, f1 = e0, f2 = e0, f3 = e0, f4 = e0, f5 = e0;
+    const float *b0 = bt, *b1 = cols > 1 ? bt + kc : bt;
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
+    long p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        __m256 x = _mm256_loadu_ps(b0 + p), y = _mm256_loadu_ps(b1 + p), r;
+        r = _mm256_loadu_ps(a0 + p); e0 = _mm256_fmadd_ps(r, x, e0); f0 = _mm256_fmadd_ps(r, y, f0);
+        r = _mm256_loadu_ps(a1 + p); e1 = _mm256_fmadd_ps(r, x, e1); f1 = _mm256_fmadd_ps(r, y, f1);
+        r = _mm256_loadu_ps(a2 + p); e2 = _mm256_fmadd_ps(r, x, e2); f2 = _mm256_fmadd_ps(r, y, f2);
+        r = _mm256_loadu_ps(a3 + p); e3 = _mm256_fmadd_ps(r, x, e3); f3 = _mm256_fmadd_ps(r, y, f3);
+        r = _mm256_loadu_ps(a4 + p); e4 = _mm256_fmadd_ps(r, x, e4); f4 = _mm256_fmadd_ps(r, y, f4);
+        r = _mm256_loadu_ps(a5 + p); e5 = _mm256_fmadd_ps(r, x, e5); f5 = _mm256_fmadd_ps(r, y, f5);
+    }
+    __m256 sums[12] = {e0, f0, e1, f1, e2, f2, e3, f3, e4, f4, e5, f5};
+    const float *rows[6] = {a0, a1, a2, a3, a4, a5};
+    for (int i = 0; i < 6; i++) {
+        for (int j = 0; j < cols; j++) {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, sums[2 * i + j]);
+            float total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+            const float *b = j ? b1 : b0;
+            for (long q = p; q < kc; q++) total += rows[i][q] * b[q];
+            out[i * ldo + j] = total;
+        }
+    }
+}
+
+/* The last 1-4 columns of an mc-row block for an A whose columns are contiguous (rs == 1; the
+   weight gradient xᵀ·G of a layer 50 wide), down the rows: 48 rows (six vectors) by two columns
+   at a time, then 8, then one, B broadcast from its packed sliver; each element is one chain
+   of FMAs along the depth, however the rows are grouped. The 6-row panels of the blocked loop would
+   use the 4-wide kernel there, most of its lanes on padding. */
+__attribute__((target("avx2,fma")))
+static void s_strip_columns(long mc, long kc, const float *a, long cs, const float *pb, long cols,
+                            float *c, long ldc, int overwrite) {
+    for (long j0 = 0; j0 < cols; j0 += 2) {
+        long width = cols - j0 < 2 ? cols - j0 : 2;
+        const float *b = pb + j0;
+        long i = 0;
+        for (; i + 48 <= mc; i += 48) {
+            __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, e4 = e0, e5 = e0;
+            __m256 f0 = e0, f1 = e0, f2 = e0, f3 = e0, f4 = e0, f5 = e0;
+            const float *col = a + i;
+            for (long p = 0; p < kc; p++, col += cs) {
+                __m256 x = _mm256_broadcast_ss(b + p * 16), y = _mm256_broadcast_ss(b + p * 16 + 1), r;
+                r = _mm256_loadu_ps(col); e0 = _mm256_fmadd_ps(r, x, e0); f0 = _mm256_fmadd_ps(r, y, f0);
+                r = _mm256_loadu_ps(col + 8); e1 = _mm256_fmadd_ps(r, x, e1); f1 = _mm256_fmadd_ps(r, y, f1);
+                r = _mm256_loadu_ps(col + 16); e2 = _mm256_fmadd_ps(r, x, e2); f2 = _mm256_fmadd_ps(r, y, f2);
+                r = _mm256_loadu_ps(col + 24); e3 = _mm256_fmadd_ps(r, x, e3); f3 = _mm256_fmadd_ps(r, y, f3);
+                r = _mm256_loadu_ps(col + 32); e4 = _mm256_fmadd_ps(r, x, e4); f4 = _mm256_fmadd_ps(r, y, f4);
+                r = _mm256_loadu_ps(col + 40); e5 = _mm256_fmadd_ps(r, x, e5); f5 = _mm256_fmadd_ps(r, y, f5);
+            }
+            float lanes[96] __attribute__((aligned(32)));
+            _mm256_store_ps(lanes, e0); _mm256_store_ps(lanes + 8, e1); _mm256_store_ps(lanes + 16, e2);
+            _mm256_store_ps(lanes + 24, e3); _mm256_store_ps(lanes + 32, e4); _mm256_store_ps(lanes + 40, e5);
+            _mm256_store_ps(lanes + 48, f0); _mm256_store_ps(lanes + 56, f1); _mm256_store_ps(lanes + 64, f2);
+            _mm256_store_ps(lanes + 72, f3); _mm256_store_ps(lanes + 80, f4); _mm256_store_ps(lanes + 88, f5);
+            for (long r = 0; r < 48; r++)
+                for (long j = 0; j < width; j++) {
+                    float *target = c + (i + r) * ldc + j0 + j;
+                    *target = (overwrite ? 0 : *target) + lanes[j * 48 + r];
+                }
+        }
+        for (; i + 8 <= mc; i += 8) {
+            __m256 e = _mm256_setzero_ps(), f = e;
+            const float *col = a + i;
+            for (long p = 0; p < kc; p++, col += cs) {
+                __m256 r = _mm256_loadu_ps(col);
+                e = _mm256_fmadd_ps(r, _mm256_broadcast_ss(b + p * 16), e);
+                f = _mm256_fmadd_ps(r, _mm256_broadcast_ss(b + p * 16 + 1), f);
+            }
+            float lanes[16] __attribute__((aligned(32)));
+            _mm256_store_ps(lanes, e);
+            _mm256_store_ps(lanes + 8, f);
+            for (long r = 0; r < 8; r++)
+                for (long j = 0; j < width; j++) {
+                    float *target = c + (i + r) * ldc + j0 + j;
+                    *target = (overwrite ? 0 : *target) + lanes[j * 8 + r];
+                }
+        }
+        for (; i < mc; i++) {
+            /* The last rows (fewer than 8), one at a time in the same order along the depth. */
+            for (long j = 0; j < width; j++) {
+                float total = 0;
+                for (long p = 0; p < kc; p++) total = __builtin_fmaf(a[i + p * cs], b[p * 16 + j], total);
+                float *target = c + i * ldc + j0 + j;
+                *target = (overwrite ? 0 : *target) + total;
+            }
+        }
+    }
+}
+
 /* Matrix-vector products for contiguous rows (dot products) or contiguous columns (axpys). */
 __attribute__((target("avx2,fma")))
 static void s_gemv_fast(long m, long k, const float *a, long rsa, long csa, const float *b, long rsb, float *c, long ldc) {
@@ -413,6 +513,8 @@ static void s_micro_quarter_to_buffer(long kc, const float *a, long rs, long cs,
 static void s_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)rows; (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void s_micro_12(long kc, const float *a, long rs, long cs, const float *pb, float *c, long ldc, long cols, int overwrite) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)c; (void)ldc; (void)cols; (void)overwrite; }
 static void s_pack_b_edge_fast(long kc, const float *b, long rsb, long cols, float *out) { (void)kc; (void)b; (void)rsb; (void)cols; (void)out; }
+static void s_micro_dot_to_buffer(long kc, const float *a, long rs, const float *bt, long cols, float *out, long ldo) { (void)kc; (void)a; (void)rs; (void)bt; (void)cols; (void)out; (void)ldo; }
+static void s_strip_columns(long mc, long kc, const float *a, long cs, const float *pb, long cols, float *c, long ldc, int overwrite) { (void)mc; (void)kc; (void)a; (void)cs; (void)pb; (void)cols; (void)c; (void)ldc; (void)overwrite; }
 static void s_micro_fast_run(long count, long kc, const float *a, long a_step, long rs, long cs, const float *pb, long b_step, float *c, long c_step, long ldc, int overwrite) { (void)count; (void)kc; (void)a; (void)a_step; (void)rs; (void)cs; (void)pb; (void)b_step; (void)c; (void)c_step; (void)ldc; (void)overwrite; }
 static void s_micro_fast_to_buffer(long kc, const float *a, long rs, long cs, const float *pb, float *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 static void d_micro_fast_run(long count, long kc, const double *a, long a_step, long rs, long cs, const double *pb, long b_step, double *c, long c_step, long ldc, int overwrite) { (void)count; (void)kc; (void)a; (void)a_step; (void)rs; (void)cs; (void)pb; (void)b_step; (void)c; (void)c_step; (void)ldc; (void)overwrite; }
@@ -433,8 +535,12 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define PACK_B_COLUMNS_FAST s_pack_b_columns_fast
 #define MICRO_ROWS_TO_BUFFER s_micro_rows_to_buffer
 #define MICRO_QUARTER_TO_BUFFER s_micro_quarter_to_buffer
+#define MICRO_DOT_TO_BUFFER s_micro_dot_to_buffer
+#define STRIP_COLUMNS s_strip_columns
 #include "gemm_template.inc"
 #undef MICRO_QUARTER_TO_BUFFER
+#undef MICRO_DOT_TO_BUFFER
+#undef STRIP_COLUMNS
 #undef PACK_B_COLUMNS_FAST
 #undef MICRO_ROWS_TO_BUFFER
 #undef T

@@ -26,13 +26,16 @@ struct ProductCase: CustomStringConvertible, Sendable {
 // Odd shapes: 1×1, primes, one short of and one past the 6×16 register block, k past the
 // depth block, empty dimensions, matrix-vector products (n = 1), and heights that leave 1, 2,
 // 3 or 4 rows below the last 6-row block (the short-rows kernel) next to wide and narrow edges,
-// and right edges of 9, 10, 11 and 12 columns (the 12-wide kernel, which stores straight to C).
+// right edges of 9, 10, 11 and 12 columns (the 12-wide kernel, which stores straight to C).
 let productShapes: [(Int, Int, Int)] = [
     (1, 1, 1), (7, 13, 5), (6, 16, 1), (5, 15, 17), (13, 17, 257), (37, 41, 300), (97, 10, 128),
     (0, 5, 3), (4, 0, 3), (4, 5, 0), (300, 1, 777), (9, 1, 20), (301, 3, 200), (50, 7, 64),
     (128, 20, 33), (9, 30, 40), (784, 24, 19), (23, 11, 50), (19, 28, 31),
     // Several depth blocks on any L2 up to 2.6 MB (B is 1.3 MB in Float): C accumulates across them.
     (20, 300, 1100),
+    // Right edges of 1-4 columns past full slivers (the dot-product and down-the-rows kernels),
+    // as the seed's 784-50-10 network has them, with depths that are not multiples of 8.
+    (100, 50, 784), (784, 50, 100), (53, 18, 70), (150, 35, 13),
 ]
 let productCases: [ProductCase] = productShapes.flatMap { (m, n, k) in
     [(false, false), (true, false), (false, true), (true, true)].map {
@@ -141,6 +144,8 @@ struct MatrixKernelTests {
         ProductCase(m: 37, n: 130, k: 600, transposeA: true, transposeB: true),
         ProductCase(m: 20011, n: 8, k: 100, transposeA: true, transposeB: false),
         ProductCase(m: 5003, n: 1, k: 300, transposeA: false, transposeB: false),
+        ProductCase(m: 100, n: 50, k: 784, transposeA: false, transposeB: false),
+        ProductCase(m: 784, n: 50, k: 100, transposeA: true, transposeB: false),
     ]
 
     @Test("a product gives the same bits on 1 to 5 threads, Float and Double", arguments: splitCases)

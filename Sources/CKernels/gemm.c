@@ -39,6 +39,9 @@ static void s_micro_fast_run(long count, long kc, const float *a, long a_step, l
                              const float *pb, long b_step, float *c, long c_step, long ldc, int overwrite) {
     for (long t = 0; t < count; t++, a += a_step, pb += b_step, c += c_step) {
         __m256 acc[12];
+        /* The tile of C is written at the end: asking for its lines first hides their misses
+           (1024², whose C is 4 MB: 1.05× and 1.02×, alternated with the build without). */
+        for (int i = 0; i < 6; i++) { _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0); }
         s_kernel_6x16(kc, a, rs, cs, pb, acc);
         if (overwrite) {
             for (int i = 0; i < 6; i++) {

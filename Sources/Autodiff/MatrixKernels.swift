@@ -21,6 +21,21 @@ public enum ComputeSettings {
 
     /// Whether the AVX2/FMA kernels are in use on this CPU.
     public static var usesAVX2: Bool { ck_cpu_has_avx2_fma() != 0 }
+
+    /// Runs `body(part)` for every part in 0..<parts on up to `threads` threads, the calling
+    /// one included, and returns when all are done: on the helper threads the matrix products
+    /// use, which wait spinning between jobs, so a hand-off costs about a microsecond where
+    /// waking a thread costs tens (Dispatch when they are busy). Each part runs once, on some
+    /// thread; parts must not depend on one another.
+    public static func parallelParts(_ parts: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+        guard parts > 1, threads > 1 else {
+            for part in 0..<max(parts, 0) { body(part) }
+            return
+        }
+        if !ProductWorkers.shared.run(parts: parts, threads: threads, body) {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        }
+    }
 }
 
 import CKernels
@@ -93,9 +108,7 @@ enum MatrixKernels {
                              wholeRows: m, wholeColumns: n, portable: portable)
             }
         }
-        if !ProductWorkers.shared.run(parts: parts, threads: threads, work) {
-            DispatchQueue.concurrentPerform(iterations: parts, execute: work)
-        }
+        ComputeSettings.parallelParts(parts, threads: threads, work)
     }
 }
 

@@ -169,7 +169,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         // The per-worker results live on the stack: a training step allocates nothing here.
         withUnsafeTemporaryAllocation(of: (loss: Scalar, correct: Int).self, capacity: parts) { buffer in
             let results = UncheckedSendable(buffer)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
+            ComputeSettings.parallelParts(parts, threads: parts) { part in
                 let start = part * rows / parts, end = (part + 1) * rows / parts
                 let f = UnsafePointer<Scalar>(bitPattern: featureAddress)!
                 let l = UnsafePointer<Int>(bitPattern: labelAddress)!

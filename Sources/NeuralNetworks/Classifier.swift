@@ -182,21 +182,42 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
                 correct += buffer[part].correct
             }
         }
-        for (p, parameter) in parameters.enumerated() {
-            tape.withMutableGradient(of: parameter) { total in
-                let first = Scalar(bound(1)) / Scalar(rows)
-                for i in 0..<total.count { total[i] *= first }
-                for (r, replica) in replicas.enumerated() {
-                    let weight = Scalar(bound(r + 2) - bound(r + 1)) / Scalar(rows)
-                    let other = replica.parameters[p]
-                    other.tape.withGradient(of: other) { g in
-                        for i in 0..<total.count { total[i] += weight * g[i] }
+        // The gradients' weighted sum, the update and the copy to the other workers in one pass
+        // over each parameter, its elements split between the threads; each element is
+        // computed as on one thread, so the split changes no bit.
+        let parameterCount = parameters.count
+        let replicaCount = replicas.count
+        withUnsafeTemporaryAllocation(of: (value: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>).self,
+                                      capacity: max(1, replicaCount * parameterCount)) { others in
+            for (r, replica) in replicas.enumerated() {
+                for (p, other) in replica.parameters.enumerated() {
+                    other.tape.update(other) { w, g in others[r * parameterCount + p] = (w.baseAddress!, g.baseAddress!) }
+                }
+            }
+            let table = UncheckedSendable(others)
+            // Worker r's weight: its share of the rows.
+            @Sendable func weight(_ r: Int) -> Scalar { Scalar((r + 1) * rows / parts - r * rows / parts) / Scalar(rows) }
+            optimizer.withUpdate(parameters, learningRate: learningRate) { update in
+                ComputeSettings.parallelParts(parts, threads: parts) { part in
+                    for p in 0..<parameterCount {
+                        let count = update.parameters[p].count
+                        let range = (part * count / parts)..<((part + 1) * count / parts)
+                        guard !range.isEmpty, let gradient = update.parameters[p].gradient, let w = update.parameters[p].value else { continue }
+                        let total = UnsafeMutablePointer(mutating: gradient)
+                        let first = weight(0)
+                        for i in range { total[i] *= first }
+                        for r in 0..<replicaCount {
+                            let (g, share) = (table.value[r * parameterCount + p].gradient, weight(r + 1))
+                            for i in range { total[i] += share * g[i] }
+                        }
+                        update.apply(p, range)
+                        for r in 0..<replicaCount {
+                            (table.value[r * parameterCount + p].value + range.lowerBound).update(from: w + range.lowerBound, count: range.count)
+                        }
                     }
                 }
             }
         }
-        optimizer.step(parameters, learningRate: learningRate)
-        synchronizeReplicas()
         return (loss, correct)
     }
 

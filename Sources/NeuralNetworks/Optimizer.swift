@@ -58,16 +58,26 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
     public let kind: OptimizerKind
     /// L2 decay coefficient for parameters of rank ≥ 2.
     public let weightDecay: Scalar
-    @usableFromInline var first: [[Scalar]]
-    @usableFromInline var second: [[Scalar]]
+    /// The moments or accumulators of every parameter, one after another (``offsets``): the first
+    /// (momentum, Adam's m) and the second (AdaGrad's and RMSprop's h, Adam's v); empty when the
+    /// rule keeps none.
+    @usableFromInline var first: [Scalar]
+    @usableFromInline var second: [Scalar]
+    /// Where each parameter's state starts in `first` and `second`, and its element count.
+    @usableFromInline let offsets: [Int]
+    @usableFromInline let counts: [Int]
     @usableFromInline var decays: [Bool]
     @usableFromInline var steps = 0
+    /// The list ``withUpdate(_:learningRate:_:)`` fills, kept so that a warm step allocates nothing.
+    @usableFromInline var parameterBuffers: [OptimizerUpdate<Scalar>.Parameter] = []
 
     /// State for `parameters` (their count and shapes must not change afterwards).
     public init(kind: OptimizerKind, parameters: [Variable<Scalar>], weightDecay: Scalar = 0) {
         self.kind = kind
         self.weightDecay = weightDecay
-        let counts = parameters.map { $0.shape.reduce(1, *) }
+        counts = parameters.map { $0.shape.reduce(1, *) }
+        offsets = Array(counts.reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast())
+        let total = counts.reduce(0, +)
         let needsFirst: Bool
         let needsSecond: Bool
         switch kind {
@@ -76,13 +86,16 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
         case .adaGrad, .rmsProp: (needsFirst, needsSecond) = (false, true)
         case .adam: (needsFirst, needsSecond) = (true, true)
         }
-        first = counts.map { needsFirst ? [Scalar](repeating: 0, count: $0) : [] }
-        second = counts.map { needsSecond ? [Scalar](repeating: 0, count: $0) : [] }
+        first = [Scalar](repeating: 0, count: needsFirst ? total : 0)
+        second = [Scalar](repeating: 0, count: needsSecond ? total : 0)
         decays = parameters.map { $0.shape.count >= 2 }
     }
 
     /// The number of steps taken (Adam's bias correction depends on it).
     public var stepCount: Int { steps }
+
+    /// Parameter `p`'s part of `state` (`first` or `second`).
+    func slice(_ state: [Scalar], _ p: Int) -> [Scalar] { Array(state[offsets[p]..<(offsets[p] + counts[p])]) }
 
     /// The optimizer's state as named tensors, for a checkpoint: `optimizer.first.NAME` and
     /// `optimizer.second.NAME` (the moments or accumulators this rule keeps) for the parameters
@@ -90,8 +103,8 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
     public func state(names: [String], shapes: [[Int]]) -> (tensors: [(name: String, tensor: Tensor<Scalar>)], metadata: [String: String]) {
         var tensors: [(name: String, tensor: Tensor<Scalar>)] = []
         for (p, name) in names.enumerated() {
-            if !first[p].isEmpty { tensors.append(("optimizer.first.\(name)", Tensor(shape: shapes[p], scalars: first[p]))) }
-            if !second[p].isEmpty { tensors.append(("optimizer.second.\(name)", Tensor(shape: shapes[p], scalars: second[p]))) }
+            if !first.isEmpty { tensors.append(("optimizer.first.\(name)", Tensor(shape: shapes[p], scalars: slice(first, p)))) }
+            if !second.isEmpty { tensors.append(("optimizer.second.\(name)", Tensor(shape: shapes[p], scalars: slice(second, p)))) }
         }
         return (tensors, ["optimizer": "\(kind)", "optimizer.steps": "\(steps)"])
     }
@@ -100,14 +113,16 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
     /// false (and nothing changed) when the checkpoint holds no state for this rule or its
     /// tensors do not fit.
     public mutating func restore(_ contents: CheckpointContents<Scalar>, names: [String]) -> Bool {
-        guard contents.metadata["optimizer"] == "\(kind)", let saved = contents.metadata["optimizer.steps"].flatMap(Int.init), saved >= 0
+        guard contents.metadata["optimizer"] == "\(kind)", let saved = contents.metadata["optimizer.steps"].flatMap(Int.init), saved >= 0,
+              names.count == counts.count
         else { return false }
         var (newFirst, newSecond) = (first, second)
         for (p, name) in names.enumerated() {
-            for (buffer, key) in [(0, "first"), (1, "second")] where !(buffer == 0 ? first[p] : second[p]).isEmpty {
-                guard let tensor = contents.tensors["optimizer.\(key).\(name)"], tensor.count == (buffer == 0 ? first[p] : second[p]).count,
+            let range = offsets[p]..<(offsets[p] + counts[p])
+            for key in ["first", "second"] where !(key == "first" ? first : second).isEmpty {
+                guard let tensor = contents.tensors["optimizer.\(key).\(name)"], tensor.count == counts[p],
                       tensor.scalars.allSatisfy(\.isFinite) else { return false }
-                if buffer == 0 { newFirst[p] = tensor.scalars } else { newSecond[p] = tensor.scalars }
+                if key == "first" { newFirst.replaceSubrange(range, with: tensor.scalars) } else { newSecond.replaceSubrange(range, with: tensor.scalars) }
             }
         }
         (first, second, steps) = (newFirst, newSecond, saved)
@@ -117,56 +132,120 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
     /// One update of every parameter.
     @inlinable
     public mutating func step(_ parameters: [Variable<Scalar>], learningRate lr: Scalar) {
-        Failure.check(parameters.count == first.count, "optimizer: made for \(first.count) parameters, given \(parameters.count)")
+        withUpdate(parameters, learningRate: lr) { update in
+            for p in parameters.indices { update.apply(p, 0..<update.parameters[p].count) }
+        }
+    }
+
+    /// Counts one step and calls `body` with the update rule on raw buffers, for a caller that
+    /// applies it in parts (ranges of elements, on several threads): every element is updated
+    /// exactly as ``step(_:learningRate:)`` updates it, however the parts are cut.
+    @inlinable
+    public mutating func withUpdate<R>(
+        _ parameters: [Variable<Scalar>], learningRate lr: Scalar, _ body: (OptimizerUpdate<Scalar>) throws -> R
+    ) rethrows -> R {
+        Failure.check(parameters.count == counts.count, "optimizer: made for \(counts.count) parameters, given \(parameters.count)")
         steps += 1
-        let epsilon: Scalar = Scalar(1e-8)
-        for (p, parameter) in parameters.enumerated() {
-            let decay = decays[p] ? weightDecay : 0
-            parameter.tape.update(parameter) { w, g in
-                switch kind {
-                case .sgd:
-                    for i in 0..<w.count { w[i] -= lr * (g[i] + decay * w[i]) }
-                case let .momentum(mu):
-                    let mu = Scalar(mu)
-                    first[p].withUnsafeMutableBufferPointer { v in
-                        for i in 0..<w.count {
-                            v[i] = mu * v[i] - lr * (g[i] + decay * w[i])
-                            w[i] += v[i]
-                        }
-                    }
-                case .adaGrad:
-                    second[p].withUnsafeMutableBufferPointer { h in
-                        for i in 0..<w.count {
-                            let gi = g[i] + decay * w[i]
-                            h[i] += gi * gi
-                            w[i] -= lr * gi / (h[i].squareRoot() + Scalar(1e-7))
-                        }
-                    }
-                case let .rmsProp(rho):
-                    let rho = Scalar(rho)
-                    second[p].withUnsafeMutableBufferPointer { h in
-                        for i in 0..<w.count {
-                            let gi = g[i] + decay * w[i]
-                            h[i] = rho * h[i] + (1 - rho) * gi * gi
-                            w[i] -= lr * gi / (h[i].squareRoot() + Scalar(1e-7))
-                        }
-                    }
-                case let .adam(beta1, beta2):
-                    let (b1, b2) = (Scalar(beta1), Scalar(beta2))
-                    // Bias correction folded into the step size.
-                    let correction = Scalar((1 - pow(beta2, Double(steps))).squareRoot() / (1 - pow(beta1, Double(steps))))
-                    let rate = lr * correction
-                    first[p].withUnsafeMutableBufferPointer { m in
-                        second[p].withUnsafeMutableBufferPointer { v in
-                            for i in 0..<w.count {
-                                let gi = g[i] + decay * w[i]
-                                m[i] = b1 * m[i] + (1 - b1) * gi
-                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                                w[i] -= rate * m[i] / (v[i].squareRoot() + epsilon)
-                            }
-                        }
-                    }
-                }
+        // Values and gradients live in the tapes' arenas, which stay where they are until the
+        // next op is recorded: the pointers hold for the whole call.
+        var buffers = parameterBuffers
+        parameterBuffers = []
+        buffers.removeAll(keepingCapacity: true)
+        for parameter in parameters {
+            parameter.tape.update(parameter) { w, g in buffers.append(.init(value: w.baseAddress, gradient: g.baseAddress, count: w.count)) }
+        }
+        defer { parameterBuffers = buffers }
+        var rate = lr
+        if case let .adam(beta1, beta2) = kind {
+            // Bias correction folded into the step size.
+            rate = lr * Scalar((1 - pow(beta2, Double(steps))).squareRoot() / (1 - pow(beta1, Double(steps))))
+        }
+        let (kind, weightDecay, decays, offsets) = (self.kind, self.weightDecay, self.decays, self.offsets)
+        return try first.withUnsafeMutableBufferPointer { first in
+            try second.withUnsafeMutableBufferPointer { second in
+                try body(OptimizerUpdate(kind: kind, rate: rate, weightDecay: weightDecay, decays: decays, offsets: offsets,
+                                         first: first.baseAddress, second: second.baseAddress, parameters: buffers))
+            }
+        }
+    }
+}
+
+/// One step of a ``GradientDescent`` rule on raw buffers (see
+/// ``GradientDescent/withUpdate(_:learningRate:_:)``), valid only inside that call. Ranges of
+/// elements may be applied from several threads at once, each element by one of them.
+public struct OptimizerUpdate<Scalar: TensorScalar>: @unchecked Sendable {
+    /// A parameter's value and gradient in place.
+    public struct Parameter {
+        /// The value, updated in place.
+        public let value: UnsafeMutablePointer<Scalar>?
+        /// The gradient the update reads.
+        public let gradient: UnsafePointer<Scalar>?
+        /// The number of elements.
+        public let count: Int
+
+        @inlinable init(value: UnsafeMutablePointer<Scalar>?, gradient: UnsafePointer<Scalar>?, count: Int) {
+            (self.value, self.gradient, self.count) = (value, gradient, count)
+        }
+    }
+    @usableFromInline let kind: OptimizerKind
+    /// The learning rate, with Adam's bias correction folded in.
+    @usableFromInline let rate: Scalar
+    @usableFromInline let weightDecay: Scalar
+    @usableFromInline let decays: [Bool]
+    @usableFromInline let offsets: [Int]
+    @usableFromInline let first: UnsafeMutablePointer<Scalar>?
+    @usableFromInline let second: UnsafeMutablePointer<Scalar>?
+    /// The parameters, in the order the optimizer was made for.
+    public let parameters: [Parameter]
+
+    @inlinable
+    init(kind: OptimizerKind, rate: Scalar, weightDecay: Scalar, decays: [Bool], offsets: [Int],
+         first: UnsafeMutablePointer<Scalar>?, second: UnsafeMutablePointer<Scalar>?, parameters: [Parameter]) {
+        (self.kind, self.rate, self.weightDecay, self.decays, self.offsets) = (kind, rate, weightDecay, decays, offsets)
+        (self.first, self.second, self.parameters) = (first, second, parameters)
+    }
+
+    /// Updates elements `range` of parameter `p` from their gradient.
+    @inlinable
+    public func apply(_ p: Int, _ range: Range<Int>) {
+        guard !range.isEmpty, let w = parameters[p].value, let g = parameters[p].gradient else { return }
+        let decay = decays[p] ? weightDecay : 0
+        let lr = rate
+        let state = offsets[p]
+        switch kind {
+        case .sgd:
+            for i in range { w[i] -= lr * (g[i] + decay * w[i]) }
+        case let .momentum(mu):
+            let mu = Scalar(mu)
+            let v = first.unsafelyUnwrapped + state
+            for i in range {
+                v[i] = mu * v[i] - lr * (g[i] + decay * w[i])
+                w[i] += v[i]
+            }
+        case .adaGrad:
+            let h = second.unsafelyUnwrapped + state
+            for i in range {
+                let gi = g[i] + decay * w[i]
+                h[i] += gi * gi
+                w[i] -= lr * gi / (h[i].squareRoot() + Scalar(1e-7))
+            }
+        case let .rmsProp(rho):
+            let rho = Scalar(rho)
+            let h = second.unsafelyUnwrapped + state
+            for i in range {
+                let gi = g[i] + decay * w[i]
+                h[i] = rho * h[i] + (1 - rho) * gi * gi
+                w[i] -= lr * gi / (h[i].squareRoot() + Scalar(1e-7))
+            }
+        case let .adam(beta1, beta2):
+            let (b1, b2) = (Scalar(beta1), Scalar(beta2))
+            let epsilon = Scalar(1e-8)
+            let (m, v) = (first.unsafelyUnwrapped + state, second.unsafelyUnwrapped + state)
+            for i in range {
+                let gi = g[i] + decay * w[i]
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                w[i] -= lr * m[i] / (v[i].squareRoot() + epsilon)
             }
         }
     }

@@ -36,6 +36,9 @@ public struct Minibatches<Scalar: TensorScalar> {
         labelBuffer = [Int](repeating: 0, count: size)
     }
 
+    /// The batch size (rows × features) from which a batch is gathered on several threads.
+    static var parallelGatherElements: Int { 1 << 16 }
+
     /// The number of batches per epoch.
     public var count: Int { dropLast ? set.count / size : (set.count + size - 1) / size }
 
@@ -51,12 +54,22 @@ public struct Minibatches<Scalar: TensorScalar> {
         let start = index * size
         let rows = min(size, set.count - start)
         let width = set.featureCount
-        let order = self.order
         let labels = set.labels
         set.features.withUnsafeBufferPointer { source in
             featureBuffer.withUnsafeMutableBufferPointer { out in
-                for r in 0..<rows {
-                    (out.baseAddress! + r * width).update(from: source.baseAddress! + order[start + r] * width, count: width)
+                order.withUnsafeBufferPointer { order in
+                    // Random rows of a large set come from memory one miss after another: on
+                    // several threads (ComputeSettings.maxThreads), more of them are in flight.
+                    let threads = rows * width >= Self.parallelGatherElements ? ComputeSettings.maxThreads : 1
+                    let addresses = (UInt(bitPattern: source.baseAddress), UInt(bitPattern: out.baseAddress), UInt(bitPattern: order.baseAddress))
+                    ComputeSettings.parallelParts(threads, threads: threads) { part in
+                        let source = UnsafePointer<Scalar>(bitPattern: addresses.0)!
+                        let out = UnsafeMutablePointer<Scalar>(bitPattern: addresses.1)!
+                        let order = UnsafePointer<Int>(bitPattern: addresses.2)!
+                        for r in (part * rows / threads)..<((part + 1) * rows / threads) {
+                            (out + r * width).update(from: source + order[start + r] * width, count: width)
+                        }
+                    }
                 }
             }
         }

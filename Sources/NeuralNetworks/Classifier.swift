@@ -43,6 +43,8 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     /// What each step minimises (evaluation always reports cross-entropy).
     public var loss: ClassifierLoss = .crossEntropy
     @usableFromInline let parameters: [Variable<Scalar>]
+    /// The number of scalars in all parameters together.
+    @usableFromInline let parameterElements: Int
     /// The other workers' models; empty when training on one thread.
     @usableFromInline let replicas: [Model]
     /// Every worker's model, the first one first (built once, not per step).
@@ -54,6 +56,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         self.tape = tape
         self.model = model
         parameters = model.parameters
+        parameterElements = parameters.reduce(0) { $0 + $1.shape.reduce(1, *) }
         replicas = []
         workerModels = UncheckedSendable([model])
         self.optimizer = optimizer.make(for: parameters, weightDecay: weightDecay)
@@ -68,6 +71,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         tape = tapes[0]
         model = models[0]
         parameters = model.parameters
+        parameterElements = parameters.reduce(0) { $0 + $1.shape.reduce(1, *) }
         replicas = Array(models.dropFirst())
         workerModels = UncheckedSendable(models)
         self.optimizer = optimizer.make(for: parameters, weightDecay: weightDecay)
@@ -151,8 +155,9 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         let width = features.count / max(rows, 1)
         if replicas.isEmpty || rows < 2 * workers {
             let result = Self.forwardBackward(model, features: features, labels: labels, lossKind: loss)
-            optimizer.step(parameters, learningRate: learningRate)
-            if !replicas.isEmpty { synchronizeReplicas() }
+            // One tape: the update stays on this thread (splitting it measured no faster at 2
+            // threads, products split).
+            updateParameters(rows: rows, contributors: 1, threads: replicas.isEmpty ? 1 : workers, learningRate: learningRate)
             return result
         }
         // Each worker takes a contiguous share of the rows; the loss is a mean over rows, so
@@ -182,33 +187,49 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
                 correct += buffer[part].correct
             }
         }
-        // The gradients' weighted sum, the update and the copy to the other workers in one pass
-        // over each parameter, its elements split between the threads; each element is
-        // computed as on one thread, so the split changes no bit.
+        updateParameters(rows: rows, contributors: parts, threads: parts, learningRate: learningRate)
+        return (loss, correct)
+    }
+
+    /// After the backward passes of the first `contributors` workers: their gradients summed
+    /// into the first copy's, each weighted by its share of the `rows`, the optimizer's update,
+    /// and the copy to the other workers, in one pass per parameter split by elements across
+    /// up to `threads` threads (small models stay on one). Each element is computed as on one
+    /// thread, so the split changes no bit.
+    @inlinable
+    mutating func updateParameters(rows: Int, contributors: Int, threads: Int, learningRate: Scalar) {
         let parameterCount = parameters.count
         let replicaCount = replicas.count
-        withUnsafeTemporaryAllocation(of: (value: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>).self,
+        let parts = parameterElements >= 1 << 16 ? max(1, threads) : 1
+        withUnsafeTemporaryAllocation(of: (value: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>?).self,
                                       capacity: max(1, replicaCount * parameterCount)) { others in
             for (r, replica) in replicas.enumerated() {
                 for (p, other) in replica.parameters.enumerated() {
-                    other.tape.update(other) { w, g in others[r * parameterCount + p] = (w.baseAddress!, g.baseAddress!) }
+                    other.tape.withMutableValue(of: other) { w in others[r * parameterCount + p] = (w.baseAddress!, nil) }
+                    if r + 1 < contributors {
+                        other.tape.withGradient(of: other) { g in others[r * parameterCount + p].gradient = g.baseAddress! }
+                    }
                 }
             }
             let table = UncheckedSendable(others)
             // Worker r's weight: its share of the rows.
-            @Sendable func weight(_ r: Int) -> Scalar { Scalar((r + 1) * rows / parts - r * rows / parts) / Scalar(rows) }
+            @Sendable func weight(_ r: Int) -> Scalar {
+                Scalar((r + 1) * rows / contributors - r * rows / contributors) / Scalar(rows)
+            }
             optimizer.withUpdate(parameters, learningRate: learningRate) { update in
                 ComputeSettings.parallelParts(parts, threads: parts) { part in
                     for p in 0..<parameterCount {
                         let count = update.parameters[p].count
                         let range = (part * count / parts)..<((part + 1) * count / parts)
                         guard !range.isEmpty, let gradient = update.parameters[p].gradient, let w = update.parameters[p].value else { continue }
-                        let total = UnsafeMutablePointer(mutating: gradient)
-                        let first = weight(0)
-                        for i in range { total[i] *= first }
-                        for r in 0..<replicaCount {
-                            let (g, share) = (table.value[r * parameterCount + p].gradient, weight(r + 1))
-                            for i in range { total[i] += share * g[i] }
+                        if contributors > 1 {
+                            let total = UnsafeMutablePointer(mutating: gradient)
+                            let first = weight(0)
+                            for i in range { total[i] *= first }
+                            for r in 0..<(contributors - 1) {
+                                let (g, share) = (table.value[r * parameterCount + p].gradient.unsafelyUnwrapped, weight(r + 1))
+                                for i in range { total[i] += share * g[i] }
+                            }
                         }
                         update.apply(p, range)
                         for r in 0..<replicaCount {
@@ -218,7 +239,6 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
                 }
             }
         }
-        return (loss, correct)
     }
 
     /// Class probabilities `[count, classes]` for every row of `features`, computed in batches

@@ -41,6 +41,17 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The engine's fused form (with `linear`), for the activations that have one.
+    @inlinable
+    public var fused: FusedActivation? {
+        switch self {
+        case .relu: .relu
+        case .sigmoid: .sigmoid
+        case .tanh: .tanh
+        case .leakyRelu, .identity: nil
+        }
+    }
+
     /// The activation applied to a variable.
     @inlinable
     public func callAsFunction<S>(_ x: Variable<S>) -> Variable<S> {

@@ -21,6 +21,15 @@ public struct Dense<Scalar: TensorScalar> {
     public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> {
         linear(x, weight: weight, bias: bias)
     }
+
+    /// `activation(x·W + b)`: one fused op for ReLU, sigmoid and tanh (no tape entry for the
+    /// pre-activation, one pass for the bias and the activation), the affine map then the
+    /// activation otherwise.
+    @inlinable
+    public func callAsFunction(_ x: Variable<Scalar>, then activation: Activation) -> Variable<Scalar> {
+        if let fused = activation.fused { return linear(x, weight: weight, bias: bias, activation: fused) }
+        return activation(linear(x, weight: weight, bias: bias))
+    }
 }
 
 /// A multilayer perceptron: Dense layers with an activation between them and none after the
@@ -83,8 +92,7 @@ public struct MLP<Scalar: TensorScalar> {
     public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> {
         var h = x
         for (i, layer) in layers.enumerated() {
-            h = layer(h)
-            if i < layers.count - 1 { h = activations[i](h) }
+            h = i < layers.count - 1 ? layer(h, then: activations[i]) : layer(h)
         }
         return h
     }

@@ -81,6 +81,41 @@ struct ReductionAndShapeOpTests {
         #expect(y1.value.maxAbsoluteDifference(y2.value) < 1e-12)
     }
 
+    @Test("linear with a fused activation: finite differences, and the unfused composition in Double and Float", arguments: FusedActivation.allCases)
+    func linearWithActivation(_ activation: FusedActivation) {
+        // Pre-activations at least 1e-3 from 0 (ReLU's kink), checked below: a finite-difference
+        // step of 1e-6 never crosses it.
+        let inputs = [randomTensor([7, 13], seed: 11), randomTensor([13, 5], seed: 12), randomTensor([5], seed: 13)]
+        let pre = Tensor.matmul(inputs[0], inputs[1]) + inputs[2]
+        #expect(pre.scalars.allSatisfy { abs($0) > 1e-3 }, "the seeds must keep pre-activations off 0, smallest \(pre.scalars.map(abs).min()!)")
+        func unfused<S>(_ z: Variable<S>) -> Variable<S> {
+            switch activation {
+            case .relu: relu(z)
+            case .sigmoid: sigmoid(z)
+            case .tanh: tanh(z)
+            }
+        }
+        expectGradients(at: inputs) { _, v in linear(v[0], weight: v[1], bias: v[2], activation: activation) }
+        func compare<S: TensorScalar>(_: S.Type, tolerance: Double) {
+            let tape = Tape<S>()
+            let converted = inputs.map { $0.converted(to: S.self) }
+            let (x, w, b) = (tape.parameter(converted[0]), tape.parameter(converted[1]), tape.parameter(converted[2]))
+            let projection = randomTensor([7, 5], seed: 14).converted(to: S.self)
+            let fused = linear(x, weight: w, bias: b, activation: activation)
+            tape.backward((fused * tape.constant(projection)).sum())
+            let fusedGradients = [x, w, b].map(\.gradient)
+            let fusedValue = fused.value
+            tape.reset()
+            let composed = unfused(linear(x, weight: w, bias: b))
+            tape.backward((composed * tape.constant(projection)).sum())
+            let difference = zip(fusedGradients, [x, w, b].map(\.gradient)).map { Double($0.maxAbsoluteDifference($1)) }.max()!
+            #expect(Double(fusedValue.maxAbsoluteDifference(composed.value)) < tolerance, "\(S.self) values: \(fusedValue.maxAbsoluteDifference(composed.value))")
+            #expect(difference < tolerance, "\(S.self) gradients differ from the composition by \(difference)")
+        }
+        compare(Double.self, tolerance: 1e-12)
+        compare(Float.self, tolerance: 1e-5)
+    }
+
     @Test("transpose, reshape, broadcast and gathered rows")
     func shapeOps() {
         expectGradients(at: [Self.matrix]) { _, v in v[0].transposed() }

@@ -138,25 +138,57 @@ class SoftmaxWithLoss:
         return dx / n
 
 
-def mlp(args):
-    sizes = [int(s) for s in args.sizes.split(",")]
-    data = args.data
+def load_mnist(data):
+    """Training and test images (as float32 in [0, 1]) and labels."""
     x_train = read_idx(f"{data}/train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
     t_train = read_idx(f"{data}/train-labels-idx1-ubyte.gz").astype(np.int64)
     x_test = read_idx(f"{data}/t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
     t_test = read_idx(f"{data}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    return x_train, t_train, x_test, t_test
+
+
+def initial_weights(sizes, init, rng):
+    """(W, b) per layer: W from N(0, scale²) (He: 2/fan_in; normal:S: S; normal: 0.01), b zero."""
+    weights = []
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        if init == "he":
+            scale = np.sqrt(2.0 / fan_in)
+        elif init.startswith("normal"):
+            scale = float(init.split(":")[1]) if ":" in init else 0.01
+        else:
+            sys.exit(f"unknown --init {init}")
+        weights.append(((scale * rng.standard_normal((fan_in, fan_out))).astype(np.float32), np.zeros(fan_out, dtype=np.float32)))
+    return weights
+
+
+def add_mlp_arguments(parser):
+    """The MLP flags this script and peers_reference.py share (as `bench mlp` spells them)."""
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--sizes", default="784,256,128,10")
+    parser.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
+    parser.add_argument("--init", default="he")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--epochs", type=int, default=5)
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--data", default=os.path.join(here, "..", "Data", "mnist"))
+
+
+def report_mlp(args, sizes, values, accuracy):
+    """The throughput and accuracy lines, as `bench mlp` prints them."""
+    name = f"mlp {'-'.join(map(str, sizes))} {args.activation} batch={args.batch} threads={args.threads}"
+    print(line(f"{name} train", "samples/s", values, digits=0))
+    print(f"{name} test accuracy: {accuracy * 100:.2f} % after {args.epochs} epochs")
+
+
+def mlp(args):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    x_train, t_train, x_test, t_test = load_mnist(args.data)
     rng = np.random.default_rng(42)
     layers = []
     affines = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
-        if args.init == "he":
-            scale = np.sqrt(2.0 / fan_in)
-        elif args.init.startswith("normal"):
-            scale = float(args.init.split(":")[1]) if ":" in args.init else 0.01
-        else:
-            sys.exit(f"unknown --init {args.init}")
-        affine = Affine((scale * rng.standard_normal((fan_in, fan_out))).astype(np.float32),
-                        np.zeros(fan_out, dtype=np.float32))
+    for i, (w, b) in enumerate(initial_weights(sizes, args.init, rng)):
+        affine = Affine(w, b)
         layers.append(affine)
         affines.append(affine)
         if i < len(sizes) - 2:
@@ -189,25 +221,15 @@ def mlp(args):
     for layer in layers:
         h = layer.forward(h)
     accuracy = (h.argmax(axis=1) == t_test).mean()
-    name = f"mlp {'-'.join(map(str, sizes))} {args.activation} batch={args.batch} threads={args.threads}"
-    print(line(f"{name} train", "samples/s", values, digits=0))
-    print(f"{name} test accuracy: {accuracy * 100:.2f} % after {args.epochs} epochs")
+    report_mlp(args, sizes, values, accuracy)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["gemm", "mlp"])
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--serve", action="store_true", help="gemm: answer shape keys from stdin with one sample each")
-    parser.add_argument("--sizes", default="784,256,128,10")
-    parser.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
-    parser.add_argument("--init", default="he")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=5)
-    here = os.path.dirname(os.path.abspath(__file__))
-    parser.add_argument("--data", default=os.path.join(here, "..", "Data", "mnist"))
+    add_mlp_arguments(parser)
     args = parser.parse_args()
     if os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
         sys.exit("set OPENBLAS_NUM_THREADS to --threads before running (compare.sh does)")

@@ -13,30 +13,13 @@ XLA_FLAGS=--xla_cpu_multi_thread_eigen=false and taskset for one thread (peers.s
 """
 import argparse
 import os
-import statistics
 import sys
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from numpy_reference import line, read_idx  # noqa: E402
-
-
-def load(data):
-    x = read_idx(f"{data}/train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
-    t = read_idx(f"{data}/train-labels-idx1-ubyte.gz").astype(np.int64)
-    xt = read_idx(f"{data}/t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
-    tt = read_idx(f"{data}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
-    return x, t, xt, tt
-
-
-def initial_weights(sizes, init, rng):
-    weights = []
-    for fan_in, fan_out in zip(sizes, sizes[1:]):
-        scale = np.sqrt(2.0 / fan_in) if init == "he" else float(init.split(":")[1]) if ":" in init else 0.01
-        weights.append(((scale * rng.standard_normal((fan_in, fan_out))).astype(np.float32), np.zeros(fan_out, np.float32)))
-    return weights
+from numpy_reference import add_mlp_arguments, initial_weights, load_mnist, report_mlp  # noqa: E402
 
 
 def run_torch(args, sizes, data, rng):
@@ -117,22 +100,13 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser()
     parser.add_argument("engine", choices=["torch", "jax"])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--sizes", default="784,256,128,10")
-    parser.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
-    parser.add_argument("--init", default="he")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--data", default=os.path.join(here, "..", "Data", "mnist"))
+    add_mlp_arguments(parser)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = np.random.default_rng(42)
-    data = load(args.data)
+    data = load_mnist(args.data)
     values, accuracy = (run_torch if args.engine == "torch" else run_jax)(args, sizes, data, rng)
-    name = f"mlp {'-'.join(map(str, sizes))} {args.activation} batch={args.batch} threads={args.threads}"
-    print(line(f"{name} train", "samples/s", values, digits=0))
-    print(f"{name} test accuracy: {accuracy * 100:.2f} % after {args.epochs} epochs")
+    report_mlp(args, sizes, values, accuracy)
 
 
 if __name__ == "__main__":

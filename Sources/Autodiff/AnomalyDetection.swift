@@ -128,11 +128,10 @@ extension TapeStorage {
         guard let gradients else { return }
         let entry = entries[index]
         // A gradient still pending was written by no pullback: it is zero, not what it holds.
-        let pending = TapeEntry<Scalar>.gradientPendingFlag
-        guard entry.flags & pending != 0 || firstNonFinite(gradients + entry.valueOffset, count: entry.count) == nil else { return }
+        guard entry.isGradientPending || firstNonFinite(gradients + entry.valueOffset, count: entry.count) == nil else { return }
         let inputs = inputIndices(index)
         guard inputs.allSatisfy({ firstNonFinite(values + entries[$0].valueOffset, count: entries[$0].count) == nil }) else { return }
-        for (k, input) in inputs.enumerated() where entries[input].requiresGradient && entries[input].flags & pending == 0 {
+        for (k, input) in inputs.enumerated() where entries[input].requiresGradient && !entries[input].isGradientPending {
             guard let (element, value) = firstNonFinite(gradients + entries[input].valueOffset, count: entries[input].count) else { continue }
             report(anomaly(at: index, inputs, .backward, input: k, element: element, value: value))
             return

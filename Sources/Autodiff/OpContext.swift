@@ -5,11 +5,9 @@ public struct TapeValue<Scalar: TensorScalar> {
     /// In a pullback: for the output, the incoming gradient; for an input, where its gradient
     /// accumulates (`+=`), or nil when that input needs none (constants). Nil in a forward.
     @inlinable public var gradient: UnsafeMutablePointer<Scalar>? {
-        guard let gradientAddress else { return nil }
-        if storage.pointee.entries[index].flags & TapeEntry<Scalar>.gradientPendingFlag != 0 {
-            storage.pointee.resolvePendingGradient(index, zeroing: true)
-        }
-        return gradientAddress
+        guard let (pointer, overwrite) = gradientToWrite else { return nil }
+        if overwrite { pointer.update(repeating: 0, count: count) }
+        return pointer
     }
     /// In a pullback, for a pullback that writes every element of this gradient: where, and
     /// whether to overwrite (no op has written it yet in this backward pass, so it holds
@@ -17,11 +15,7 @@ public struct TapeValue<Scalar: TensorScalar> {
     /// rather than accumulate. Nil when no gradient is wanted.
     @inlinable var gradientToWrite: (pointer: UnsafeMutablePointer<Scalar>, overwrite: Bool)? {
         guard let gradientAddress else { return nil }
-        if storage.pointee.entries[index].flags & TapeEntry<Scalar>.gradientPendingFlag != 0 {
-            storage.pointee.resolvePendingGradient(index, zeroing: false)
-            return (gradientAddress, true)
-        }
-        return (gradientAddress, false)
+        return (gradientAddress, storage.pointee.claimPendingGradient(index))
     }
     @usableFromInline let gradientAddress: UnsafeMutablePointer<Scalar>?
     /// The number of elements.

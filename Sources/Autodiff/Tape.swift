@@ -304,9 +304,8 @@ public final class Tape<Scalar: TensorScalar> {
             seed.withUnsafeBufferPointer { p in
                 (gradients + lossEntry.valueOffset).update(from: p.baseAddress!, count: p.count)
             }
-            if s.pointee.entries[Int(loss.index)].flags & TapeEntry<Scalar>.gradientPendingFlag != 0 {
-                s.pointee.resolvePendingGradient(Int(loss.index), zeroing: false)
-            }
+            // The seed overwrote all of the loss's gradient.
+            _ = s.pointee.claimPendingGradient(Int(loss.index))
         } else {
             gradients[lossEntry.valueOffset] = 1
         }
@@ -356,8 +355,9 @@ public final class Tape<Scalar: TensorScalar> {
     @usableFromInline @inline(never)
     func zeroPendingGradients(upTo last: Int) {
         let s = storage
-        for index in 0...last where s.pointee.entries[index].flags & TapeEntry<Scalar>.gradientPendingFlag != 0 {
-            s.pointee.resolvePendingGradient(index, zeroing: true)
+        for index in 0...last where s.pointee.claimPendingGradient(index) {
+            let entry = s.pointee.entries[index]
+            (s.pointee.gradients.unsafelyUnwrapped + entry.valueOffset).update(repeating: 0, count: entry.count)
         }
     }
 
@@ -385,7 +385,7 @@ public final class Tape<Scalar: TensorScalar> {
                 gradients[entry.valueOffset] = 0
             } else if entry.count <= 8 {
                 for i in 0..<entry.count { gradients[entry.valueOffset &+ i] = 0 }
-            } else if entry.flags & TapeEntry<Scalar>.gradientPendingFlag == 0 {
+            } else if !entry.isGradientPending {
                 entries[index &- 1].flags |= TapeEntry<Scalar>.gradientPendingFlag
                 s.pointee.pendingGradients &+= 1
             }

@@ -34,6 +34,8 @@ struct TapeEntry<Scalar: TensorScalar> {
     /// yet and holds garbage; the first pullback to reach it zeroes it, or overwrites it whole
     /// (``TapeValue/gradientToWrite``), instead of a pass zeroing every gradient up front.
     @inlinable static var gradientPendingFlag: UInt8 { 4 }
+    /// See ``gradientPendingFlag``.
+    @inlinable var isGradientPending: Bool { flags & Self.gradientPendingFlag != 0 }
 
     @inlinable
     init(valueOffset: Int, count: Int, shapeOffset: Int, rank: Int, inputs: (Int32, Int32, Int32),
@@ -404,14 +406,14 @@ struct TapeStorage<Scalar: TensorScalar> {
         gradientGeneration = 0
     }
 
-    /// Clears entry `index`'s pending mark (see ``TapeEntry/gradientPendingFlag``), zeroing its
-    /// gradient unless the caller is about to overwrite all of it.
+    /// Whether entry `index`'s gradient was pending (see ``TapeEntry/gradientPendingFlag``),
+    /// clearing the mark: the caller then zeroes the gradient or overwrites all of it.
     @inlinable
-    mutating func resolvePendingGradient(_ index: Int, zeroing: Bool) {
-        let entry = entries[index]
-        if zeroing { (gradients.unsafelyUnwrapped + entry.valueOffset).update(repeating: 0, count: entry.count) }
+    mutating func claimPendingGradient(_ index: Int) -> Bool {
+        guard entries[index].isGradientPending else { return false }
         entries[index].flags &= ~TapeEntry<Scalar>.gradientPendingFlag
         pendingGradients &-= 1
+        return true
     }
 
     /// Scratch memory valid until the end of the current forward or pullback call.

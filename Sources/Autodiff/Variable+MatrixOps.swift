@@ -153,10 +153,13 @@ func fusedLinear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, ac
             // G' from the output, once, for the two products and the bias.
             let y = ctx.output.value
             let masked = ctx.scratch(m * n)
+            func mask<Rule: UnaryRule>(_: Rule.Type) {
+                for i in 0..<(m * n) { masked[i] = g[i] * Rule.derivative(y[i], y[i], 0) }
+            }
             switch activation {
-            case .relu: for i in 0..<(m * n) { masked[i] = g[i] * ReluRule.derivative(y[i], y[i], 0) }
-            case .sigmoid: for i in 0..<(m * n) { masked[i] = g[i] * SigmoidRule.derivative(y[i], y[i], 0) }
-            case .tanh: for i in 0..<(m * n) { masked[i] = g[i] * TanhRule.derivative(y[i], y[i], 0) }
+            case .relu: mask(ReluRule.self)
+            case .sigmoid: mask(SigmoidRule.self)
+            case .tanh: mask(TanhRule.self)
             }
             g = masked
         }

@@ -48,29 +48,37 @@ public protocol BinaryRule: BinaryFunction {
         (b == 0 ? 0 : b * S.pow(a, b - 1), a == 0 && b >= 0 ? 0 : y * S.log(a))
     }
 }
-/// atan2(a, b), the angle of the point (x: b, y: a). ∂a = b/(a² + b²), ∂b = -a/(a² + b²).
+/// atan2(a, b), the angle of the point (x: b, y: a). ∂a = b/(a² + b²), ∂b = -a/(a² + b²),
+/// computed on the point scaled by max(|a|, |b|) so that neither a² + b² underflows nor
+/// overflows (as `hypot` does); 0 for both at the origin, where atan2 jumps, and at an
+/// infinite operand.
 @usableFromInline enum Arctangent2Rule: BinaryRule, CodedRule {
     @inlinable static var code: RuleCode { .arctangent2 }
     @inlinable static func value<S: TensorScalar>(_ a: S, _ b: S) -> S { S.atan2(a, b) }
     @inlinable static func partials<S: TensorScalar>(_ a: S, _ b: S, _ y: S) -> (S, S) {
-        let r2 = a * a + b * b
-        return (b / r2, -a / r2)
+        let scale = Swift.max(Swift.abs(a), Swift.abs(b))
+        if scale == 0 || scale.isInfinite { return a.isNaN || b.isNaN ? (S.nan, S.nan) : (0, 0) }
+        let (u, v) = (a / scale, b / scale)
+        let r2 = (u * u + v * v) * scale
+        return (v / r2, -u / r2)
     }
 }
-/// max(a, b), NaN if either is NaN. ∂ = 1 to the larger, ½ each on a tie (as in PyTorch).
+/// max(a, b), NaN if either is NaN. ∂ = 1 to the larger, ½ each on a tie (as in PyTorch);
+/// NaN to a NaN operand and 0 to the other.
 @usableFromInline enum MaximumRule: BinaryRule, CodedRule {
     @inlinable static var code: RuleCode { .maximum }
     @inlinable static func value<S: TensorScalar>(_ a: S, _ b: S) -> S { a > b || a.isNaN ? a : b }
     @inlinable static func partials<S: TensorScalar>(_ a: S, _ b: S, _ y: S) -> (S, S) {
-        a > b ? (1, 0) : (a < b ? (0, 1) : (a == b ? (0.5, 0.5) : (a.isNaN ? 1 : 0, b.isNaN ? 1 : 0)))
+        a > b ? (1, 0) : (a < b ? (0, 1) : (a == b ? (0.5, 0.5) : (a.isNaN ? a : 0, b.isNaN ? b : 0)))
     }
 }
-/// min(a, b), NaN if either is NaN. ∂ = 1 to the smaller, ½ each on a tie.
+/// min(a, b), NaN if either is NaN. ∂ = 1 to the smaller, ½ each on a tie; NaN to a NaN
+/// operand and 0 to the other.
 @usableFromInline enum MinimumRule: BinaryRule, CodedRule {
     @inlinable static var code: RuleCode { .minimum }
     @inlinable static func value<S: TensorScalar>(_ a: S, _ b: S) -> S { a < b || a.isNaN ? a : b }
     @inlinable static func partials<S: TensorScalar>(_ a: S, _ b: S, _ y: S) -> (S, S) {
-        a < b ? (1, 0) : (a > b ? (0, 1) : (a == b ? (0.5, 0.5) : (a.isNaN ? 1 : 0, b.isNaN ? 1 : 0)))
+        a < b ? (1, 0) : (a > b ? (0, 1) : (a == b ? (0.5, 0.5) : (a.isNaN ? a : 0, b.isNaN ? b : 0)))
     }
 }
 

@@ -10,10 +10,19 @@ import Foundation
 /// are three real products through the base type's kernel.
 ///
 /// Arithmetic, the elementary functions of ``TensorScalar``, `squareRoot()`, `magnitude`, the
-/// remainders and `addProduct` carry the tangent. Comparisons (`<`, `max`, `min`) look at the
-/// value only, so a branch picks one side as a one-sided derivative would; `==` compares both
-/// parts. Rounding, `ulp`, `nextUp` and the bit-level members of `BinaryFloatingPoint` describe
-/// the value and give no tangent (a conversion to `Double` keeps the value).
+/// remainders and `addProduct` carry the tangent. The elementary functions, `squareRoot()` and
+/// `magnitude` are not written again here: each is its op's rule (``UnaryRule``,
+/// ``BinaryRule``), the value at the real part and the tangent from the rule's derivative, so
+/// forward mode, reverse mode and second derivatives take the same derivative at every point
+/// (|x| at 0 has tangent 0, as its gradient is 0). A zero tangent stays zero (a constant).
+///
+/// Comparisons (`==`, `<`, `max`, `min`, equality masks) look at the value only, so ties and
+/// branches mean the same on dual tapes as on real ones; `hash(into:)` hashes the value only to
+/// match, and `isNaN`, `isFinite` and `isInfinite` describe the value (a rule's "NaN at NaN"
+/// branch looks at the point, not at the direction). `isZero` is true only when both parts are
+/// zero: a constant zero. Rounding, `ulp`, `nextUp` and the
+/// bit-level members of `BinaryFloatingPoint` describe the value and give no tangent (a
+/// conversion to `Double` keeps the value).
 @frozen
 public struct Dual<Base: TensorScalar>: TensorScalar {
     /// The real part: the function's value.
@@ -87,12 +96,9 @@ extension Dual {
         self = Dual(r, tangent: tangent - n * other.tangent)
     }
 
-    /// √x: d = dx / (2√x).
+    /// √x (``SquareRootRule``): d = dx / (2√x).
     @inlinable
-    public mutating func formSquareRoot() {
-        let s = value.squareRoot()
-        self = Dual(s, tangent: tangent / (2 * s))
-    }
+    public mutating func formSquareRoot() { self = Dual.evaluate(SquareRootRule.self, self, 0) }
 
     @inlinable
     public mutating func addProduct(_ lhs: Dual, _ rhs: Dual) { self += lhs * rhs }
@@ -101,9 +107,9 @@ extension Dual {
     @inlinable
     public mutating func round(_ rule: FloatingPointRoundingRule) { self = Dual(value.rounded(rule)) }
 
-    /// |x|: d = sign(x)·dx.
+    /// |x| (``AbsoluteValueRule``): d = sign(x)·dx, 0 at 0.
     @inlinable
-    public var magnitude: Dual { value < 0 ? -self : self }
+    public var magnitude: Dual { Dual.evaluate(AbsoluteValueRule.self, self, 0) }
 
     @inlinable public func distance(to other: Dual) -> Dual { other - self }
     @inlinable public func advanced(by n: Dual) -> Dual { self + n }
@@ -112,9 +118,9 @@ extension Dual {
 // MARK: Comparison, hashing
 
 extension Dual {
-    /// Both parts equal.
+    /// Equal values (the tangents are not compared, as no other comparison looks at them).
     @inlinable
-    public static func == (a: Dual, b: Dual) -> Bool { a.value == b.value && a.tangent == b.tangent }
+    public static func == (a: Dual, b: Dual) -> Bool { a.value == b.value }
     /// By value only.
     @inlinable
     public static func < (a: Dual, b: Dual) -> Bool { a.value < b.value }
@@ -126,10 +132,7 @@ extension Dual {
     public func isLessThanOrEqualTo(_ other: Dual) -> Bool { value <= other.value }
     @inlinable
     public func isTotallyOrdered(belowOrEqualTo other: Dual) -> Bool { value.isTotallyOrdered(belowOrEqualTo: other.value) }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(value)
-        hasher.combine(tangent)
-    }
+    public func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 // MARK: Construction and the floating-point description of the value
@@ -193,66 +196,79 @@ extension Dual {
     @inlinable public var binade: Dual { Dual(value.binade) }
     @inlinable public var significandWidth: Int { value.significandWidth }
     @inlinable public var isNormal: Bool { value.isNormal }
-    @inlinable public var isFinite: Bool { value.isFinite && tangent.isFinite }
+    @inlinable public var isFinite: Bool { value.isFinite }
+    /// Both parts zero: a constant zero (the one member that looks at the tangent).
     @inlinable public var isZero: Bool { value.isZero && tangent.isZero }
     @inlinable public var isSubnormal: Bool { value.isSubnormal }
-    @inlinable public var isInfinite: Bool { value.isInfinite || tangent.isInfinite }
-    @inlinable public var isNaN: Bool { value.isNaN || tangent.isNaN }
-    @inlinable public var isSignalingNaN: Bool { value.isSignalingNaN || tangent.isSignalingNaN }
+    @inlinable public var isInfinite: Bool { value.isInfinite }
+    @inlinable public var isNaN: Bool { value.isNaN }
+    @inlinable public var isSignalingNaN: Bool { value.isSignalingNaN }
     @inlinable public var isCanonical: Bool { value.isCanonical }
 }
 
-// MARK: The elementary functions of TensorScalar, each with its derivative
+// MARK: The elementary functions of TensorScalar, each its op's rule
 
 extension Dual {
-    @inlinable public static func exp(_ x: Dual) -> Dual {
-        let e = Base.exp(x.value)
-        return Dual(e, tangent: x.tangent * e)
+    @inlinable public static func exp(_ x: Dual) -> Dual { evaluate(ExpRule.self, x, 0) }
+    @inlinable public static func log(_ x: Dual) -> Dual { evaluate(LogRule.self, x, 0) }
+    @inlinable public static func log1p(_ x: Dual) -> Dual { evaluate(LogOnePlusRule.self, x, 0) }
+    @inlinable public static func tanh(_ x: Dual) -> Dual { evaluate(TanhRule.self, x, 0) }
+    @inlinable public static func pow(_ x: Dual, _ y: Dual) -> Dual { evaluate(PowerRule.self, x, y) }
+    @inlinable public static func expm1(_ x: Dual) -> Dual { evaluate(ExpMinusOneRule.self, x, 0) }
+    @inlinable public static func sin(_ x: Dual) -> Dual { evaluate(SineRule.self, x, 0) }
+    @inlinable public static func cos(_ x: Dual) -> Dual { evaluate(CosineRule.self, x, 0) }
+    @inlinable public static func tan(_ x: Dual) -> Dual { evaluate(TangentRule.self, x, 0) }
+    @inlinable public static func asin(_ x: Dual) -> Dual { evaluate(ArcsineRule.self, x, 0) }
+    @inlinable public static func acos(_ x: Dual) -> Dual { evaluate(ArccosineRule.self, x, 0) }
+    @inlinable public static func atan(_ x: Dual) -> Dual { evaluate(ArctangentRule.self, x, 0) }
+    @inlinable public static func atan2(_ y: Dual, _ x: Dual) -> Dual { evaluate(Arctangent2Rule.self, y, x) }
+    @inlinable public static func sinh(_ x: Dual) -> Dual { evaluate(HyperbolicSineRule.self, x, 0) }
+    @inlinable public static func cosh(_ x: Dual) -> Dual { evaluate(HyperbolicCosineRule.self, x, 0) }
+
+    /// The rule's value at the real part; tangent `Rule.derivative · dx` (0 for dx = 0). A
+    /// constant with a tangent of its own (rare: a dual captured as the op's constant) runs
+    /// the rule's formula on duals instead, which differentiates the constant too.
+    @inlinable @inline(__always)
+    public static func evaluate<Rule: UnaryRule>(_: Rule.Type, _ x: Dual, _ c: Dual) -> Dual {
+        guard c.tangent.isZero else { return Rule.value(x, c) }
+        let y = Base.evaluate(Rule.self, x.value, c.value)
+        if x.tangent.isZero { return Dual(y) }
+        return Dual(y, tangent: Rule.derivative(x.value, y, c.value) * x.tangent)
     }
-    @inlinable public static func log(_ x: Dual) -> Dual { Dual(Base.log(x.value), tangent: x.tangent / x.value) }
-    @inlinable public static func log1p(_ x: Dual) -> Dual { Dual(Base.log1p(x.value), tangent: x.tangent / (1 + x.value)) }
-    @inlinable public static func tanh(_ x: Dual) -> Dual {
-        let t = Base.tanh(x.value)
-        return Dual(t, tangent: x.tangent * (1 - t * t))
+
+    @inlinable
+    public static func evaluate<Rule: UnaryRule>(
+        _: Rule.Type, _ x: UnsafePointer<Dual>, into y: UnsafeMutablePointer<Dual>, count: Int, _ c: Dual
+    ) {
+        for i in 0..<count { y[i] = evaluate(Rule.self, x[i], c) }
     }
-    /// d(x^y) = y·x^(y-1)·dx + x^y·log x·dy, each term only where its tangent is nonzero (so a
-    /// constant exponent never meets log of a negative base).
-    @inlinable public static func pow(_ x: Dual, _ y: Dual) -> Dual {
-        let z = Base.pow(x.value, y.value)
-        var t: Base = 0
-        if x.tangent != 0 { t += y.value * Base.pow(x.value, y.value - 1) * x.tangent }
-        if y.tangent != 0 { t += z * Base.log(x.value) * y.tangent }
-        return Dual(z, tangent: t)
+
+    /// The rule's value at the real parts; tangent ∂a·da + ∂b·db from `Rule.partials`, each
+    /// term only where its tangent is nonzero (a constant exponent never meets log of a
+    /// negative base).
+    @inlinable @inline(__always)
+    public static func evaluate<Rule: BinaryRule>(_: Rule.Type, _ a: Dual, _ b: Dual) -> Dual {
+        let y = Base.evaluate(Rule.self, a.value, b.value)
+        let (aZero, bZero) = (a.tangent.isZero, b.tangent.isZero)
+        if aZero && bZero { return Dual(y) }
+        let (da, db) = Rule.partials(a.value, b.value, y)
+        if bZero { return Dual(y, tangent: da * a.tangent) }
+        if aZero { return Dual(y, tangent: db * b.tangent) }
+        return Dual(y, tangent: da * a.tangent + db * b.tangent)
     }
-    @inlinable public static func expm1(_ x: Dual) -> Dual { Dual(Base.expm1(x.value), tangent: x.tangent * Base.exp(x.value)) }
-    @inlinable public static func sin(_ x: Dual) -> Dual { Dual(Base.sin(x.value), tangent: x.tangent * Base.cos(x.value)) }
-    @inlinable public static func cos(_ x: Dual) -> Dual { Dual(Base.cos(x.value), tangent: -x.tangent * Base.sin(x.value)) }
-    @inlinable public static func tan(_ x: Dual) -> Dual {
-        let t = Base.tan(x.value)
-        return Dual(t, tangent: x.tangent * (1 + t * t))
-    }
-    @inlinable public static func asin(_ x: Dual) -> Dual {
-        Dual(Base.asin(x.value), tangent: x.tangent / (1 - x.value * x.value).squareRoot())
-    }
-    @inlinable public static func acos(_ x: Dual) -> Dual {
-        Dual(Base.acos(x.value), tangent: -x.tangent / (1 - x.value * x.value).squareRoot())
-    }
-    @inlinable public static func atan(_ x: Dual) -> Dual { Dual(Base.atan(x.value), tangent: x.tangent / (1 + x.value * x.value)) }
-    /// d atan2(y, x) = (x·dy - y·dx)/(x² + y²).
-    @inlinable public static func atan2(_ y: Dual, _ x: Dual) -> Dual {
-        Dual(Base.atan2(y.value, x.value),
-             tangent: (x.value * y.tangent - y.value * x.tangent) / (x.value * x.value + y.value * y.value))
-    }
-    @inlinable public static func sinh(_ x: Dual) -> Dual { Dual(Base.sinh(x.value), tangent: x.tangent * Base.cosh(x.value)) }
-    @inlinable public static func cosh(_ x: Dual) -> Dual { Dual(Base.cosh(x.value), tangent: x.tangent * Base.sinh(x.value)) }
+
+    /// The real part as a constant, every tangent dropped (the real part's own too, when it is
+    /// a dual).
+    @inlinable
+    public var constantPart: Dual { Dual(value.constantPart) }
 
     @inlinable
     public static func sigmoid(_ x: UnsafePointer<Dual>, into y: UnsafeMutablePointer<Dual>, count: Int) {
-        for i in 0..<count { y[i] = ScalarMath.sigmoid(x[i]) }
+        evaluate(SigmoidRule.self, x, into: y, count: count, 0)
     }
     @inlinable
     public static func tanh(_ x: UnsafePointer<Dual>, into y: UnsafeMutablePointer<Dual>, count: Int) {
-        for i in 0..<count { y[i] = tanh(x[i]) }
+        evaluate(TanhRule.self, x, into: y, count: count, 0)
     }
 
     /// C = A·B + beta·C on duals as three products of the base type (values and tangents read

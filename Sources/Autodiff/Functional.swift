@@ -1,6 +1,7 @@
 // Derivatives of a function written with variables, without managing a tape: each call
 // records `f` on a tape of its own (no shared state, so calls on several threads at once are
-// safe and give the results of one at a time) and runs the backward passes it needs.
+// safe and give the results of one at a time) and runs the backward passes it needs. A
+// function that does not depend on its input has zero derivatives, in every mode.
 
 /// The gradient of a scalar function at `x`, shaped like `x`: ∇f(x).
 @inlinable
@@ -16,8 +17,8 @@ public func valueWithGradient<S>(at x: Tensor<S>, of f: (Variable<S>) -> Variabl
     let y = f(input)
     Failure.check(tape.shape(of: y).reduce(1, *) == 1,
                   "gradient: the function's value has shape \(ShapeMath.describe(tape.shape(of: y))), not a single element; use jacobian or vjp")
-    tape.backward(y)
-    return (y.scalar, input.gradient)
+    let dependent = tape.backwardIfDependent(y)
+    return (y.scalar, dependent ? input.gradient : .zeros(x.shape))
 }
 
 /// The gradients of a scalar function of several inputs, one per input, each shaped like it.
@@ -34,8 +35,8 @@ public func valueWithGradient<S>(at inputs: [Tensor<S>], of f: ([Variable<S>]) -
     let y = f(variables)
     Failure.check(tape.shape(of: y).reduce(1, *) == 1,
                   "gradient: the function's value has shape \(ShapeMath.describe(tape.shape(of: y))), not a single element; use jacobian or vjp")
-    tape.backward(y)
-    return (y.scalar, variables.map(\.gradient))
+    let dependent = tape.backwardIfDependent(y)
+    return (y.scalar, zip(variables, inputs).map { dependent ? $0.gradient : .zeros($1.shape) })
 }
 
 /// f(x) and its pullback v ↦ vᵀ·J (a vector-Jacobian product, shaped like `x`) for any `v`
@@ -49,8 +50,7 @@ public func vjp<S>(at x: Tensor<S>, of f: (Variable<S>) -> Variable<S>) -> (valu
     return (value, { seed in
         Failure.check(seed.shape == value.shape,
                       "vjp: a cotangent of shape \(ShapeMath.describe(seed.shape)) for a value of shape \(ShapeMath.describe(value.shape))")
-        tape.backward(y, seed: seed)
-        return input.gradient
+        return tape.backwardIfDependent(y, seed: seed) ? input.gradient : .zeros(x.shape)
     })
 }
 
@@ -64,6 +64,18 @@ public func jacobian<S>(at x: Tensor<S>, of f: (Variable<S>) -> Variable<S>) -> 
     rows.reserveCapacity(m * n)
     for i in 0..<m { rows.append(contentsOf: pullback(.basis(value.shape, i)).scalars) }
     return Tensor(shape: [m, n], scalars: rows)
+}
+
+extension Tape {
+    /// Runs ``backward(_:seed:)`` when `y` depends on a variable and says whether it did: the
+    /// functional API gives a function that ignores its input zero gradients (as JAX and
+    /// torch.func do) instead of stopping as `backward` does.
+    @inlinable
+    func backwardIfDependent(_ y: Variable<Scalar>, seed: Tensor<Scalar>? = nil) -> Bool {
+        guard y.requiresGradient else { return false }
+        backward(y, seed: seed)
+        return true
+    }
 }
 
 extension Tensor {

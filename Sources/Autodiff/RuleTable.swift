@@ -11,7 +11,7 @@ enum RuleCode: UInt8, Sendable, CaseIterable {
     case add, subtract, multiply, divide, power, arctangent2, maximum, minimum
     // Unary rules (the constant-operand forms of the arithmetic among them).
     case addConstant, subtractFromConstant, multiplyByConstant, divideConstant, clampBelow, clampAbove
-    case negate, square, absoluteValue, exp, expMinusOne, log, logOnePlus, squareRoot, powerConstant
+    case negate, square, absoluteValue, exp, expMinusOne, log, logOnePlus, squareRoot, rootOfSquares, powerConstant
     case sine, cosine, tangent, arcsine, arccosine, arctangent, hyperbolicSine, hyperbolicCosine
     case tanh, sigmoid, softplus, relu, leakyRelu
 }
@@ -59,6 +59,7 @@ enum RuleTable {
         case .log: visitor.unary(LogRule.self)
         case .logOnePlus: visitor.unary(LogOnePlusRule.self)
         case .squareRoot: visitor.unary(SquareRootRule.self)
+        case .rootOfSquares: visitor.unary(RootOfSquaresRule.self)
         case .powerConstant: visitor.unary(PowerConstantRule.self)
         case .sine: visitor.unary(SineRule.self)
         case .cosine: visitor.unary(CosineRule.self)

@@ -34,8 +34,8 @@ public func valueGradientAndHessianVectorProduct<S>(
     let y = f(variables)
     Failure.check(tape.shape(of: y).reduce(1, *) == 1,
                   "hessianVectorProduct: the function's value has shape \(ShapeMath.describe(tape.shape(of: y))), not a single element")
-    tape.backward(y)
-    let gradients = variables.map(\.gradient)
+    let dependent = tape.backwardIfDependent(y)
+    let gradients = zip(variables, inputs).map { dependent ? $0.gradient : Tensor<Dual<S>>.zeros($1.shape) }
     return (y.scalar.value, gradients.map { $0.values() }, gradients.map { $0.tangents() })
 }
 

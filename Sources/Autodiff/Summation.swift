@@ -89,3 +89,29 @@ enum Summation {
         }
     }
 }
+
+/// A running sum with Neumaier's compensation (improved Kahan summation): the rounding error
+/// of each addition is carried in a second sum and added at the end, so the result is within a
+/// few units in the last place whatever the count, in a fixed order. For the sums a fused op
+/// forms element by element as it computes them (the losses), where ``Summation`` would need
+/// the terms stored first; 10⁷ Float terms keep about 1e-7 relative accuracy.
+@usableFromInline
+struct CompensatedSum<S: TensorScalar> {
+    @usableFromInline var total: S = 0
+    @usableFromInline var compensation: S = 0
+
+    @inlinable init() {}
+
+    /// Adds `x`. An infinite or NaN total is kept as it is (no compensation to carry).
+    @inlinable @inline(__always)
+    mutating func add(_ x: S) {
+        let t = total + x
+        if t.isFinite {
+            compensation += Swift.abs(total) >= Swift.abs(x) ? (total - t) + x : (x - t) + total
+        }
+        total = t
+    }
+
+    /// The sum of everything added.
+    @inlinable var value: S { total.isFinite ? total + compensation : total }
+}

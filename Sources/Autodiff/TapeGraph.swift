@@ -173,7 +173,8 @@ extension RuleCode {
         case .addConstant, .subtractFromConstant, .multiplyByConstant, .divideConstant, .clampBelow, .clampAbove,
              .powerConstant, .leakyRelu: true
         case .none, .storedClosure, .add, .subtract, .multiply, .divide, .power, .arctangent2, .maximum, .minimum,
-             .negate, .square, .absoluteValue, .exp, .expMinusOne, .log, .logOnePlus, .squareRoot, .sine, .cosine,
+             .negate, .square, .absoluteValue, .exp, .expMinusOne, .log, .logOnePlus, .squareRoot, .rootOfSquares,
+             .sine, .cosine,
              .tangent, .arcsine, .arccosine, .arctangent, .hyperbolicSine, .hyperbolicCosine, .tanh, .sigmoid,
              .softplus, .relu: false
         }

@@ -5,7 +5,7 @@ extension Tensor {
     @inlinable
     func applying<Rule: UnaryRule>(_: Rule.Type, constant c: Scalar = 0) -> Tensor {
         Tensor(shape: shape) { out in
-            withUnsafeBufferPointer { x in Rule.values(x.baseAddress!, out.baseAddress!, count: count, c) }
+            withUnsafeBufferPointer { x in Scalar.evaluate(Rule.self, x.baseAddress!, into: out.baseAddress!, count: count, c) }
         }
     }
 }
@@ -49,7 +49,7 @@ extension Tensor {
 /// x to a constant power p elementwise (an integer p by repeated multiplication).
 @inlinable public func pow<S>(_ x: Tensor<S>, _ p: S) -> Tensor<S> { x.applying(PowerConstantRule.self, constant: p) }
 /// x^y elementwise with numpy broadcasting.
-@inlinable public func pow<S>(_ x: Tensor<S>, _ y: Tensor<S>) -> Tensor<S> { Tensor.broadcasting(PowerRule.self, x, y, name: "pow") }
+@inlinable public func pow<S>(_ x: Tensor<S>, _ y: Tensor<S>) -> Tensor<S> { Tensor.broadcasting(BinaryRuleValue<PowerRule>.self, x, y, name: "pow") }
 /// x where x > 0, else alpha·x, elementwise.
 @inlinable public func leakyRelu<S>(_ x: Tensor<S>, alpha: S = 0.01) -> Tensor<S> { x.applying(LeakyReluRule.self, constant: alpha) }
 /// x limited to [lo, hi] elementwise; NaN stays NaN.
@@ -58,11 +58,11 @@ extension Tensor {
     return x.applying(ClampBelowRule.self, constant: lo).applying(ClampAboveRule.self, constant: hi)
 }
 /// The angle of the point (x, y) elementwise, with numpy broadcasting.
-@inlinable public func atan2<S>(_ y: Tensor<S>, _ x: Tensor<S>) -> Tensor<S> { Tensor.broadcasting(Arctangent2Rule.self, y, x, name: "atan2") }
+@inlinable public func atan2<S>(_ y: Tensor<S>, _ x: Tensor<S>) -> Tensor<S> { Tensor.broadcasting(BinaryRuleValue<Arctangent2Rule>.self, y, x, name: "atan2") }
 /// The larger of a and b elementwise, with numpy broadcasting; NaN if either is NaN.
-@inlinable public func maximum<S>(_ a: Tensor<S>, _ b: Tensor<S>) -> Tensor<S> { Tensor.broadcasting(MaximumRule.self, a, b, name: "maximum") }
+@inlinable public func maximum<S>(_ a: Tensor<S>, _ b: Tensor<S>) -> Tensor<S> { Tensor.broadcasting(BinaryRuleValue<MaximumRule>.self, a, b, name: "maximum") }
 /// The smaller of a and b elementwise, with numpy broadcasting; NaN if either is NaN.
-@inlinable public func minimum<S>(_ a: Tensor<S>, _ b: Tensor<S>) -> Tensor<S> { Tensor.broadcasting(MinimumRule.self, a, b, name: "minimum") }
+@inlinable public func minimum<S>(_ a: Tensor<S>, _ b: Tensor<S>) -> Tensor<S> { Tensor.broadcasting(BinaryRuleValue<MinimumRule>.self, a, b, name: "minimum") }
 
 extension Tensor {
     /// The sum along `axis` (negative counts from the end), pairwise.

@@ -50,6 +50,44 @@ where RawSignificand: FixedWidthInteger {
         a: UnsafePointer<Self>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Self>, rowStrideB: Int, columnStrideB: Int,
         c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self, wholeRows: Int, wholeColumns: Int, portable: Bool)
+
+    /// The unary rule at x with the op's constant c: `Rule.value(x, c)` for a real scalar. A
+    /// ``Dual`` takes the value at its real part and the tangent from `Rule.derivative`, so that
+    /// forward mode uses the very derivative reverse mode uses, at kinks, ties and NaN too.
+    static func evaluate<Rule: UnaryRule>(_: Rule.Type, _ x: Self, _ c: Self) -> Self
+    /// The unary rule for `count` elements: `Rule.values` (and its vector
+    /// kernel) for a real scalar.
+    static func evaluate<Rule: UnaryRule>(
+        _: Rule.Type, _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int, _ c: Self)
+    /// The binary rule at (a, b): `Rule.value(a, b)` for a real scalar; a ``Dual`` takes its
+    /// tangent from `Rule.partials`.
+    static func evaluate<Rule: BinaryRule>(_: Rule.Type, _ a: Self, _ b: Self) -> Self
+    /// The value as a constant: itself for a real scalar, the real part with every tangent
+    /// dropped for a ``Dual`` (what ``stopGradient(_:)`` passes on).
+    var constantPart: Self { get }
+}
+
+extension TensorScalar {
+    @inlinable @inline(__always)
+    public static func evaluate<Rule: UnaryRule>(_: Rule.Type, _ x: Self, _ c: Self) -> Self { Rule.value(x, c) }
+    @inlinable @inline(__always)
+    public static func evaluate<Rule: UnaryRule>(
+        _: Rule.Type, _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int, _ c: Self
+    ) {
+        Rule.values(x, y, count: count, c)
+    }
+    @inlinable @inline(__always)
+    public static func evaluate<Rule: BinaryRule>(_: Rule.Type, _ a: Self, _ b: Self) -> Self { Rule.value(a, b) }
+    @inlinable @inline(__always)
+    public var constantPart: Self { self }
+}
+
+/// A binary rule's forward value as a ``BinaryFunction`` for the broadcasting kernels, through
+/// `TensorScalar.evaluate`, so that dual numbers take the rule's partials.
+@usableFromInline
+enum BinaryRuleValue<Rule: BinaryRule>: BinaryFunction {
+    @inlinable @inline(__always)
+    static func value<S: TensorScalar>(_ a: S, _ b: S) -> S { S.evaluate(Rule.self, a, b) }
 }
 
 extension Float: TensorScalar {

@@ -61,17 +61,17 @@ extension UnaryRule {
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { c / x }
     @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { -y / x }
 }
-/// max(x, c), NaN kept. dy/dx = 1 where x ≥ c, else 0.
+/// max(x, c), NaN kept. dy/dx = 1 where x ≥ c, 0 where x < c, NaN at NaN.
 @usableFromInline enum ClampBelowRule: UnaryRule, CodedRule {
     @inlinable static var code: RuleCode { .clampBelow }
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { x < c ? c : x }
-    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x < c ? 0 : 1 }
+    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x < c ? 0 : (x.isNaN ? x : 1) }
 }
-/// min(x, c), NaN kept. dy/dx = 1 where x ≤ c, else 0.
+/// min(x, c), NaN kept. dy/dx = 1 where x ≤ c, 0 where x > c, NaN at NaN.
 @usableFromInline enum ClampAboveRule: UnaryRule, CodedRule {
     @inlinable static var code: RuleCode { .clampAbove }
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { x > c ? c : x }
-    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x > c ? 0 : 1 }
+    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x > c ? 0 : (x.isNaN ? x : 1) }
 }
 /// -x. dy/dx = -1.
 @usableFromInline enum NegateRule: UnaryRule, CodedRule {
@@ -85,11 +85,13 @@ extension UnaryRule {
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { x * x }
     @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { 2 * x }
 }
-/// |x|. dy/dx = sign(x), 0 at 0.
+/// |x|. dy/dx = sign(x): 0 at 0 (the subgradient nearest zero), NaN at NaN.
 @usableFromInline enum AbsoluteValueRule: UnaryRule, CodedRule {
     @inlinable static var code: RuleCode { .absoluteValue }
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { Swift.abs(x) }
-    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S {
+        x > 0 ? 1 : (x < 0 ? -1 : (x.isNaN ? x : 0))
+    }
 }
 /// e^x. dy/dx = e^x = y.
 @usableFromInline enum ExpRule: UnaryRule, CodedRule {
@@ -115,11 +117,19 @@ extension UnaryRule {
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { S.log1p(x) }
     @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { 1 / (1 + x) }
 }
-/// √x. dy/dx = 1/(2√x) = 1/(2y).
+/// √x. dy/dx = 1/(2√x) = 1/(2y): +∞ at 0.
 @usableFromInline enum SquareRootRule: UnaryRule, CodedRule {
     @inlinable static var code: RuleCode { .squareRoot }
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { x.squareRoot() }
     @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { 1 / (2 * y) }
+}
+/// √x of a sum of squares (the standard deviation's root). dy/dx = 1/(2y), and 0 at x = 0:
+/// there the sum of squares is at its minimum and its own gradient is 0, so the chain's
+/// product is taken as 0 instead of ∞·0 = NaN (PyTorch's `std` does the same).
+@usableFromInline enum RootOfSquaresRule: UnaryRule, CodedRule {
+    @inlinable static var code: RuleCode { .rootOfSquares }
+    @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { x.squareRoot() }
+    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { y == 0 ? 0 : 1 / (2 * y) }
 }
 /// x^c for a constant c (integer c by repeated multiplication). dy/dx = c·x^(c-1), 0 for c = 0.
 @usableFromInline enum PowerConstantRule: UnaryRule, CodedRule {
@@ -236,17 +246,17 @@ extension UnaryRule {
     }
     @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { ScalarMath.sigmoid(x) }
 }
-/// max(x, 0), NaN kept. dy/dx = 1 where x > 0, else 0.
+/// max(x, 0), NaN kept. dy/dx = 1 where x > 0, 0 where x ≤ 0 (0 at the kink), NaN at NaN.
 @usableFromInline enum ReluRule: UnaryRule, CodedRule {
     @inlinable static var code: RuleCode { .relu }
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { x <= 0 ? 0 : x }
-    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x > 0 ? 1 : 0 }
+    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x > 0 ? 1 : (x.isNaN ? x : 0) }
 }
-/// x where x > 0, else c·x; NaN kept. dy/dx = 1 or c.
+/// x where x > 0, else c·x; NaN kept. dy/dx = 1 where x > 0, c where x ≤ 0, NaN at NaN.
 @usableFromInline enum LeakyReluRule: UnaryRule, CodedRule {
     @inlinable static var code: RuleCode { .leakyRelu }
     @inlinable static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { x <= 0 ? c * x : x }
-    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x > 0 ? 1 : c }
+    @inlinable static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { x > 0 ? 1 : (x.isNaN ? x : c) }
 }
 
 /// Scalar functions shared by ops and kernels.

@@ -6,7 +6,7 @@ extension Variable {
     func elementwise<Rule: UnaryRule & CodedRule>(_ op: StaticString, _: Rule.Type, constant: Scalar = 0) -> Variable {
         checkUsable(op)
         if let x = scalarValue {
-            return Variable.recordScalar(Rule.value(x, constant), self, auxScalar: constant, rule: Rule.code)
+            return Variable.recordScalar(Scalar.evaluate(Rule.self, x, constant), self, auxScalar: constant, rule: Rule.code)
         }
         return elementwiseOnTensor(op, Rule.self, constant: constant)
     }
@@ -43,7 +43,7 @@ extension Variable {
     @inlinable @inline(never)
     func elementwiseOnTensor<Rule: UnaryRule & CodedRule>(_ op: StaticString, _: Rule.Type, constant: Scalar) -> Variable {
         tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { ctx in
-            Rule.values(ctx.a.value, ctx.output.value, count: ctx.output.count, ctx.auxScalar)
+            Scalar.evaluate(Rule.self, ctx.a.value, into: ctx.output.value, count: ctx.output.count, ctx.auxScalar)
         }
     }
 
@@ -53,7 +53,7 @@ extension Variable {
     @inlinable
     public func applying<Rule: UnaryRule>(_: Rule.Type, constant c: Scalar = 0, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         tape.record("applying", shapeOfFirstInput: self, auxScalar: c, forward: { ctx in
-            Rule.values(ctx.a.value, ctx.output.value, count: ctx.output.count, ctx.auxScalar)
+            Scalar.evaluate(Rule.self, ctx.a.value, into: ctx.output.value, count: ctx.output.count, ctx.auxScalar)
         }, pullback: { ctx in ctx.accumulateUnary(Rule.self) })
     } }
 
@@ -67,7 +67,7 @@ extension Variable {
         if !lhs.isOnSameTape(as: rhs) { rhs.checkTapeExists(op); Variable.onAnotherTape(op) }
         rhs.checkUsable(op)
         if let a = lhs.scalarValue, let b = rhs.scalarValue {
-            return Variable.recordScalar(Rule.value(a, b), lhs, rhs, rule: Rule.code)
+            return Variable.recordScalar(Scalar.evaluate(Rule.self, a, b), lhs, rhs, rule: Rule.code)
         }
         return broadcastingOnTensors(op, Rule.self, lhs, rhs)
     }
@@ -83,9 +83,9 @@ extension Variable {
             if ctx.a.count == out.count && ctx.b.count == out.count {
                 let a = ctx.a.value
                 let b = ctx.b.value
-                for i in 0..<out.count { out.value[i] = Rule.value(a[i], b[i]) }
+                for i in 0..<out.count { out.value[i] = Scalar.evaluate(Rule.self, a[i], b[i]) }
             } else {
-                BroadcastKernels.binary(Rule.self, ctx.a.value, ctx.a.shapeBuffer, ctx.b.value, ctx.b.shapeBuffer, out.value, out.shapeBuffer)
+                BroadcastKernels.binary(BinaryRuleValue<Rule>.self, ctx.a.value, ctx.a.shapeBuffer, ctx.b.value, ctx.b.shapeBuffer, out.value, out.shapeBuffer)
             }
         }
         if tape.storage.pointee.sameShape(Int(lhs.index), Int(rhs.index)) {
@@ -102,7 +102,7 @@ extension Variable {
     public static func applying<Rule: BinaryRule>(_: Rule.Type, _ lhs: Variable, _ rhs: Variable) -> Variable {
         let shape = ShapeMath.broadcast(lhs.shape, rhs.shape, op: "applying")
         return lhs.tape.record("applying", shape: shape, lhs, rhs, forward: { ctx in
-            BroadcastKernels.binary(Rule.self, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, ctx.output.value, ctx.output.shape)
+            BroadcastKernels.binary(BinaryRuleValue<Rule>.self, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, ctx.output.value, ctx.output.shape)
         }, pullback: { ctx in ctx.accumulateBinary(Rule.self) })
     }
 

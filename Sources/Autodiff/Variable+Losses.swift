@@ -3,48 +3,54 @@
 @inlinable
 func probabilityEpsilon<S: TensorScalar>(_: S.Type) -> S { Swift.max(S(1e-12), S.ulpOfOne) }
 
+/// p clamped to [ε, 1 - ε] with the ends inside, as the pullbacks count them (so a dual at
+/// p = ε keeps its tangent, as its gradient does).
+@inlinable @inline(__always)
+func clampedProbability<S: TensorScalar>(_ p: S, _ eps: S) -> S { p < eps ? eps : (p > 1 - eps ? 1 - eps : p) }
+
 @inlinable
 func checkSameShape<S>(_ a: Variable<S>, _ b: Variable<S>, op: StaticString) {
     let (sa, sb) = (a.shape, b.shape)
     Failure.check(sa == sb, "\(op): \(ShapeMath.describe(sa)) and \(ShapeMath.describe(sb)): shapes differ")
 }
 
-/// mean((p - t)²) over all elements, a scalar. ∂/∂p = 2(p - t)/n, ∂/∂t = -2(p - t)/n.
+/// mean((p - t)²) over all elements, a scalar; NaN for empty tensors, as `mean()`.
+/// ∂/∂p = 2(p - t)/n, ∂/∂t = -2(p - t)/n.
 @inlinable
 public func meanSquaredError<S>(_ predictions: Variable<S>, _ targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { predictions.at(file, line) {
     checkSameShape(predictions, targets, op: "meanSquaredError")
     return predictions.tape.record("meanSquaredError", shape: [], predictions, targets, forward: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
-        var total: S = 0
-        for i in 0..<n { total += (p[i] - t[i]) * (p[i] - t[i]) }
-        ctx.output.value[0] = total / S(Swift.max(n, 1))
+        var total = CompensatedSum<S>()
+        for i in 0..<n { total.add((p[i] - t[i]) * (p[i] - t[i])) }
+        ctx.output.value[0] = total.value / S(n)
     }, pullback: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
-        let scale = 2 * ctx.output.gradient.unsafelyUnwrapped[0] / S(Swift.max(n, 1))
+        let scale = 2 * ctx.output.gradient.unsafelyUnwrapped[0] / S(n)
         if let gp = ctx.a.gradient { for i in 0..<n { gp[i] += scale * (p[i] - t[i]) } }
         if let gt = ctx.b.gradient { for i in 0..<n { gt[i] -= scale * (p[i] - t[i]) } }
     })
 } }
 
 /// Binary cross-entropy of probabilities: -mean(t·log p + (1-t)·log(1-p)), with p clamped to
-/// [ε, 1-ε] so that 0 and 1 give no NaN. ∂/∂p = (p - t)/(p(1-p))/n inside the clamp, 0 outside;
-/// ∂/∂t = -log(p/(1-p))/n.
+/// [ε, 1-ε] so that 0 and 1 give no NaN; NaN for empty tensors. ∂/∂p = (p - t)/(p(1-p))/n
+/// inside the clamp (its ends included), 0 outside; ∂/∂t = -log(p/(1-p))/n.
 @inlinable
 public func binaryCrossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { probabilities.at(file, line) {
     checkSameShape(probabilities, targets, op: "binaryCrossEntropy")
     return probabilities.tape.record("binaryCrossEntropy", shape: [], probabilities, targets, forward: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
         let eps = probabilityEpsilon(S.self)
-        var total: S = 0
+        var total = CompensatedSum<S>()
         for i in 0..<n {
-            let q = Swift.min(Swift.max(p[i], eps), 1 - eps)
-            total -= t[i] * S.log(q) + (1 - t[i]) * S.log(1 - q)
+            let q = clampedProbability(p[i], eps)
+            total.add(-(t[i] * S.log(q) + (1 - t[i]) * S.log(1 - q)))
         }
-        ctx.output.value[0] = total / S(Swift.max(n, 1))
+        ctx.output.value[0] = total.value / S(n)
     }, pullback: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
         let eps = probabilityEpsilon(S.self)
-        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(Swift.max(n, 1))
+        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(n)
         if let gp = ctx.a.gradient {
             for i in 0..<n where p[i] >= eps && p[i] <= 1 - eps {
                 gp[i] += scale * (p[i] - t[i]) / (p[i] * (1 - p[i]))
@@ -52,7 +58,7 @@ public func binaryCrossEntropy<S>(_ probabilities: Variable<S>, _ targets: Varia
         }
         if let gt = ctx.b.gradient {
             for i in 0..<n {
-                let q = Swift.min(Swift.max(p[i], eps), 1 - eps)
+                let q = clampedProbability(p[i], eps)
                 gt[i] -= scale * (S.log(q) - S.log(1 - q))
             }
         }
@@ -60,26 +66,28 @@ public func binaryCrossEntropy<S>(_ probabilities: Variable<S>, _ targets: Varia
 } }
 
 /// Binary cross-entropy on logits z (before the sigmoid), computed stably as
-/// mean(max(z, 0) - z·t + log(1 + e^-|z|)). ∂/∂z = (σ(z) - t)/n, ∂/∂t = -z/n.
+/// mean(softplus(z) - z·t), softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|); NaN for
+/// empty tensors. ∂/∂z = (σ(z) - t)/n, ∂/∂t = -z/n.
 @inlinable
 public func binaryCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { logits.at(file, line) {
     checkSameShape(logits, targets, op: "binaryCrossEntropy(logits:)")
     return logits.tape.record("binaryCrossEntropy(logits:)", shape: [], logits, targets, forward: { ctx in
         let (z, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
-        var total: S = 0
-        for i in 0..<n { total += Swift.max(z[i], 0) - z[i] * t[i] + S.log1p(S.exp(-Swift.abs(z[i]))) }
-        ctx.output.value[0] = total / S(Swift.max(n, 1))
+        var total = CompensatedSum<S>()
+        // softplus as its rule, so that dual numbers take σ(z) as the derivative at z = 0 too.
+        for i in 0..<n { total.add(S.evaluate(SoftplusRule.self, z[i], 0) - z[i] * t[i]) }
+        ctx.output.value[0] = total.value / S(n)
     }, pullback: { ctx in
         let (z, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
-        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(Swift.max(n, 1))
+        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(n)
         if let gz = ctx.a.gradient { for i in 0..<n { gz[i] += scale * (ScalarMath.sigmoid(z[i]) - t[i]) } }
         if let gt = ctx.b.gradient { for i in 0..<n { gt[i] -= scale * z[i] } }
     })
 } }
 
 /// Cross-entropy of probabilities `[batch, classes]` against target distributions (one-hot
-/// rows) of the same shape: -Σ t·log p / batch, p clamped to [ε, 1]. ∂/∂p = -t/p/batch,
-/// ∂/∂t = -log p/batch.
+/// rows) of the same shape: -Σ t·log p / batch, p clamped to [ε, 1]; NaN for an empty batch.
+/// ∂/∂p = -t/p/batch where p ≥ ε, else 0; ∂/∂t = -log p/batch.
 @inlinable
 public func crossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { probabilities.at(file, line) {
     checkSameShape(probabilities, targets, op: "crossEntropy")
@@ -88,39 +96,41 @@ public func crossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>
     return probabilities.tape.record("crossEntropy", shape: [], probabilities, targets, auxInt: batch, forward: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
         let eps = probabilityEpsilon(S.self)
-        var total: S = 0
-        for i in 0..<n where t[i] != 0 { total -= t[i] * S.log(Swift.max(p[i], eps)) }
-        ctx.output.value[0] = total / S(Swift.max(batch, 1))
+        var total = CompensatedSum<S>()
+        for i in 0..<n where t[i] != 0 { total.add(-t[i] * S.log(p[i] < eps ? eps : p[i])) }
+        ctx.output.value[0] = total.value / S(batch)
     }, pullback: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
         let eps = probabilityEpsilon(S.self)
-        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(Swift.max(ctx.auxInt, 1))
+        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(ctx.auxInt)
         if let gp = ctx.a.gradient { for i in 0..<n where p[i] >= eps { gp[i] -= scale * t[i] / p[i] } }
-        if let gt = ctx.b.gradient { for i in 0..<n { gt[i] -= scale * S.log(Swift.max(p[i], eps)) } }
+        if let gt = ctx.b.gradient { for i in 0..<n { gt[i] -= scale * S.log(p[i] < eps ? eps : p[i]) } }
     })
 } }
 
 /// Cross-entropy of probabilities `[batch, classes]` against class indices:
-/// -Σ log p[i, label_i] / batch. ∂/∂p[i, label_i] = -1/(p·batch).
+/// -Σ log p[i, label_i] / batch, p clamped below at ε; NaN for an empty batch.
+/// ∂/∂p[i, label_i] = -1/(p·batch) where p ≥ ε, else 0.
 @inlinable
 public func crossEntropy<S>(_ probabilities: Variable<S>, labels: [Int], file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { probabilities.at(file, line) {
     let (batch, classes) = checkedLabels(probabilities.shape, labels, op: "crossEntropy")
     return probabilities.tape.record("crossEntropy", shape: [], probabilities, auxInt: classes, savedInts: batch, forward: { ctx in
         let p = ctx.a.value
         let eps = probabilityEpsilon(S.self)
-        var total: S = 0
+        var total = CompensatedSum<S>()
         for (i, label) in labels.enumerated() {
             ctx.savedInts[i] = label
-            total -= S.log(Swift.max(p[i * classes + label], eps))
+            let q = p[i * classes + label]
+            total.add(-S.log(q < eps ? eps : q))
         }
-        ctx.output.value[0] = total / S(Swift.max(batch, 1))
+        ctx.output.value[0] = total.value / S(batch)
     }, pullback: { ctx in
         guard let gp = ctx.a.gradient else { return }
         let p = ctx.a.value
         let classes = ctx.auxInt
         let batch = ctx.a.count / Swift.max(classes, 1)
         let eps = probabilityEpsilon(S.self)
-        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(Swift.max(batch, 1))
+        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(batch)
         for i in 0..<batch {
             let j = i * classes + ctx.savedInts[i]
             if p[j] >= eps { gp[j] -= scale / p[j] }
@@ -153,18 +163,18 @@ func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int
                        savedScalars: batch * classes, savedInts: batch, forward: { ctx in
         let z = ctx.a.value
         let saved = ctx.savedInts
-        var total: S = 0
+        var total = CompensatedSum<S>()
         SoftmaxKernels.rowSoftmax(z, ctx.savedScalars, rows: batch, classes: classes) { i, maximum, logTotal in
             saved[i] = labels[i]
-            total += (maximum - z[i * classes + labels[i]]) + logTotal
+            total.add((maximum - z[i * classes + labels[i]]) + logTotal)
         }
-        ctx.output.value[0] = total / S(Swift.max(batch, 1))
+        ctx.output.value[0] = total.value / S(batch)
     }, pullback: { ctx in
         guard let gz = ctx.a.gradient else { return }
         let classes = ctx.auxInt
         let batch = ctx.a.count / Swift.max(classes, 1)
         let p = ctx.savedScalars
-        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(Swift.max(batch, 1))
+        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(batch)
         for i in 0..<batch {
             let row = i * classes
             for j in 0..<classes { gz[row + j] += scale * p[row + j] }
@@ -187,19 +197,19 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>, fi
         let z = ctx.a.value
         let t = ctx.b.value
         let lseSaved = ctx.savedScalars + batch * classes
-        var total: S = 0
+        var total = CompensatedSum<S>()
         SoftmaxKernels.rowSoftmax(z, ctx.savedScalars, rows: batch, classes: classes) { i, maximum, logTotal in
             lseSaved[2 * i] = maximum
             lseSaved[2 * i + 1] = logTotal
-            for j in 0..<classes { total += t[i * classes + j] * ((maximum - z[i * classes + j]) + logTotal) }
+            for j in 0..<classes { total.add(t[i * classes + j] * ((maximum - z[i * classes + j]) + logTotal)) }
         }
-        ctx.output.value[0] = total / S(Swift.max(batch, 1))
+        ctx.output.value[0] = total.value / S(batch)
     }, pullback: { ctx in
         let classes = ctx.auxInt
         let batch = ctx.a.count / Swift.max(classes, 1)
         let (z, t, p) = (ctx.a.value, ctx.b.value, ctx.savedScalars)
         let lse = p + batch * classes
-        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(Swift.max(batch, 1))
+        let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(batch)
         for i in 0..<batch {
             let row = i * classes
             if let gz = ctx.a.gradient {

@@ -135,14 +135,14 @@ func fusedLinear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, ac
         for i in 0..<m {
             let (row, out) = (z + i * n, y + i * n)
             switch activation {
-            case .relu: for j in 0..<n { out[j] = ReluRule.value(row[j] + b[j], 0) }
+            case .relu: for j in 0..<n { out[j] = S.evaluate(ReluRule.self, row[j] + b[j], 0) }
             case .sigmoid, .tanh: for j in 0..<n { row[j] += b[j] }
             }
         }
         switch activation {
         case .relu: break
-        case .sigmoid: SigmoidRule.values(z, y, count: m * n, 0)
-        case .tanh: TanhRule.values(z, y, count: m * n, 0)
+        case .sigmoid: S.evaluate(SigmoidRule.self, z, into: y, count: m * n, 0)
+        case .tanh: S.evaluate(TanhRule.self, z, into: y, count: m * n, 0)
         }
     }, pullback: { ctx in
         let shape = ctx.output.shape

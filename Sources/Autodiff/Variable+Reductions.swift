@@ -99,29 +99,32 @@ extension Variable {
         return deviation.squared().mean(alongAxis: axis, keepingDimensions: keepingDimensions)
     } }
 
-    /// The standard deviation along `axis`, √variance (`ddof = 0`). ∂/∂x = (x - mean)/(n·σ) · G.
+    /// The standard deviation along `axis`, √variance (`ddof = 0`). ∂/∂x = (x - mean)/(n·σ) · G,
+    /// and 0 where σ = 0 (constant data, an axis of length 1), as in PyTorch.
     @inlinable
     public func standardDeviation(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
-        sqrt(variance(alongAxis: axis, keepingDimensions: keepingDimensions))
+        variance(alongAxis: axis, keepingDimensions: keepingDimensions).elementwise("standardDeviation", RootOfSquaresRule.self)
     } }
 
     /// The variance of all elements, Σ(x - mean)²/n. ∂/∂x = 2(x - mean)/n.
     @inlinable
     public func variance(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { (self - mean()).squared().mean() } }
 
-    /// The standard deviation of all elements. ∂/∂x = (x - mean)/(n·σ).
+    /// The standard deviation of all elements. ∂/∂x = (x - mean)/(n·σ), and 0 where σ = 0.
     @inlinable
-    public func standardDeviation(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) { sqrt(variance()) } }
+    public func standardDeviation(file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
+        variance().elementwise("standardDeviation", RootOfSquaresRule.self)
+    } }
 
     /// The maximum along `axis`; NaN where the axis holds a NaN. The gradient goes to the first
-    /// maximal element.
+    /// maximal element (NaN to the first NaN).
     @inlinable
     public func max(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         extremum("max", axis: axis, keepingDimensions: keepingDimensions, largest: true)
     } }
 
     /// The minimum along `axis`; NaN where the axis holds a NaN. The gradient goes to the first
-    /// minimal element.
+    /// minimal element (NaN to the first NaN).
     @inlinable
     public func min(alongAxis axis: Int, keepingDimensions: Bool = false, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
         extremum("min", axis: axis, keepingDimensions: keepingDimensions, largest: false)
@@ -149,9 +152,13 @@ extension Variable {
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             let (outer, length, inner) = ShapeMath.split(ctx.a.shape, axis: ctx.auxInt)
-            let position = ctx.savedInts
+            let (x, position) = (ctx.a.value, ctx.savedInts)
             for o in 0..<outer {
-                for j in 0..<inner { gx[(o * length + position[o * inner + j]) * inner + j] += g[o * inner + j] }
+                for j in 0..<inner {
+                    let i = (o * length + position[o * inner + j]) * inner + j
+                    // A NaN chosen as the extremum gets a NaN gradient, as every op gives a NaN input.
+                    gx[i] += x[i].isNaN ? x[i] : g[o * inner + j]
+                }
             }
         })
     }

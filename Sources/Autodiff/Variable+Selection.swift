@@ -175,11 +175,14 @@ extension BroadcastKernels {
     }
 }
 
-/// The value of x, through which no gradient flows (a constant from here on). ∂/∂x = 0.
+/// The value of x, through which no derivative flows (a constant from here on) in any mode:
+/// no gradient in reverse mode, and on a tape of ``Dual`` numbers the tangents are dropped, so
+/// `jvp`, Jacobians and Hessians treat it as a constant too (as JAX's `stop_gradient`). ∂/∂x = 0.
 @inlinable
 public func stopGradient<S>(_ x: Variable<S>) -> Variable<S> {
     x.tape.recordConstant("stopGradient", shape: x.shape, x) { ctx in
-        ctx.output.value.update(from: ctx.a.value, count: ctx.output.count)
+        let (a, out) = (ctx.a.value, ctx.output.value)
+        for i in 0..<ctx.output.count { out[i] = a[i].constantPart }
     }
 }
 

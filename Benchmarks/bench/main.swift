@@ -1,4 +1,4 @@
-// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces|second-order|peak] [flags]`, one line per figure:
+// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces|second-order|peak|accuracy] [flags]`, one line per figure:
 // `name: median X unit (min A, max B, n=N)`. Benchmarks/compare.sh runs them beside the numpy
 // reference and prints the ratios.
 import ExampleSupport
@@ -12,6 +12,7 @@ let usage = """
            bench forces [--sizes 64,512] [--runs N]
            bench second-order [--runs N]
            bench peak
+           bench accuracy [--rows N]
     """
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
@@ -50,6 +51,11 @@ case "second-order":
     secondOrderBenchmark(options)
 case "peak":
     peakBenchmark()
+case "accuracy":
+    var options = CommandLineOptions(program: "bench accuracy", summary: "Each fused loss in Float against Double, [rows, 2] inputs.")
+    options.option("rows", "N", "rows of two elements (default 5000000: 10⁷ elements)")
+    options.parse(Array(arguments.dropFirst()))
+    accuracyBenchmark(options)
 case "--help", "-h", nil:
     print(usage)
 default:

@@ -91,14 +91,16 @@ enum Summation {
 }
 
 /// A running sum with Neumaier's compensation (improved Kahan summation): the rounding error
-/// of each addition is carried in a second sum and added at the end, so the result is within a
-/// few units in the last place whatever the count, in a fixed order. For the sums a fused op
-/// forms element by element as it computes them (the losses), where ``Summation`` would need
-/// the terms stored first; 10⁷ Float terms keep about 1e-7 relative accuracy.
+/// of each addition is carried in a second sum, folded back into the total every 256 terms
+/// (an exact two-sum) so that the carried errors never grow large enough to round badly
+/// themselves, and added at the end. For the sums a fused op forms element by element as it
+/// computes them (the losses), where ``Summation`` would need the terms stored first: 10⁷ Float
+/// terms of one sign keep about 3e-8 relative accuracy, in a fixed order.
 @usableFromInline
 struct CompensatedSum<S: TensorScalar> {
     @usableFromInline var total: S = 0
     @usableFromInline var compensation: S = 0
+    @usableFromInline var count = 0
 
     @inlinable init() {}
 
@@ -106,10 +108,24 @@ struct CompensatedSum<S: TensorScalar> {
     @inlinable @inline(__always)
     mutating func add(_ x: S) {
         let t = total + x
-        if t.isFinite {
-            compensation += Swift.abs(total) >= Swift.abs(x) ? (total - t) + x : (x - t) + total
+        guard t.isFinite else {
+            total = t
+            return
         }
+        compensation += Swift.abs(total) >= Swift.abs(x) ? (total - t) + x : (x - t) + total
         total = t
+        count &+= 1
+        if count & 255 == 0 { fold() }
+    }
+
+    /// total + compensation as an exact pair (Knuth's two-sum): the sum in `total`, its
+    /// rounding error in `compensation`.
+    @inlinable
+    mutating func fold() {
+        let s = total + compensation
+        let b = s - total
+        compensation = (total - (s - b)) + (compensation - b)
+        total = s
     }
 
     /// The sum of everything added.

@@ -5,7 +5,7 @@ process, from wait4). Files are made here, in a temporary folder; nothing large 
 usage: python3 .ci/hostile.py BIN_DIR [--full]   (--full: the IDX case at the issue's full size,
 2,739,000 images, 8 GiB of features and about a minute, instead of a tenth of it)
 """
-import gzip, json, os, shutil, signal, struct, sys, tempfile, time
+import gzip, json, os, shutil, signal, struct, sys, tempfile, time, zlib
 
 bin_dir = os.path.abspath(sys.argv[1])
 work = tempfile.mkdtemp()
@@ -16,8 +16,9 @@ def run(name, argv, expect, codes=(1, 2)):
     rss_run(name, argv, expect, 8192, codes)
 
 
-def rss_run(name, argv, expect, max_rss_mb, codes=(1, 2)):
-    """As run, measuring the child's peak resident memory with wait4."""
+def rss_run(name, argv, expect, max_rss_mb, codes=(1, 2), max_seconds=None):
+    """As run, measuring the child's peak resident memory with wait4 (and, given max_seconds,
+    refusing a run that took longer: a check that must come before the expensive work)."""
     global failures
     start = time.time()
     pid = os.fork()
@@ -42,6 +43,8 @@ def rss_run(name, argv, expect, max_rss_mb, codes=(1, 2)):
         problems.append(f"no '{expect}' in the output")
     if rss_mb > max_rss_mb:
         problems.append(f"peak memory {rss_mb:.0f} MiB, more than {max_rss_mb:.0f}")
+    if max_seconds is not None and time.time() - start > max_seconds:
+        problems.append(f"took {time.time() - start:.1f} s, more than {max_seconds} (the check came after the work)")
     verdict = "ok" if not problems else "FAILED: " + "; ".join(problems)
     print(f"{name}: {verdict} (peak {rss_mb:.0f} MiB, bound {max_rss_mb:.0f}; {time.time() - start:.1f} s)")
     if problems:
@@ -106,8 +109,8 @@ rss_run(f"gzip IDX of {count} images ({os.path.getsize(folder + '/train-images-i
         1.25 * features_mb)
 
 # Item 5: other image sizes, empty sets.
-run("0×0 images", ["example-mnist", "--data", mnist_folder("zero", (5, 0, 0), (3, 0, 0)), "--epochs", "1"], "hold nothing")
-run("train and test sizes differ", ["example-mnist", "--data", mnist_folder("differ", (5, 8, 8), (3, 28, 28)), "--epochs", "1"],
+run("0×0 images", ["example-mnist", "--data", mnist_folder("zero", (5, 0, 0), (3, 0, 0)), "--epochs", "1", "--batch-size", "2"], "hold nothing")
+run("train and test sizes differ", ["example-mnist", "--data", mnist_folder("differ", (5, 8, 8), (3, 28, 28)), "--epochs", "1", "--batch-size", "2"],
     "holds images of 64 pixels but")
 run("no training images", ["example-mnist", "--data", mnist_folder("empty", (0, 28, 28), (3, 28, 28)), "--epochs", "1"], "holds no images")
 run("8×8 images train with 64 inputs", ["example-mnist", "--data", mnist_folder("small", (300, 8, 8), (50, 8, 8)), "--epochs", "1",
@@ -158,7 +161,72 @@ run("--seed 2^64-1", ["example-moons", "--seed", "18446744073709551615", "--iter
 dirdata = mnist_folder("dirdata", (5, 8, 8), (3, 8, 8))
 os.remove(dirdata + "/train-images-idx3-ubyte")
 os.makedirs(dirdata + "/train-images-idx3-ubyte")
-run("a directory as a data file", ["example-mnist", "--data", dirdata, "--epochs", "1"], "is a directory, not a file")
+run("a directory as a data file", ["example-mnist", "--data", dirdata, "--epochs", "1", "--batch-size", "2"], "is a directory, not a file")
+
+# Issue 22, items 11-14.
+# 11: a small PNG declaring a huge picture is averaged down while it is decoded.
+def png(file, width, height, color, depth):
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[color]
+    stride = width * channels * depth // 8
+    compressor = zlib.compressobj(9)
+    paper, ink = b"\x00" + b"\xff" * stride, bytearray(b"\x00" + b"\xff" * stride)
+    ink[1 + stride // 3:1 + 2 * stride // 3] = bytes(2 * stride // 3 - stride // 3)
+    body = b"".join(compressor.compress(bytes(ink) if height // 3 < y < 2 * height // 3 else paper) for y in range(height))
+    body += compressor.flush()
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    open(path(file), "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0))
+                                 + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+run("an adam checkpoint for the checks below", ["example-mnist", "--epochs", "1", "--hidden", "16", "--batch-size", "1000",
+    "--save", path("adam.safetensors"), "--out", path("adam-out")], "checkpoint: ", codes=(0,))
+png("huge-gray.png", 8192, 8192, 0, 8)
+png("huge-rgba16.png", 4096, 4096, 6, 16)
+for name in ["huge-gray.png", "huge-rgba16.png"]:
+    rss_run(f"--predict on {name} ({os.path.getsize(path(name)) >> 10} KB)", ["example-mnist", "--load", path("adam.safetensors"),
+            "--predict", path(name)], "digit", 300, codes=(0,))
+
+# 12: every tensor and number of a checkpoint's optimizer state is checked, by name.
+def edited(file, edit):
+    data = open(path("adam.safetensors"), "rb").read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header, body = json.loads(data[8:8 + length]), bytearray(data[8 + length:])
+    edit(header, body)
+    safetensors(file, header, bytes(body))
+    return path(file)
+def first_float(name, value):
+    def edit(header, body):
+        begin = header[name]["data_offsets"][0]
+        body[begin:begin + 4] = struct.pack("<f", value)
+    return edit
+for case, edit, expect in [
+        ("a moment of the transposed shape", lambda h, b: h["optimizer.first.layers.0.weight"].update(shape=[16, 784]),
+         "'optimizer.first.layers.0.weight' has shape [16, 784], the parameter 'layers.0.weight' has [784, 16]"),
+        ("a NaN moment", first_float("optimizer.first.layers.1.bias", float("nan")), "'optimizer.first.layers.1.bias' holds nan"),
+        ("an infinite second moment", first_float("optimizer.second.layers.0.bias", float("inf")), "'optimizer.second.layers.0.bias' holds inf"),
+        ("a negative second moment", first_float("optimizer.second.layers.0.bias", -1.0), "must be finite and not negative"),
+        ("an unparseable step count", lambda h, b: h["__metadata__"].update({"optimizer.steps": "abc"}), "'optimizer.steps' is 'abc'"),
+        ("a negative iteration", lambda h, b: h["__metadata__"].update(iteration="-3"), "'iteration' is '-3'"),
+        ("a missing moment", lambda h, b: h.pop("optimizer.second.layers.1.weight"), "lacks 'optimizer.second.layers.1.weight'"),
+        ("a tensor of no parameter", lambda h, b: h.update({"layers.7.weight": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}),
+         "tensor 'layers.7.weight' belongs to no parameter")]:
+    file = edited("edited.safetensors", edit)
+    rss_run(f"--load with {case}", ["example-mnist", "--load", file, "--epochs", "1", "--out", path("e")], expect, 1024,
+            max_seconds=15)
+
+# 13: --hidden or --activation that contradict the loaded model.
+run("--hidden 64 with --load of 784-16-10", ["example-mnist", "--load", path("adam.safetensors"), "--hidden", "64"],
+    "--hidden 64 asks for 784-64-10 relu, but")
+run("--activation tanh with --load of a relu model", ["example-mnist", "--load", path("adam.safetensors"), "--activation", "tanh"],
+    "--activation tanh asks for 784-16-10 tanh, but")
+
+# 14: arguments are checked before the data is read or a step is taken.
+for case, target, expect in [("too long a name", path("x" * 300 + ".safetensors"), "more than the 255"),
+                             ("a missing folder", path("no/such/folder/m.safetensors"), "does not exist"),
+                             ("a read-only place", "/proc/m.safetensors", "cannot write in /proc")]:
+    rss_run(f"--save to {case}", ["example-mnist", "--epochs", "1", "--save", target, "--out", path("s")], expect, 200,
+            max_seconds=5)
+rss_run("--batch-size above the training set after --validation", ["example-mnist", "--batch-size", "59000", "--validation", "0.1",
+        "--out", path("b")], "--batch-size 59000 is larger than the 54000 training images", 200, max_seconds=5)
 
 shutil.rmtree(work)
 print(f"hostile cases: {'all passed' if failures == 0 else f'{failures} FAILED'}")

@@ -46,6 +46,17 @@ let datasetName = options.string("data").map(ClassNames.datasetName) ?? "mnist"
 let defaultModelPath = "\(datasetName)-model.safetensors"
 ComputeSettings.maxThreads = options.int("threads", ComputeSettings.maxThreads, in: 1...64)
 let seed = options.seed(1)
+/// --hidden and --activation, read (and refused when malformed) before any file is opened.
+/// With --load and no --hidden the layers are the checkpoint's, so a list of activations is
+/// only checked for its names here (its count against the checkpoint's layers later).
+let hiddenLayers: (widths: [Int], activations: [Activation]) = {
+    let widths: [Int] = options.list("hidden", "256,128", of: "layer widths 1-100000") { (1...100_000).contains($0) }
+    let countFromCheckpoint = options.isSet("load") && !options.isSet("hidden")
+    let activations = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha in 0...1], or one per hidden layer: relu,tanh") {
+        MLPArchitecture.activations(parsing: $0, hiddenLayers: countFromCheckpoint ? $0.split(separator: ",").count : widths.count)
+    }
+    return (widths, activations)
+}()
 
 /// The architecture: from the checkpoint's metadata when loading, otherwise from the flags.
 struct Architecture {
@@ -58,13 +69,9 @@ struct Architecture {
     var metadata: [String: String] { description.metadata }
 
     init(options: CommandLineOptions, inputWidth: Int) {
-        let widths: [Int] = options.list("hidden", "256,128", of: "layer widths 1-100000") { (1...100_000).contains($0) }
-        let sizes = [inputWidth] + widths + [10]
-        let activations = options.parsed("activation", "relu", accepted: "relu, sigmoid, tanh, leaky-relu[:alpha in 0...1], or one per hidden layer: relu,tanh") {
-            MLPArchitecture.activations(parsing: $0, hiddenLayers: widths.count)
-        }
+        let sizes = [inputWidth] + hiddenLayers.widths + [10]
         if let problem = MLP<Float>.problem(withSizes: sizes) { exitWithError(program, "--hidden: \(problem)") }
-        description = MLPArchitecture(sizes: sizes, activations: activations)
+        description = MLPArchitecture(sizes: sizes, activations: hiddenLayers.activations)
     }
 
     /// The architecture a checkpoint describes, checked against its tensors' shapes (and sane
@@ -80,6 +87,26 @@ struct Architecture {
         } catch {
             exitWithError(program, "\(error)")
         }
+        // --hidden or --activation beside --load must describe the saved model, never be ignored.
+        if options.isSet("hidden") || options.isSet("activation") {
+            let saved = description
+            let hidden = options.isSet("hidden") ? hiddenLayers.widths : Array(saved.sizes.dropFirst().dropLast())
+            let activations = options.string("activation").map { MLPArchitecture.activations(parsing: $0, hiddenLayers: hidden.count) }
+                ?? saved.activations
+            guard let activations else {
+                exitWithError(program, "--activation \(options.string("activation", "")) does not name one activation, or one per hidden layer, for the \(hidden.count) hidden layer\(hidden.count == 1 ? "" : "s") of \(path) (\(Self.describe(saved)))")
+            }
+            let asked = MLPArchitecture(sizes: [saved.sizes[0]] + hidden + [saved.sizes.last!], activations: activations)
+            let flags = ["hidden", "activation"].filter(options.isSet).map { "--\($0) \(options.string($0, ""))" }
+            guard asked == saved else {
+                exitWithError(program, "\(flags.joined(separator: " ")) asks for \(Self.describe(asked)), but \(path) holds \(Self.describe(description)); leave \(flags.count == 1 ? "it" : "them") out to use the saved model, or train a new one without --load")
+            }
+        }
+    }
+
+    /// `784-16-10 relu`.
+    static func describe(_ architecture: MLPArchitecture) -> String {
+        architecture.sizes.map(String.init).joined(separator: "-") + " " + architecture.activationsDescription
     }
 }
 
@@ -119,6 +146,9 @@ if let imagePath = options.string("predict") {
         exitWithError(program, "\(modelPath): the model takes \(architecture.sizes[0]) inputs; --predict reads 28×28 digits (784)")
     }
     let model: MLP<Float> = makeModel(on: tape, architecture, initializer: .zeros)
+    if let show = options.string("show") {
+        do { try AtomicFile.checkWritable(show) } catch { exitWithError(program, "--show: \(error)") }
+    }
     // The model is checked before the picture is read: a bad checkpoint is the first thing to say.
     let image: GrayImage
     do { image = try GrayImage(contentsOf: imagePath) } catch { exitWithError(program, "\(error)") }
@@ -209,6 +239,17 @@ let validationFraction = options.double("validation", 0, in: 0...0.9)
 let patience: Int? = options.isSet("early-stop") ? options.int("early-stop", 3, in: 1...10_000) : nil
 if patience != nil && validationFraction == 0 { options.fail("--early-stop needs --validation FRACTION to judge the epochs by") }
 
+let parallel = options.parsed("parallel", "products", accepted: "products, batch") { ["products", "batch"].contains($0) ? $0 : nil }
+let lossKind = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))
+let scheduleName = options.parsed("schedule", "cosine", accepted: "constant, step, cosine") { ["constant", "step", "cosine"].contains($0) ? $0 : nil }
+let classNames: [String]
+do {
+    classNames = try ClassNames.names(forDataIn: options.mnistDirectory(), classes: 10,
+                                      given: options.string("classes").map { $0.split(separator: ",").map(String.init) })
+} catch {
+    exitWithError(program, "\(error)")
+}
+
 // A checkpoint or a picture folder that cannot be written should stop us before training.
 if epochs > 0 || options.isSet("save") {
     do { try AtomicFile.checkWritable(options.string("save") ?? defaultModelPath) }
@@ -216,35 +257,54 @@ if epochs > 0 || options.isSet("save") {
 }
 var pictures = PictureFolder(options.string("out", "example-mnist-output"), program: program)
 
-// A checkpoint is checked before the data is read; flags need the data's image size.
+// A checkpoint and the flags are checked before the images are read (the batch size against
+// the training count, from the small label file); the input width needs the images.
 let checkpointArchitecture = loadPath.map { Architecture(checkpoint: $0) }
+let trainingCount: Int
+do { trainingCount = LabeledSet<Float>.trainingCount(of: try MNIST<Float>.trainingCount(directory: options.mnistDirectory()),
+                                                     holdingOut: validationFraction) }
+catch { exitWithError(program, "\(error)") }
+// An empty set is the data's own error, said when the images are read.
+guard epochs == 0 || trainingCount == 0 || batchSize <= trainingCount else {
+    exitWithError(program, "--batch-size \(batchSize) is larger than the \(trainingCount) training images")
+}
 let data = loadData()
 let architecture = checkpointArchitecture ?? Architecture(options: options, inputWidth: data.imageSize)
 checkInputWidth(architecture, data)
-guard batchSize <= data.training.count else {
-    exitWithError(program, "--batch-size \(batchSize) is larger than the \(data.training.count) training images")
-}
 let (training, validation) = validationFraction > 0
     ? data.training.split(validationFraction: validationFraction, seed: seed)
     : (data.training, nil)
 // By default one tape, each large matrix product split across the threads: the weights come out
 // the same bit for bit for any --threads. `--parallel batch` splits the batch across tapes
 // instead (data-parallel workers), whose summed gradients round differently per thread count.
-let parallel = options.parsed("parallel", "products", accepted: "products, batch") { ["products", "batch"].contains($0) ? $0 : nil }
 var trainer = ClassifierTrainer(workers: parallel == "batch" ? ComputeSettings.maxThreads : 1,
                                 optimizer: optimizerKind, weightDecay: weightDecay) { tape in
     makeModel(on: tape, architecture, initializer: initializer) as MLP<Float>
 }
-trainer.loss = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))
+trainer.loss = lossKind
 // Recorded, then reported after the step that found it, so the program ends with exit code 1.
 if options.isSet("detect-anomalies") { trainer.anomalyDetection = .record }
 let model = trainer.model
 var batches = Minibatches(of: training, size: batchSize, seed: seed)
 // Resuming (--load with --epochs): the optimizer's moments and step, the schedule's position
 // and the shuffle order continue from the checkpoint, so training on picks up where it stopped.
+// Every tensor and number of the checkpoint is checked before the first step: a state that does
+// not fit is refused with its name, never silently restarted.
 let resumed = checkpointArchitecture?.weights.map { contents -> (iteration: Int, epochs: Int)? in
-    guard epochs > 0, trainer.optimizer.restore(contents, names: model.namedParameters.map(\.name)) else { return nil }
-    return (Int(contents.metadata["iteration"] ?? "") ?? 0, Int(contents.metadata["epochs"] ?? "") ?? 0)
+    let path = loadPath ?? defaultModelPath
+    do {
+        guard epochs > 0 else { return nil }
+        guard try trainer.optimizer.restore(contents, names: model.namedParameters.map(\.name),
+                                            shapes: model.parameters.map(\.shape), path: path) else {
+            if let saved = contents.metadata["optimizer"] {
+                print("note: the checkpoint holds the state of \(saved); \(optimizerKind) starts afresh from its weights")
+            }
+            return nil
+        }
+        return (try Checkpoint.count("iteration", in: contents, path: path), try Checkpoint.count("epochs", in: contents, path: path))
+    } catch {
+        exitWithError(program, "\(error)")
+    }
 } ?? nil
 let (startIteration, epochsBefore) = resumed ?? (0, 0)
 for _ in 0..<epochsBefore { batches.shuffle() }
@@ -252,13 +312,10 @@ if let resumed {
     print("resuming: \(optimizerKind) state after \(trainer.optimizer.stepCount) steps, epoch \(resumed.epochs + 1), iteration \(resumed.iteration)")
 }
 let iterations = epochs * batches.count
-let schedule: LearningRateSchedule = options.parsed("schedule", "cosine", accepted: "constant, step, cosine") { name in
-    switch name {
-    case "constant": .constant(learningRate)
-    case "step": .stepDecay(initial: learningRate, factor: 0.9, every: 5000)
-    case "cosine": .cosine(initial: learningRate, minimum: learningRate / 100, total: startIteration + iterations)
-    default: nil
-    }
+let schedule: LearningRateSchedule = switch scheduleName {
+case "constant": .constant(learningRate)
+case "step": .stepDecay(initial: learningRate, factor: 0.9, every: 5000)
+default: .cosine(initial: learningRate, minimum: learningRate / 100, total: startIteration + iterations)
 }
 
 print("\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.description.activationsDescription), \(optimizerKind) lr \(learningRate) (\(options.string("schedule", "cosine"))), batch \(batchSize), \(epochs) epochs, \(ComputeSettings.maxThreads) threads")
@@ -364,13 +421,6 @@ if !curves.trainLoss.isEmpty {
     pictures.write(LineChart(title: "Accuracy per epoch", xLabel: "epoch", yLabel: "accuracy (%)", series: [
         Series("train", x: x, y: curves.trainAccuracy.map { $0 * 100 }), Series("test", x: x, y: curves.testAccuracy.map { $0 * 100 }, dashed: true),
     ]).render(), as: "accuracy.svg", caption: "training and test accuracy per epoch")
-}
-let classNames: [String]
-do {
-    classNames = try ClassNames.names(forDataIn: options.mnistDirectory(), classes: 10,
-                                      given: options.string("classes").map { $0.split(separator: ",").map(String.init) })
-} catch {
-    exitWithError(program, "\(error)")
 }
 let counts = ConfusionMatrixPlot.counts(truth: data.test.labels, predicted: predicted, classes: 10)
 pictures.write(ConfusionMatrixPlot(title: String(format: "%@: confusion matrix (test accuracy %.2f%%)", datasetName, test.accuracy * 100),

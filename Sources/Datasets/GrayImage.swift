@@ -19,12 +19,22 @@ public struct GrayImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// The most pixels a decoded image holds: 4,194,304 (2048×2048). A larger picture is
+    /// averaged down by the smallest whole factor that fits while its rows are decoded (an
+    /// 8192×8192 PNG is read as 2048×2048), so decoding and finding digits in any picture stay
+    /// within about 300 MB.
+    public static let pixelBudget = 1 << 22
+    /// The largest image file read: 64 MiB.
+    public static let fileLimit = 1 << 26
+
     /// Reads a PNG (8 or 16 bits, grey, grey+alpha, RGB, RGBA or palette, not interlaced) or a
-    /// PGM (P2 or P5). Transparent pixels are composited over white paper.
+    /// PGM (P2 or P5), at most ``fileLimit`` bytes and 65536 pixels on a side. Transparent
+    /// pixels are composited over white paper; pictures of more than ``pixelBudget`` pixels
+    /// are averaged down (see there).
     public init(contentsOf path: String) throws(DatasetError) {
         let bytes: [UInt8]
         do {
-            bytes = try RegularFile.read(path, limit: 1 << 28)
+            bytes = try RegularFile.read(path, limit: GrayImage.fileLimit)
         } catch {
             throw .unreadable(path: path, reason: "\(error)")
         }
@@ -87,23 +97,28 @@ enum PGMDecoder {
         guard bytes.count - position - (binary ? 1 : 0) >= count * sampleBytes else {
             throw .badImage(path: path, reason: "pixel data is truncated: \(max(0, bytes.count - position)) bytes for \(count) pixels")
         }
-        var pixels = [Double](repeating: 0, count: count)
+        var output = ImageDownsampler(width: width, height: height)
         if binary {
             position += 1  // the single whitespace after maxval
-            for i in 0..<count {
-                let v = sampleBytes == 1 ? Int(bytes[position + i]) : Int(bytes[position + 2 * i]) << 8 | Int(bytes[position + 2 * i + 1])
-                pixels[i] = Double(min(v, maxValue)) / Double(maxValue)
+            for y in 0..<height {
+                try output.add(row: y) { x in
+                    let i = y * width + x
+                    let v = sampleBytes == 1 ? Int(bytes[position + i]) : Int(bytes[position + 2 * i]) << 8 | Int(bytes[position + 2 * i + 1])
+                    return Double(min(v, maxValue)) / Double(maxValue)
+                }
             }
         } else {
-            for i in 0..<count {
-                do {
-                    pixels[i] = Double(min(try token(), maxValue)) / Double(maxValue)
-                } catch {
-                    throw .badImage(path: path, reason: "pixel data is truncated at pixel \(i) of \(count)")
+            for y in 0..<height {
+                try output.add(row: y) { x throws(DatasetError) in
+                    do {
+                        return Double(min(try token(), maxValue)) / Double(maxValue)
+                    } catch {
+                        throw .badImage(path: path, reason: "pixel data is truncated at pixel \(y * width + x) of \(count)")
+                    }
                 }
             }
         }
-        return GrayImage(width: width, height: height, pixels: pixels)
+        return output.image()
     }
 }
 
@@ -168,19 +183,20 @@ enum PNGDecoder {
         let bytesPerPixel = channels * depth / 8
         let stride = width * bytesPerPixel
         let expected = height * (stride + 1)
-        let raw = try Gzip.decompress(compressed, limit: expected, path: path)
-        guard raw.count == expected else {
-            throw .badImage(path: path, reason: "image data holds \(raw.count) bytes, \(width)×\(height) needs \(expected)")
-        }
-        var rows = [UInt8](repeating: 0, count: height * stride)
-        for y in 0..<height {
-            let filter = raw[y * (stride + 1)]
-            let source = y * (stride + 1) + 1
+        // Row by row as zlib produces them: the filters need only the previous row, and each
+        // finished row goes straight into the (possibly averaged-down) output.
+        var output = ImageDownsampler(width: width, height: height)
+        var (row, previous) = ([UInt8](repeating: 0, count: stride), [UInt8](repeating: 0, count: stride))
+        var filled = -1  // bytes of the current row so far; -1 before its filter byte
+        var filter: UInt8 = 0
+        var y = 0
+        var failure: DatasetError?
+        let maximum = depth == 16 ? 65535.0 : 255.0
+        func finishRow() throws(DatasetError) {
             for x in 0..<stride {
-                let value = raw[source + x]
-                let left = x >= bytesPerPixel ? Int(rows[y * stride + x - bytesPerPixel]) : 0
-                let up = y > 0 ? Int(rows[(y - 1) * stride + x]) : 0
-                let upLeft = (y > 0 && x >= bytesPerPixel) ? Int(rows[(y - 1) * stride + x - bytesPerPixel]) : 0
+                let left = x >= bytesPerPixel ? Int(row[x - bytesPerPixel]) : 0
+                let up = y > 0 ? Int(previous[x]) : 0
+                let upLeft = (y > 0 && x >= bytesPerPixel) ? Int(previous[x - bytesPerPixel]) : 0
                 let predictor: Int
                 switch filter {
                 case 0: predictor = 0
@@ -193,30 +209,53 @@ enum PNGDecoder {
                     predictor = pa <= pb && pa <= pc ? left : (pb <= pc ? up : upLeft)
                 default: throw .badImage(path: path, reason: "unknown filter \(filter) on row \(y)")
                 }
-                rows[y * stride + x] = UInt8(truncatingIfNeeded: Int(value) + predictor)
+                row[x] = UInt8(truncatingIfNeeded: Int(row[x]) + predictor)
             }
+            try output.add(row: y) { x throws(DatasetError) in
+                func sample(_ c: Int) -> Double {
+                    let o = x * bytesPerPixel + c * depth / 8
+                    return depth == 16 ? Double(Int(row[o]) << 8 | Int(row[o + 1])) / maximum : Double(row[o]) / maximum
+                }
+                var gray: Double
+                var alpha = 1.0
+                switch color {
+                case 0: gray = sample(0)
+                case 4: gray = sample(0); alpha = sample(1)
+                case 2: gray = 0.299 * sample(0) + 0.587 * sample(1) + 0.114 * sample(2)
+                case 6: gray = 0.299 * sample(0) + 0.587 * sample(1) + 0.114 * sample(2); alpha = sample(3)
+                default:
+                    let index = Int(row[x]) * 3
+                    guard index + 2 < palette.count else { throw .badImage(path: path, reason: "palette index \(row[x]) out of range") }
+                    gray = (0.299 * Double(palette[index]) + 0.587 * Double(palette[index + 1]) + 0.114 * Double(palette[index + 2])) / 255
+                }
+                return alpha * gray + (1 - alpha)
+            }
+            swap(&row, &previous)
+            (filled, y) = (-1, y + 1)
         }
-        var pixels = [Double](repeating: 1, count: width * height)
-        let maximum = depth == 16 ? 65535.0 : 255.0
-        for i in 0..<(width * height) {
-            func sample(_ c: Int) -> Double {
-                let o = i * bytesPerPixel + c * depth / 8
-                return depth == 16 ? Double(Int(rows[o]) << 8 | Int(rows[o + 1])) / maximum : Double(rows[o]) / maximum
+        do throws(DatasetError) {
+            try Gzip.decompress(compressed, skipping: 0, count: expected, path: path) { chunk, _ in
+                var i = 0
+                while i < chunk.count && failure == nil {
+                    if filled < 0 {
+                        (filter, filled, i) = (chunk[i], 0, i + 1)
+                        continue
+                    }
+                    let take = Swift.min(stride - filled, chunk.count - i)
+                    for k in 0..<take { row[filled + k] = chunk[i + k] }
+                    (filled, i) = (filled + take, i + take)
+                    if filled == stride {
+                        do throws(DatasetError) { try finishRow() } catch { failure = error }
+                    }
+                }
             }
-            var gray: Double
-            var alpha = 1.0
-            switch color {
-            case 0: gray = sample(0)
-            case 4: gray = sample(0); alpha = sample(1)
-            case 2: gray = 0.299 * sample(0) + 0.587 * sample(1) + 0.114 * sample(2)
-            case 6: gray = 0.299 * sample(0) + 0.587 * sample(1) + 0.114 * sample(2); alpha = sample(3)
-            default:
-                let index = Int(rows[i]) * 3
-                guard index + 2 < palette.count else { throw .badImage(path: path, reason: "palette index \(rows[i]) out of range") }
-                gray = (0.299 * Double(palette[index]) + 0.587 * Double(palette[index + 1]) + 0.114 * Double(palette[index + 2])) / 255
+        } catch {
+            if case let .sizeMismatch(_, _, actual) = error {
+                throw .badImage(path: path, reason: "image data holds \(actual) bytes, \(width)×\(height) needs \(expected)")
             }
-            pixels[i] = alpha * gray + (1 - alpha)
+            throw error
         }
-        return GrayImage(width: width, height: height, pixels: pixels)
+        if let failure { throw failure }
+        return output.image()
     }
 }

@@ -45,8 +45,14 @@ public struct LabeledSet<Scalar: TensorScalar>: Sendable {
         Failure.check((0...1).contains(fraction), "split: fraction \(fraction) is outside [0, 1]")
         var generator = SeededGenerator(seed: seed)
         let order = Shuffle.permutation(count, using: &generator)
-        let validationCount = Int((Double(count) * fraction).rounded())
-        return (subset(Array(order[..<(count - validationCount)])), subset(Array(order[(count - validationCount)...])))
+        let kept = Self.trainingCount(of: count, holdingOut: fraction)
+        return (subset(Array(order[..<kept])), subset(Array(order[kept...])))
+    }
+
+    /// How many of `count` samples ``split(validationFraction:seed:)`` keeps for training when
+    /// it holds out `fraction` of them.
+    public static func trainingCount(of count: Int, holdingOut fraction: Double) -> Int {
+        count - Int((Double(count) * fraction).rounded())
     }
 
     /// Only the samples whose label is in `kept`, relabelled 0, 1, … in the order of `kept`

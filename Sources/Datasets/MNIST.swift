@@ -17,20 +17,33 @@ public struct MNIST<Scalar: TensorScalar>: Sendable {
     /// Loads the four files from `directory`, each as `NAME.gz` or `NAME`.
     @inlinable
     public init(directory: String) throws(DatasetError) {
-        func path(_ name: String) throws(DatasetError) -> String {
-            for candidate in ["\(directory)/\(name).gz", "\(directory)/\(name)"]
-            where FileManager.default.fileExists(atPath: candidate) {
-                return candidate
-            }
-            throw .unreadable(path: "\(directory)/\(name).gz", reason: "no such file (nor \(name) uncompressed)")
-        }
         let names = Self.fileNames
-        let (trainingImages, testImages) = (try path(names[0]), try path(names[2]))
-        training = try Self.load(images: trainingImages, labels: try path(names[1]))
-        test = try Self.load(images: testImages, labels: try path(names[3]))
+        let (trainingImages, testImages) = (try Self.path(names[0], in: directory), try Self.path(names[2], in: directory))
+        training = try Self.load(images: trainingImages, labels: try Self.path(names[1], in: directory))
+        test = try Self.load(images: testImages, labels: try Self.path(names[3], in: directory))
         guard training.features.shape[1] == test.features.shape[1] else {
             throw .mismatch(reason: "\(trainingImages) holds images of \(training.features.shape[1]) pixels but \(testImages) of \(test.features.shape[1])")
         }
+    }
+
+    /// `directory/NAME.gz`, or `directory/NAME` uncompressed, whichever exists.
+    @inlinable
+    static func path(_ name: String, in directory: String) throws(DatasetError) -> String {
+        for candidate in ["\(directory)/\(name).gz", "\(directory)/\(name)"] where FileManager.default.fileExists(atPath: candidate) {
+            return candidate
+        }
+        throw .unreadable(path: "\(directory)/\(name).gz", reason: "no such file (nor \(name) uncompressed)")
+    }
+
+    /// The number of training samples in `directory`, from the training labels alone (a small
+    /// file), so that flags can be checked against it before the images are read.
+    public static func trainingCount(directory: String) throws(DatasetError) -> Int {
+        let labelPath = try path(fileNames[1], in: directory)
+        let labels = try IDXFile(contentsOf: labelPath)
+        guard labels.dimensions.count == 1 else {
+            throw .badHeader(path: labelPath, reason: "labels have rank \(labels.dimensions.count), expected 1")
+        }
+        return labels.dimensions[0]
     }
 
     /// The number of pixels of each image (rows × columns; 784 for MNIST).

@@ -194,6 +194,28 @@ public enum Checkpoint {
         for (name, parameter) in parameters { parameter.tape.assign(contents.tensors[name]!, to: parameter) }
     }
 
+    /// Refuses a checkpoint holding a tensor that belongs to none of `parameters`, neither as a
+    /// weight nor as optimizer state (`optimizer.first.NAME`, `optimizer.second.NAME`): a file
+    /// of another architecture, or one edited by hand, is not loaded half.
+    public static func checkNoStrayTensors<S: TensorScalar>(
+        _ contents: CheckpointContents<S>, parameters: [String], path: String
+    ) throws(CheckpointError) {
+        let known = Set(parameters.flatMap { [$0, "optimizer.first.\($0)", "optimizer.second.\($0)"] })
+        if let stray = (Array(contents.tensors.keys) + Array(contents.unsupported.keys)).sorted().first(where: { !known.contains($0) }) {
+            throw .incompatible(path: path, reason: "tensor '\(stray)' belongs to no parameter of the model")
+        }
+    }
+
+    /// The metadata entry `key` as a non-negative integer (0 when absent, as in a checkpoint
+    /// written before training progress was recorded); an entry that is not one is refused.
+    public static func count<S: TensorScalar>(_ key: String, in contents: CheckpointContents<S>, path: String) throws(CheckpointError) -> Int {
+        guard let text = contents.metadata[key] else { return 0 }
+        guard let value = Int(text), value >= 0 else {
+            throw .incompatible(path: path, reason: "the metadata's '\(key)' is '\(text)', not a non-negative integer")
+        }
+        return value
+    }
+
     static func jsonString(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -238,9 +260,7 @@ public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String) throws(CheckpointError) {
         let target = try writableTarget(path)
         removeStaleTemporaries(beside: target)
-        let url = URL(fileURLWithPath: target)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        let temporary = URL(fileURLWithPath: temporaryPath(for: target))
         do {
             try Data(bytes).write(to: temporary)
             let handle = try FileHandle(forWritingTo: temporary)
@@ -260,10 +280,14 @@ public enum AtomicFile {
     }
 
     /// Checks, before any work is done, that ``write(_:to:)`` could write `path`: its folder
-    /// exists and is writable, and `path` is absent, a regular file, or a link to one.
+    /// exists and is writable, `path` is absent, a regular file, or a link to one, its name is
+    /// not too long for the file system, and the temporary file the write goes through can be
+    /// created there (which a read-only file system or a full disk refuses); that file is
+    /// removed again.
     public static func checkWritable(_ path: String) throws(CheckpointError) {
         let target = try writableTarget(path)
-        let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
+        let url = URL(fileURLWithPath: target)
+        let folder = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw .io(path: path, reason: "cannot write: the folder \(folder) does not exist")
@@ -271,6 +295,32 @@ public enum AtomicFile {
         guard access(folder, W_OK) == 0 else {
             throw .io(path: path, reason: "cannot write: the folder \(folder) is not writable")
         }
+        let longestName = pathconf(folder, Int32(_PC_NAME_MAX))
+        if longestName > 0 && url.lastPathComponent.utf8.count > longestName {
+            throw .io(path: path, reason: "cannot write: the name is \(url.lastPathComponent.utf8.count) bytes long, more than the \(longestName) this file system allows")
+        }
+        let temporary = temporaryPath(for: target)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            throw .io(path: path, reason: "cannot write in \(folder): \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+        unlink(temporary)
+    }
+
+    /// `.NAME.PID.tmp` beside `target`, NAME cut to 200 bytes so that the temporary name fits
+    /// wherever the target's does.
+    static func temporaryPath(for target: String) -> String {
+        let url = URL(fileURLWithPath: target)
+        return url.deletingLastPathComponent()
+            .appendingPathComponent(".\(temporaryPrefix(url.lastPathComponent))\(ProcessInfo.processInfo.processIdentifier).tmp").path
+    }
+
+    /// `NAME.` with NAME cut to at most 200 bytes (on a character boundary).
+    static func temporaryPrefix(_ name: String) -> String {
+        var cut = Substring(name)
+        while cut.utf8.count > 200 { cut = cut.dropLast() }
+        return cut + "."
     }
 
     /// The file a write to `path` replaces: `path`, or what its symbolic link points to.
@@ -296,7 +346,7 @@ public enum AtomicFile {
     static func removeStaleTemporaries(beside target: String) {
         let url = URL(fileURLWithPath: target)
         let folder = url.deletingLastPathComponent().path
-        let prefix = ".\(url.lastPathComponent)."
+        let prefix = ".\(temporaryPrefix(url.lastPathComponent))"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
             let middle = name.dropFirst(prefix.count).dropLast(4)

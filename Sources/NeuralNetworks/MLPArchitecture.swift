@@ -41,7 +41,8 @@ public struct MLPArchitecture: Equatable, Sendable {
 
     /// The architecture a checkpoint describes, checked before anything is allocated for it:
     /// every width a positive integer (no stray text), parameters that fit in memory, a known
-    /// activation, and a tensor of the right shape for every layer.
+    /// activation, a tensor of the right shape for every layer, and no tensor that belongs to
+    /// none of them (as a weight or as optimizer state).
     public init<S: TensorScalar>(checkpoint contents: CheckpointContents<S>, path: String) throws(CheckpointError) {
         guard let sizesText = contents.metadata["sizes"], let activationName = contents.metadata["activation"] else {
             throw .incompatible(path: path, reason: "the metadata does not describe an MLP (sizes, activation)")
@@ -57,8 +58,10 @@ public struct MLPArchitecture: Equatable, Sendable {
         guard let activations = Self.activations(parsing: activationName, hiddenLayers: sizes.count - 2) else {
             throw .incompatible(path: path, reason: "the metadata's activation '\(activationName)' is unknown or not one per hidden layer (relu, sigmoid, tanh, identity, leaky-relu:alpha with alpha in [0, 1])")
         }
+        var names: [String] = []
         for (i, (inputs, outputs)) in zip(sizes, sizes.dropFirst()).enumerated() {
             for (name, shape) in [("layers.\(i).weight", [inputs, outputs]), ("layers.\(i).bias", [outputs])] {
+                names.append(name)
                 guard let tensor = contents.tensors[name] else {
                     throw .incompatible(path: path, reason: "the metadata's sizes \(sizesText) need a tensor '\(name)', which the file lacks"
                                         + (contents.unsupported[name].map { " in F32 or F64 (it is \($0))" } ?? ""))
@@ -68,6 +71,7 @@ public struct MLPArchitecture: Equatable, Sendable {
                 }
             }
         }
+        try Checkpoint.checkNoStrayTensors(contents, parameters: names, path: path)
         self.init(sizes: sizes, activations: activations)
     }
 }

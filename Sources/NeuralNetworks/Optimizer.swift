@@ -109,24 +109,56 @@ public struct GradientDescent<Scalar: TensorScalar>: Optimizer {
         return (tensors, ["optimizer": "\(kind)", "optimizer.steps": "\(steps)"])
     }
 
-    /// Restores ``state(names:shapes:)`` from a checkpoint so training resumes where it stopped;
-    /// false (and nothing changed) when the checkpoint holds no state for this rule or its
-    /// tensors do not fit.
-    public mutating func restore(_ contents: CheckpointContents<Scalar>, names: [String]) -> Bool {
-        guard contents.metadata["optimizer"] == "\(kind)", let saved = contents.metadata["optimizer.steps"].flatMap(Int.init), saved >= 0,
-              names.count == counts.count
-        else { return false }
+    /// Restores ``state(names:shapes:)`` from a checkpoint so training resumes where it stopped.
+    /// False (and nothing changed) when the checkpoint holds no optimizer state, or the state of
+    /// another rule (its `optimizer` metadata names another): the weights alone resume. When it
+    /// holds this rule's state, every part must fit or nothing is changed and the error names
+    /// the part: the step count (a non-negative integer), and for each parameter its moments,
+    /// present, of the parameter's shape, finite, and the second moments (sums of squares) not
+    /// negative.
+    public mutating func restore(
+        _ contents: CheckpointContents<Scalar>, names: [String], shapes: [[Int]], path: String
+    ) throws(CheckpointError) -> Bool {
+        guard contents.metadata["optimizer"] == "\(kind)" else { return false }
+        Failure.check(names.count == counts.count && shapes.count == counts.count,
+                      "optimizer: made for \(counts.count) parameters, restoring \(names.count) names and \(shapes.count) shapes")
+        let stepsText = contents.metadata["optimizer.steps"] ?? "(missing)"
+        guard let saved = Int(stepsText), saved >= 0 else {
+            throw .incompatible(path: path, reason: "the optimizer's step count 'optimizer.steps' is '\(stepsText)', not a non-negative integer")
+        }
         var (newFirst, newSecond) = (first, second)
         for (p, name) in names.enumerated() {
             let range = offsets[p]..<(offsets[p] + counts[p])
             for key in ["first", "second"] where !(key == "first" ? first : second).isEmpty {
-                guard let tensor = contents.tensors["optimizer.\(key).\(name)"], tensor.count == counts[p],
-                      tensor.scalars.allSatisfy(\.isFinite) else { return false }
+                let tensorName = "optimizer.\(key).\(name)"
+                guard let tensor = contents.tensors[tensorName] else {
+                    let dtype = contents.unsupported[tensorName].map { " (it has dtype \($0); F32 and F64 are supported)" } ?? ""
+                    throw .incompatible(path: path, reason: "the \(kind) state lacks '\(tensorName)'\(dtype)")
+                }
+                guard tensor.shape == shapes[p] else {
+                    throw .incompatible(path: path, reason: "'\(tensorName)' has shape \(tensor.shape), the parameter '\(name)' has \(shapes[p])")
+                }
+                if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite || (key == "second" && $0 < 0) }) {
+                    let what = key == "second" ? "finite and not negative (a sum of squares)" : "finite"
+                    throw .incompatible(path: path, reason: "'\(tensorName)' holds \(tensor.scalars[bad]) at element \(bad); it must be \(what)")
+                }
                 if key == "first" { newFirst.replaceSubrange(range, with: tensor.scalars) } else { newSecond.replaceSubrange(range, with: tensor.scalars) }
             }
         }
         (first, second, steps) = (newFirst, newSecond, saved)
         return true
+    }
+
+    /// The earlier form of ``restore(_:names:shapes:path:)``: false for any state that does not
+    /// fit, without saying why.
+    @available(*, deprecated, message: "use restore(_:names:shapes:path:), which throws an error naming what does not fit")
+    public mutating func restore(_ contents: CheckpointContents<Scalar>, names: [String]) -> Bool {
+        guard names.count == counts.count else { return false }
+        let shapes = names.enumerated().map { p, name in
+            (contents.tensors["optimizer.first.\(name)"] ?? contents.tensors["optimizer.second.\(name)"])
+                .flatMap { $0.count == counts[p] ? $0.shape : nil } ?? [counts[p]]
+        }
+        return (try? restore(contents, names: names, shapes: shapes, path: "checkpoint")) ?? false
     }
 
     /// One update of every parameter.

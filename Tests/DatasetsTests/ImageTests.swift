@@ -115,3 +115,37 @@ struct ImageTests {
         #expect(touchingDigits.count == picked.count, "touching digits: expected \(picked.count), got \(touchingDigits.count)")
     }
 }
+
+@Suite("Huge pictures are averaged down while they are decoded")
+struct HugePictureTests {
+    /// (8192² as the issue reported it runs in CI's hostile cases on the release build, within 300 MB.)
+    @Test("a PNG declaring 4100×2100 decodes to at most the pixel budget, by a whole factor")
+    func hugePNG() throws {
+        let (width, height) = (4100, 2100)
+        let row = [UInt8(0)] + [UInt8](repeating: 200, count: width)
+        let image = try GrayImage(fileBytes: pngBytes(width: width, height: height, colorType: 0,
+                                                     rows: Array([[UInt8]](repeating: row, count: height).joined())),
+                                  path: "huge.png")
+        #expect(image.width == 2050 && image.height == 1050, "by 2: expected 2050×1050, got \(image.width)×\(image.height)")
+        #expect(image.width * image.height <= GrayImage.pixelBudget)
+        #expect(image.pixels.allSatisfy { Swift.abs($0 - 200.0 / 255) < 1e-12 })
+    }
+
+    @Test("each output pixel is the mean of its box, the edge boxes smaller")
+    func boxAverages() throws {
+        // 2049 × 2049 is just over the budget: factor 2, output 1025 × 1025 with 1-pixel edge boxes.
+        let side = 2049
+        let pixels = (0..<(side * side)).map { UInt8(($0 % side + $0 / side) % 2 == 0 ? 255 : 0) }
+        let image = try GrayImage(fileBytes: Array("P5\n\(side) \(side)\n255\n".utf8) + pixels, path: "checker.pgm")
+        #expect(image.width == 1025 && image.height == 1025)
+        #expect(image.pixels[0] == 0.5, "a 2×2 box of a checkerboard: 0.5, got \(image.pixels[0])")
+        #expect(image.pixels[1024] == 0.5 && image.pixels[1024 * 1025] == 0.5, "edge boxes of 1×2 average their two")
+        #expect(image.pixels[1025 * 1025 - 1] == 1, "the corner box holds one white pixel")
+    }
+
+    @Test("a picture within the budget is decoded as it is")
+    func smallUnchanged() throws {
+        let image = try GrayImage(fileBytes: Array("P5\n3 1\n255\n".utf8) + [0, 51, 255], path: "small.pgm")
+        #expect(image.width == 3 && image.pixels == [0, 0.2, 1])
+    }
+}

@@ -166,4 +166,61 @@ struct PerLayerActivationTests {
         #expect(MLPArchitecture.activations(parsing: "relu,tanh,tanh", hiddenLayers: 2) == nil)
         #expect(MLPArchitecture.activations(parsing: "sigmoid", hiddenLayers: 3) == [.sigmoid, .sigmoid, .sigmoid])
     }
+
+    @Test("every inconsistency of an optimizer's state is refused with the tensor's name, and nothing changes",
+          arguments: [
+              ("transposed", "'optimizer.first.layers.0.weight' has shape [4, 784], the parameter 'layers.0.weight' has [784, 4]"),
+              ("nan", "'optimizer.first.layers.0.bias' holds nan at element 0"),
+              ("negative", "'optimizer.second.layers.1.bias' holds -1.0 at element 0; it must be finite and not negative"),
+              ("steps", "'optimizer.steps' is 'abc', not a non-negative integer"),
+              ("missing", "the adam state lacks 'optimizer.second.layers.1.weight'"),
+          ])
+    func optimizerState(_ defect: String, _ expected: String) throws {
+        let tape = Tape<Float>()
+        let model = MLP<Float>(sizes: [784, 4, 10], activation: .relu, initializer: .he, on: tape, seed: 1)
+        let optimizer = GradientDescent<Float>(kind: .adam(beta1: 0.9, beta2: 0.999), parameters: model.parameters)
+        let (names, shapes) = (model.namedParameters.map(\.name), model.parameters.map(\.shape))
+        var state = optimizer.state(names: names, shapes: shapes)
+        for i in state.tensors.indices {
+            let (name, tensor) = state.tensors[i]
+            switch (defect, name) {
+            case ("transposed", "optimizer.first.layers.0.weight"): state.tensors[i].tensor = Tensor(shape: [4, 784], scalars: tensor.scalars)
+            case ("nan", "optimizer.first.layers.0.bias"): state.tensors[i].tensor = tensor.map { _ in .nan }
+            case ("negative", "optimizer.second.layers.1.bias"): state.tensors[i].tensor = tensor.map { _ in -1 }
+            default: break
+            }
+        }
+        if defect == "missing" { state.tensors.removeAll { $0.name == "optimizer.second.layers.1.weight" } }
+        if defect == "steps" { state.metadata["optimizer.steps"] = "abc" }
+        let contents: CheckpointContents<Float> = try Checkpoint.decode(Checkpoint.encode(state.tensors, metadata: state.metadata), path: "m")
+        var restored = optimizer
+        do {
+            _ = try restored.restore(contents, names: names, shapes: shapes, path: "m")
+            Issue.record("\(defect): restored without complaint")
+        } catch {
+            #expect(error.description.contains(expected), "\(defect): expected '\(expected)' in '\(error)'")
+        }
+        #expect(restored.stepCount == 0, "nothing changed")
+    }
+
+    @Test("a tensor that belongs to no parameter is refused by name")
+    func strayTensor() throws {
+        let tape = Tape<Float>()
+        let model = MLP<Float>(sizes: [784, 4, 10], activation: .relu, initializer: .he, on: tape, seed: 1)
+        let tensors = model.namedParameters.map { ($0.name, $0.parameter.value) } + [("optimizer.first.layers.5.bias", Tensor<Float>.zeros([2]))]
+        let contents: CheckpointContents<Float> = try Checkpoint.decode(
+            Checkpoint.encode(tensors, metadata: MLPArchitecture(sizes: [784, 4, 10], activation: .relu).metadata), path: "m")
+        #expect(throws: CheckpointError.incompatible(path: "m", reason: "tensor 'optimizer.first.layers.5.bias' belongs to no parameter of the model")) {
+            _ = try MLPArchitecture(checkpoint: contents, path: "m")
+        }
+    }
+
+    @Test("a save path whose name is too long for the file system is refused before any work")
+    func tooLongName() {
+        let path = NSTemporaryDirectory() + String(repeating: "x", count: 300) + ".safetensors"
+        #expect(throws: CheckpointError.self) { try AtomicFile.checkWritable(path) }
+        // A name that fits though its temporary file's would not (the temporary name is cut).
+        let long = NSTemporaryDirectory() + String(repeating: "y", count: 240) + ".safetensors"
+        #expect(throws: Never.self) { try AtomicFile.checkWritable(long) }
+    }
 }

@@ -182,7 +182,8 @@ struct OptimizerStateTests {
         let contents: CheckpointContents<Double> = try Checkpoint.decode(bytes, path: "resume")
         var second = trainer()
         try Checkpoint.apply(contents, to: second.model.namedParameters, path: "resume")
-        let restored = second.optimizer.restore(contents, names: names)
+        let shapes = first.model.parameters.map(\.shape)
+        let restored = try second.optimizer.restore(contents, names: names, shapes: shapes, path: "resume")
         #expect(restored, "the state of \(name) is restored")
         #expect(second.optimizer.stepCount == 3)
         for _ in 0..<3 { step(&second) }
@@ -193,7 +194,7 @@ struct OptimizerStateTests {
         if name != "sgd" {
             let otherKind: OptimizerKind = name == "adam" ? .sgd : .adam(beta1: 0.9, beta2: 0.999)
             other = ClassifierTrainer(model: other.model, tape: other.tape, optimizer: otherKind)
-            let refused = !other.optimizer.restore(contents, names: names)
+            let refused = try !other.optimizer.restore(contents, names: names, shapes: shapes, path: "resume")
             #expect(refused, "another rule's state is not restored")
         }
     }

@@ -42,6 +42,8 @@ for text in commands:
         args += ["--sizes", "16", "--runs", "1"]
     if program == "bench" and args[:1] == ["second-order"]:
         args += ["--runs", "1"]
+    if program == "bench" and args[:1] == ["accuracy"]:
+        args += ["--rows", "100000"]
     run = [os.path.join(bin_dir, program)] + args + extra
     try:
         result = subprocess.run(run, cwd=work, capture_output=True, text=True, timeout=300)

@@ -11,7 +11,9 @@ let package = Package(
         // libFuzzer's driver, shared by the three targets.
         .target(name: "FuzzDriver"),
         .executableTarget(name: "fuzz-idx", dependencies: ["FuzzDriver", .product(name: "Datasets", package: "Autodiff")]),
-        .executableTarget(name: "fuzz-safetensors", dependencies: ["FuzzDriver", .product(name: "NeuralNetworks", package: "Autodiff")]),
+        .executableTarget(name: "fuzz-safetensors", dependencies: [
+            "FuzzDriver", .product(name: "Autodiff", package: "Autodiff"), .product(name: "NeuralNetworks", package: "Autodiff"),
+        ]),
         .executableTarget(name: "fuzz-image", dependencies: ["FuzzDriver", .product(name: "Datasets", package: "Autodiff")]),
     ],
     swiftLanguageModes: [.v6]

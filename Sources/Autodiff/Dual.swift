@@ -96,7 +96,7 @@ extension Dual {
         self = Dual(r, tangent: tangent - n * other.tangent)
     }
 
-    /// √x (``SquareRootRule``): d = dx / (2√x).
+    /// √x (the square-root rule): d = dx / (2√x).
     @inlinable
     public mutating func formSquareRoot() { self = Dual.evaluate(SquareRootRule.self, self, 0) }
 
@@ -107,7 +107,7 @@ extension Dual {
     @inlinable
     public mutating func round(_ rule: FloatingPointRoundingRule) { self = Dual(value.rounded(rule)) }
 
-    /// |x| (``AbsoluteValueRule``): d = sign(x)·dx, 0 at 0.
+    /// |x| (the absolute-value rule): d = sign(x)·dx, 0 at 0.
     @inlinable
     public var magnitude: Dual { Dual.evaluate(AbsoluteValueRule.self, self, 0) }
 

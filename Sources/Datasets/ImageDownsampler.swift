@@ -13,12 +13,16 @@ struct ImageDownsampler {
         while ((width + factor - 1) / factor) * ((height + factor - 1) / factor) > budget { factor += 1 }
         (self.width, self.height, self.factor) = (width, height, factor)
         (outputWidth, outputHeight) = ((width + factor - 1) / factor, (height + factor - 1) / factor)
-        sums = [Double](repeating: 0, count: outputWidth * outputHeight)
-        rowSamples = [Int](repeating: 0, count: outputHeight)
+        (sums, rowSamples) = ([], [])
     }
 
     /// Adds row `y` (`width` brightness values).
     mutating func add(row y: Int, _ value: (Int) throws(DatasetError) -> Double) throws(DatasetError) {
+        // Allocated with the first row, so that a file whose data ends before it costs nothing.
+        if sums.isEmpty {
+            sums = [Double](repeating: 0, count: outputWidth * outputHeight)
+            rowSamples = [Int](repeating: 0, count: outputHeight)
+        }
         let out = (y / factor) * outputWidth
         rowSamples[y / factor] += 1
         for x in 0..<width { sums[out + x / factor] += try value(x) }

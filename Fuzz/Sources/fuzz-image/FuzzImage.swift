@@ -8,6 +8,7 @@ func fuzzImage(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     if let image = try? GrayImage(fileBytes: bytes, path: "fuzz") {
         if image.pixels.count != image.width * image.height { fatalError("image: \(image.width)×\(image.height), \(image.pixels.count) pixels") }
+        if image.pixels.count > GrayImage.pixelBudget { fatalError("image: \(image.pixels.count) pixels, over the budget") }
         if image.width * image.height <= 1 << 16 { _ = DigitExtraction.digits(in: image) }
     }
     return 0

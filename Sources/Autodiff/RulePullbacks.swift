@@ -124,26 +124,28 @@ extension OpContext {
             }
             return
         }
+        // The gradient of a broadcast operand is a sum over the output: compensated, so that it
+        // stays accurate in Float over millions of elements.
         if a.count == n && b.count == 1 {
             let s = z[0]
-            var total: Scalar = 0
+            var total = CompensatedSum<Scalar>()
             for i in 0..<n {
                 let (da, db) = Rule.partials(x[i], s, y[i])
                 ga?[i] += g[i] * da
-                total += g[i] * db
+                total.add(g[i] * db)
             }
-            gb?[0] += total
+            gb?[0] += total.value
             return
         }
         if b.count == n && a.count == 1 {
             let s = x[0]
-            var total: Scalar = 0
+            var total = CompensatedSum<Scalar>()
             for i in 0..<n {
                 let (da, db) = Rule.partials(s, z[i], y[i])
-                total += g[i] * da
+                total.add(g[i] * da)
                 gb?[i] += g[i] * db
             }
-            ga?[0] += total
+            ga?[0] += total.value
             return
         }
         // General broadcast: each output element's contributions go straight to the operand
@@ -155,33 +157,33 @@ extension OpContext {
             // The four cases apart, so each inner loop has no branch.
             switch (sa == 0, sb == 0) {
             case (true, false):
-                var total: Scalar = 0
+                var total = CompensatedSum<Scalar>()
                 for j in 0..<length {
                     let k = o &+ j &* so
                     let (da, db) = Rule.partials(x[ia], z[ib &+ j &* sb], y[k])
-                    total += g[k] * da
+                    total.add(g[k] * da)
                     tb[ib &+ j &* sb] += g[k] * db
                 }
-                ta[ia] += total
+                ta[ia] += total.value
             case (false, true):
-                var total: Scalar = 0
+                var total = CompensatedSum<Scalar>()
                 for j in 0..<length {
                     let k = o &+ j &* so
                     let (da, db) = Rule.partials(x[ia &+ j &* sa], z[ib], y[k])
                     ta[ia &+ j &* sa] += g[k] * da
-                    total += g[k] * db
+                    total.add(g[k] * db)
                 }
-                tb[ib] += total
+                tb[ib] += total.value
             case (true, true):
-                var (totalA, totalB): (Scalar, Scalar) = (0, 0)
+                var (totalA, totalB) = (CompensatedSum<Scalar>(), CompensatedSum<Scalar>())
                 for j in 0..<length {
                     let k = o &+ j &* so
                     let (da, db) = Rule.partials(x[ia], z[ib], y[k])
-                    totalA += g[k] * da
-                    totalB += g[k] * db
+                    totalA.add(g[k] * da)
+                    totalB.add(g[k] * db)
                 }
-                ta[ia] += totalA
-                tb[ib] += totalB
+                ta[ia] += totalA.value
+                tb[ib] += totalB.value
             case (false, false):
                 for j in 0..<length {
                     let k = o &+ j &* so

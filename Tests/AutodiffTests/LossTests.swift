@@ -120,4 +120,15 @@ struct LossAccuracyTests {
         let error = Swift.abs(single - double) / Swift.abs(double)
         #expect(error <= 1e-5, "\(loss): Float \(single), Double \(double), relative error \(error)")
     }
+
+    @Test("the gradient of a scalar broadcast over 10⁶ elements, in Float within 1e-5 of Double")
+    func broadcastGradient() {
+        var generator = SeededGenerator(seed: 23)
+        let x = Tensor<Float>.randomUniform([1_000_000], in: 0..<1, using: &generator)
+        func gradientOfScale<T: TensorScalar>(_: T.Type) -> Double {
+            Double(gradient(at: [x.converted(to: T.self), Tensor<T>(1.5)]) { ($0[0] * $0[1]).sum() }[1].scalar)
+        }
+        let (single, double) = (gradientOfScale(Float.self), gradientOfScale(Double.self))
+        #expect(Swift.abs(single - double) / double <= 1e-5, "Σx: Float \(single), Double \(double)")
+    }
 }

@@ -33,6 +33,21 @@ struct MisuseTests {
         }, "concatenate: part 1 of shape [2, 4] does not match part 0 of shape [3, 4] off axis 1")
     }
 
+    @Test("convolution and pooling name the op and both shapes")
+    func convolutionShapes() async {
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let tape = Tape<Float>()
+            _ = conv2d(tape.constant(.zeros([2, 3, 8, 8])), weight: tape.constant(.zeros([4, 2, 3, 3])))
+        }, "conv2d: input [2, 3, 8, 8], weight [4, 2, 3, 3]: the weight takes 2 channels per group, 1 group(s) make 2, the input has 3")
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let tape = Tape<Float>()
+            _ = conv2d(tape.constant(.zeros([1, 1, 4, 4])), weight: tape.constant(.zeros([1, 1, 5, 3])))
+        }, "conv2d: input [1, 1, 4, 4] and kernel 5×3 (input [1, 1, 4, 4], weight [1, 1, 5, 3]): the kernel spans 5×3, more than the padded input's 4×4")
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tape<Float>().constant(.zeros([3, 8, 8])).maxPool2d(kernel: (2, 2))
+        }, "maxPool2d: input [3, 8, 8] must be [batch, channels, height, width] (NCHW)")
+    }
+
     @Test("shape arithmetic is checked: overflowing and negative shapes stop")
     func shapeArithmetic() async {
         expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

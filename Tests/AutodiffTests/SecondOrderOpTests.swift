@@ -15,6 +15,8 @@ struct SecondOrderOpTests {
         case logSumExp, softmax, logSoftmax, meanSquaredError, binaryCrossEntropy, binaryCrossEntropyLogits
         case crossEntropy, crossEntropyLabels, softmaxCrossEntropyLabels, softmaxCrossEntropyTargets
         case select, stopGradient
+        case conv2d, conv2dStridePadding, conv2dDilation, conv2dGroups, conv2dPointwise, conv2dWholeInput
+        case maxPool2d, maxPool2dOverlapping, avgPool2d
         var testDescription: String { rawValue }
     }
 
@@ -39,6 +41,14 @@ struct SecondOrderOpTests {
         case .softmaxCrossEntropyTargets: return ([[3, 4], [3, 4]], positive)
         case .binaryCrossEntropy, .crossEntropy: return ([[3, 4], [3, 4]], positive)
         case .crossEntropyLabels: return ([[3, 4]], positive)
+        case .conv2d: return ([[2, 3, 5, 4], [4, 3, 3, 2], [4]], any)
+        case .conv2dStridePadding: return ([[1, 2, 6, 5], [3, 2, 3, 3]], any)
+        case .conv2dDilation: return ([[2, 1, 7, 6], [2, 1, 2, 3]], any)
+        case .conv2dGroups: return ([[1, 4, 4, 4], [6, 2, 2, 2], [6]], any)
+        case .conv2dPointwise: return ([[2, 3, 3, 3], [5, 3, 1, 1]], any)
+        case .conv2dWholeInput: return ([[2, 2, 3, 4], [3, 2, 3, 4]], any)
+        case .maxPool2d, .maxPool2dOverlapping: return ([[2, 2, 5, 5]], any)
+        case .avgPool2d: return ([[1, 2, 5, 6]], any)
         }
     }
 
@@ -88,6 +98,15 @@ struct SecondOrderOpTests {
             let mask = Tensor<T>(shape: [3, 4], scalars: (0..<12).map { $0 % 3 == 0 ? 1 : 0 })
             return select(mask, v[0], v[1] * v[0])
         case .stopGradient: return stopGradient(v[0]) * v[0]
+        case .conv2d: return conv2d(v[0], weight: v[1], bias: v[2])
+        case .conv2dStridePadding: return conv2d(v[0], weight: v[1], stride: (2, 2), padding: (1, 2))
+        case .conv2dDilation: return conv2d(v[0], weight: v[1], stride: (1, 2), dilation: (2, 2))
+        case .conv2dGroups: return conv2d(v[0], weight: v[1], bias: v[2], groups: 2)
+        case .conv2dPointwise: return conv2d(v[0], weight: v[1])
+        case .conv2dWholeInput: return conv2d(v[0], weight: v[1])
+        case .maxPool2d: return v[0].maxPool2d(kernel: (2, 2))
+        case .maxPool2dOverlapping: return v[0].maxPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1))
+        case .avgPool2d: return v[0].avgPool2d(kernel: (2, 3), stride: (1, 2), padding: (1, 1))
         }
     }
 

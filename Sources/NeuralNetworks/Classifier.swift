@@ -5,10 +5,19 @@ import Dispatch
 public protocol ClassifierModel<Scalar>: SendableMetatype {
     /// The scalar type.
     associatedtype Scalar: TensorScalar
-    /// Logits `[batch, classes]` for a batch.
+    /// Logits `[batch, classes]` for a batch, in inference mode.
     func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar>
+    /// Logits in training mode (`training: true`: dropout active) or inference mode; the
+    /// default is the inference form, for models that behave the same in both.
+    func callAsFunction(_ x: Variable<Scalar>, training: Bool) -> Variable<Scalar>
     /// Every trainable parameter.
     var parameters: [Variable<Scalar>] { get }
+}
+
+extension ClassifierModel {
+    /// The model in inference form, for models without training-only behaviour.
+    @inlinable
+    public func callAsFunction(_ x: Variable<Scalar>, training: Bool) -> Variable<Scalar> { self(x) }
 }
 
 extension MLP: ClassifierModel {}
@@ -116,7 +125,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         tape.reset()
         let rows = labels.count
         let x = tape.constant(shape: [rows, features.count / max(rows, 1)], copying: features)
-        let logits = model(x)
+        let logits = model(x, training: true)
         let loss: Variable<Scalar>
         switch lossKind {
         case .crossEntropy:

@@ -38,7 +38,12 @@ public enum Initializer: Sendable, Equatable, CustomStringConvertible {
 
     /// A weight matrix of shape `[fanIn, fanOut]`.
     public func weights<S: TensorScalar>(fanIn: Int, fanOut: Int, using generator: inout SeededGenerator) -> Tensor<S> {
-        let shape = [fanIn, fanOut]
+        weights(shape: [fanIn, fanOut], fanIn: fanIn, fanOut: fanOut, using: &generator)
+    }
+
+    /// Weights of any `shape` whose variance follows `fanIn` and `fanOut` (a convolution's
+    /// `[out, in, KH, KW]` has fan-in in·KH·KW and fan-out out·KH·KW).
+    public func weights<S: TensorScalar>(shape: [Int], fanIn: Int, fanOut: Int, using generator: inout SeededGenerator) -> Tensor<S> {
         switch self {
         case .zeros: return .zeros(shape)
         case let .normal(sigma): return .randomNormal(shape, standardDeviation: S(sigma), using: &generator)

@@ -1,0 +1,51 @@
+import Autodiff
+
+/// Layers applied one after another: any stack of ``Layer``s (convolutions, pooling, dense
+/// layers, activations, dropout, reshapes) as one ``ClassifierModel``. A ``Dense`` layer
+/// followed by a ReLU, sigmoid or tanh ``ActivationLayer`` runs as one fused op.
+///
+/// Parameters are named for checkpoints by the layer's position among the layers that have
+/// parameters: `layers.0.weight`, `layers.0.bias`, `layers.1.weight`, … — for an MLP these are
+/// the names ``MLP`` writes.
+public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringConvertible {
+    /// The layers, input first.
+    public let layers: [any Layer<Scalar>]
+
+    /// A model of `layers`.
+    public init(_ layers: [any Layer<Scalar>]) { self.layers = layers }
+
+    /// The output in inference mode.
+    @inlinable
+    public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> { self(x, training: false) }
+
+    /// The output in training or inference mode.
+    @inlinable
+    public func callAsFunction(_ x: Variable<Scalar>, training: Bool) -> Variable<Scalar> {
+        var h = x
+        var i = 0
+        while i < layers.count {
+            if let dense = layers[i] as? Dense<Scalar>, i + 1 < layers.count,
+               let activation = layers[i + 1] as? ActivationLayer<Scalar>, activation.activation.fused != nil {
+                h = dense(h, then: activation.activation)
+                i += 2
+                continue
+            }
+            h = layers[i](h, training: training)
+            i += 1
+        }
+        return h
+    }
+
+    /// Every parameter in order.
+    public var parameters: [Variable<Scalar>] { namedParameters.map(\.parameter) }
+
+    /// Parameters named `layers.K.NAME`, K counting the layers that have parameters.
+    public var namedParameters: [(name: String, parameter: Variable<Scalar>)] {
+        layers.filter { !$0.namedParameters.isEmpty }.enumerated().flatMap { k, layer in
+            layer.namedParameters.map { ("layers.\(k).\($0.name)", $0.parameter) }
+        }
+    }
+
+    /// The layers, one per line.
+    public var description: String { layers.map(\.description).joined(separator: "\n") }
+}

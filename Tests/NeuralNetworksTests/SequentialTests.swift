@@ -1,0 +1,131 @@
+import Foundation
+import NeuralNetworks
+import Testing
+
+/// Layers in a Sequential model: the MLP as one case of it, a small CNN's gradients, training,
+/// dropout's two modes, and checkpoints.
+@Suite("Sequential models and layers")
+struct SequentialTests {
+    /// A 6×6 single-channel CNN: conv 3×3 → relu → max-pool 2 → flatten → dense → 3 logits.
+    static func smallCNN<S: TensorScalar>(on tape: Tape<S>, seed: UInt64, dropout: Double = 0) -> Sequential<S> {
+        var generator = SeededGenerator(seed: seed)
+        return Sequential([
+            Reshape([1, 6, 6]),
+            Conv2D(inputs: 1, outputs: 4, kernel: (3, 3), padding: (1, 1), on: tape, using: &generator),
+            ActivationLayer(.relu),
+            MaxPool2D(kernel: (2, 2)),
+            Dropout(probability: dropout, seed: seed),
+            Reshape.flatten,
+            Dense(inputs: 36, outputs: 3, initializer: .he, on: tape, using: &generator),
+        ])
+    }
+
+    @Test("an MLP as a Sequential of dense and activation layers: the same logits and checkpoint names")
+    func mlpAsSequential() {
+        let tape = Tape<Float>()
+        let mlp = MLP<Float>(sizes: [5, 4, 3], activation: .relu, initializer: .he, on: tape, seed: 2)
+        let sequential = Sequential<Float>([mlp.layers[0], ActivationLayer(.relu), mlp.layers[1]])
+        let x = tape.constant(randomTensor([7, 5], seed: 3).converted(to: Float.self))
+        #expect(sequential(x).value == mlp(x).value)
+        #expect(sequential.namedParameters.map(\.name) == mlp.namedParameters.map(\.name))
+    }
+
+    @Test("the small CNN's computation (conv, relu, dropout, pooling, dense, loss) against finite differences in Double")
+    func cnnGradients() {
+        let tape = Tape<Double>()
+        let model = Self.smallCNN(on: tape, seed: 4)
+        let x = randomTensor([2, 36], seed: 5)
+        let weights = model.parameters.map(\.value)
+        expectGradientsOf(parameters: weights) { tape, parameters in
+            var generator = SeededGenerator(seed: 6)
+            let h = conv2d(tape.constant(x).reshaped(to: [2, 1, 6, 6]), weight: parameters[0], bias: parameters[1], padding: (1, 1))
+            let pooled = dropout(relu(h), probability: 0.3, using: &generator).maxPool2d(kernel: (2, 2)).reshaped(to: [2, 36])
+            return softmaxCrossEntropy(logits: linear(pooled, weight: parameters[2], bias: parameters[3]), labels: [2, 0])
+        }
+        #expect(model.namedParameters.map(\.name) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"])
+    }
+
+    /// 6×6 images of a horizontal bar, a vertical bar or a diagonal, with noise.
+    static func bars(count: Int, seed: UInt64) -> (features: Tensor<Float>, labels: [Int]) {
+        var generator = SeededGenerator(seed: seed)
+        var features: [Float] = []
+        var labels: [Int] = []
+        for i in 0..<count {
+            let label = i % 3, at = Int(generator.next() % 6)
+            for y in 0..<6 {
+                for x in 0..<6 {
+                    let on = label == 0 ? y == at : (label == 1 ? x == at : x == y)
+                    features.append((on ? 1 : 0) + Float(generator.nextUnitDouble() * 0.3))
+                }
+            }
+            labels.append(label)
+        }
+        return (Tensor(shape: [count, 36], scalars: features), labels)
+    }
+
+    @Test("a small CNN with dropout learns bars, on one worker and on two", arguments: [1, 2])
+    func cnnLearns(workers: Int) {
+        let (features, labels) = Self.bars(count: 300, seed: 7)
+        var trainer = ClassifierTrainer(workers: workers, optimizer: .adam(beta1: 0.9, beta2: 0.999)) { (tape: Tape<Float>) in
+            Self.smallCNN(on: tape, seed: 8, dropout: 0.2)
+        }
+        features.withUnsafeBufferPointer { f in
+            labels.withUnsafeBufferPointer { l in
+                for _ in 0..<60 {
+                    for start in stride(from: 0, to: 300, by: 50) {
+                        _ = trainer.step(features: UnsafeBufferPointer(rebasing: f[(start * 36)..<((start + 50) * 36)]),
+                                         labels: UnsafeBufferPointer(rebasing: l[start..<(start + 50)]), learningRate: 0.01)
+                    }
+                }
+            }
+        }
+        let test = Self.bars(count: 150, seed: 9)
+        let accuracy = trainer.evaluate(test.features, labels: test.labels).accuracy
+        #expect(accuracy >= 0.95, "\(workers) worker(s): test accuracy \(accuracy)")
+    }
+
+    @Test("dropout: inference is the identity; training drops about p and scales the rest by 1/(1-p), from its seed")
+    func dropoutModes() {
+        let tape = Tape<Double>()
+        let x = tape.constant(Tensor(repeating: 2, shape: [10_000]))
+        let layer = Dropout<Double>(probability: 0.25, seed: 1)
+        #expect(layer(x, training: false).value == x.value)
+        let dropped = layer(x, training: true).value.scalars
+        let kept = dropped.filter { $0 != 0 }
+        #expect(Swift.abs(Double(kept.count) / 10_000 - 0.75) < 0.02 && kept.allSatisfy { Swift.abs($0 - 2 / 0.75) < 1e-12 })
+        #expect(Dropout<Double>(probability: 0.25, seed: 1)(x, training: true).value.scalars == dropped, "the seed fixes the mask")
+        #expect(layer(x, training: true).value.scalars != dropped, "the next step draws another mask")
+    }
+
+    @Test("a Sequential's checkpoint loads into a fresh model of the same layers, and another architecture is refused by name")
+    func checkpoint() throws {
+        let tape = Tape<Float>()
+        let model = Self.smallCNN(on: tape, seed: 10)
+        let bytes = Checkpoint.encode(model.namedParameters.map { ($0.name, $0.parameter.value) }, metadata: [:])
+        let contents: CheckpointContents<Float> = try Checkpoint.decode(bytes, path: "cnn")
+        let other = Self.smallCNN(on: Tape<Float>(), seed: 11)
+        try Checkpoint.apply(contents, to: other.namedParameters, path: "cnn")
+        let x = randomTensor([3, 36], seed: 12).converted(to: Float.self)
+        #expect(other(other.parameters[0].tape.constant(x)).value == model(tape.constant(x)).value)
+        var generator = SeededGenerator(seed: 13)
+        let wider = Sequential<Float>([Reshape([1, 6, 6]), Conv2D(inputs: 1, outputs: 5, kernel: (3, 3), on: Tape<Float>(), using: &generator)])
+        #expect(throws: CheckpointError.incompatible(path: "cnn", reason: "'layers.0.weight' has shape [4, 1, 3, 3], the model needs [5, 1, 3, 3]")) {
+            try Checkpoint.apply(contents, to: wider.namedParameters, path: "cnn")
+        }
+    }
+}
+
+/// Random Double inputs from a fixed seed.
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor<Double> {
+    var generator = SeededGenerator(seed: seed)
+    return Tensor.randomUniform(shape, in: -1..<1, using: &generator)
+}
+
+/// Tape gradients of `function` against finite differences at `parameters`.
+func expectGradientsOf(
+    parameters: [Tensor<Double>], sourceLocation: SourceLocation = #_sourceLocation,
+    _ function: (Tape<Double>, [Variable<Double>]) -> Variable<Double>
+) {
+    let result = GradientCheck.check(at: parameters, function)
+    #expect(result.maxError < 1e-6, "expected gradients within 1e-6 of finite differences, got \(result)", sourceLocation: sourceLocation)
+}

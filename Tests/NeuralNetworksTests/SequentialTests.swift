@@ -129,3 +129,56 @@ func expectGradientsOf(
     let result = GradientCheck.check(at: parameters, function)
     #expect(result.maxError < 1e-6, "expected gradients within 1e-6 of finite differences, got \(result)", sourceLocation: sourceLocation)
 }
+
+@Suite("Sequential architectures as text")
+struct SequentialArchitectureTests {
+    /// PyTorch's MNIST example CNN.
+    static let pytorchExample = "reshape 1×28×28; conv2d 1→32 3×3; relu; conv2d 32→64 3×3; relu; maxpool 2×2; dropout 0.25; "
+        + "flatten; dense 9216→128; relu; dropout 0.5; dense 128→10"
+
+    @Test("the text reads back to the same layers, and the model's layers describe themselves the same way")
+    func roundTrip() throws {
+        var problem = ""
+        let architecture = try #require(SequentialArchitecture(parsing: Self.pytorchExample, problem: &problem))
+        #expect(architecture.description == Self.pytorchExample)
+        #expect(try architecture.outputShape(forSample: [784]).get() == [10])
+        let model: Sequential<Float> = architecture.makeModel(on: Tape<Float>(), seed: 1)
+        #expect(model.layers.map(\.description).joined(separator: "; ") == Self.pytorchExample)
+        #expect(model.parameters.map(\.shape) == [[32, 1, 3, 3], [32], [64, 32, 3, 3], [64], [9216, 128], [128], [128, 10], [10]])
+        let options = "conv2d 4→6 5×3 stride 2,1 padding 1,2 dilation 2,2 groups 2 no-bias; avgpool 3×3 stride 1,1 padding 1,1"
+        #expect(SequentialArchitecture(parsing: options, problem: &problem)?.description == options)
+    }
+
+    @Test("text that is not a layer, and layers that do not fit, are named", arguments: [
+        ("conv2d 1→32 3x3", "'conv2d 1→32 3x3' is not a layer"),
+        ("dense 784→10; softmax", "'softmax' is not a layer"),
+        ("reshape 1×28×28; conv2d 3→8 3×3", "layer 1 (conv2d 3→8 3×3): takes [3, H, W] samples, gets [1, 28, 28]"),
+        ("reshape 1×28×28; flatten; dense 700→10", "layer 2 (dense 700→10): takes samples of [700], gets [784]"),
+        ("reshape 1×28×28; conv2d 1→4 30×3", "layer 1 (conv2d 1→4 30×3): the kernel spans 30, more than the padded input's 28"),
+        ("reshape 1×28×28; flatten; dense 784→4611686018427387904", "more parameters than Int.max"),
+        ("reshape 1×28×28; flatten; dense 784→99999999999", "more than this machine's"),
+    ])
+    func problems(_ text: String, _ expected: String) {
+        var problem = ""
+        if let architecture = SequentialArchitecture(parsing: text, problem: &problem) {
+            if case let .failure(reason) = architecture.outputShape(forSample: [784]) { problem = reason.description }
+        }
+        #expect(problem.contains(expected), "expected '\(expected)', got '\(problem)'")
+    }
+
+    @Test("a checkpoint's layers are checked against its tensors before a model is built")
+    func checkpointChecks() throws {
+        var problem = ""
+        let architecture = try #require(SequentialArchitecture(parsing: "reshape 1×28×28; conv2d 1→2 3×3; relu; flatten; dense 1352→10",
+                                                               problem: &problem))
+        let model: Sequential<Float> = architecture.makeModel(on: Tape<Float>(), seed: 3)
+        var tensors = model.namedParameters.map { ($0.name, $0.parameter.value) }
+        let good: CheckpointContents<Float> = try Checkpoint.decode(Checkpoint.encode(tensors, metadata: architecture.metadata), path: "c")
+        #expect(try SequentialArchitecture(checkpoint: good, sample: [784], path: "c") == architecture)
+        tensors[0].1 = Tensor(shape: [2, 1, 9], scalars: tensors[0].1.scalars)
+        let bad: CheckpointContents<Float> = try Checkpoint.decode(Checkpoint.encode(tensors, metadata: architecture.metadata), path: "c")
+        #expect(throws: CheckpointError.incompatible(path: "c", reason: "'layers.0.weight' has shape [2, 1, 9], but the layers need [2, 1, 3, 3]")) {
+            _ = try SequentialArchitecture(checkpoint: bad, sample: [784], path: "c")
+        }
+    }
+}

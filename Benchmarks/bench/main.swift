@@ -1,4 +1,4 @@
-// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces|second-order|peak|accuracy] [flags]`, one line per figure:
+// Benchmarks: `swift run -c release bench [gemm|mlp|sqrt|forces|second-order|peak|accuracy|cnn] [flags]`, one line per figure:
 // `name: median X unit (min A, max B, n=N)`. Benchmarks/compare.sh runs them beside the numpy
 // reference and prints the ratios.
 import ExampleSupport
@@ -13,6 +13,7 @@ let usage = """
            bench second-order [--runs N]
            bench peak
            bench accuracy [--rows N]
+           bench cnn [--threads N] [--parallel gemm|batch] [--batch 64] [--batches N] [--runs N] [--data DIR]
     """
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
@@ -51,6 +52,16 @@ case "second-order":
     secondOrderBenchmark(options)
 case "peak":
     peakBenchmark()
+case "cnn":
+    var options = CommandLineOptions(program: "bench cnn", summary: "Training throughput of PyTorch's MNIST example CNN.")
+    options.option("threads", "N", "threads (default 1)")
+    options.option("parallel", "HOW", "gemm: split each product across the threads (default); batch: split the batch across tapes")
+    options.option("batch", "N", "minibatch size (default 64)")
+    options.option("batches", "N", "minibatches per timed round (default 100)")
+    options.option("runs", "N", "timed rounds after a warm-up round (default 5)")
+    options.option("data", "DIR", "MNIST folder (default Data/mnist)")
+    options.parse(Array(arguments.dropFirst()))
+    cnnBenchmark(options)
 case "accuracy":
     var options = CommandLineOptions(program: "bench accuracy", summary: "Each fused loss in Float against Double, [rows, 2] inputs.")
     options.option("rows", "N", "rows of two elements (default 5000000: 10⁷ elements)")

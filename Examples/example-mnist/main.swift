@@ -11,11 +11,12 @@ let options: CommandLineOptions = {
     var options = CommandLineOptions(
         program: program,
         summary: "Train an MLP on MNIST (default: 784-256-128-10 ReLU, Adam, 10 epochs, ≥98% test accuracy).")
-    options.option("epochs", "N", "training epochs (default 10; 0 with --load when not given)")
+    options.option("epochs", "N", "training epochs (default 10, 6 for --model cnn; 0 with --load when not given)")
     options.option("batch-size", "N", "minibatch size (default 128)")
-    options.option("lr", "RATE", "learning rate (default 0.001 for adam and rmsprop, 0.01 for adagrad, 0.1 for sgd and momentum)")
+    options.option("lr", "RATE", "learning rate (default 0.001 for adam and rmsprop, 0.002 for adam with --model cnn, 0.01 for adagrad, 0.1 for sgd and momentum)")
     options.option("optimizer", "NAME", "sgd, momentum, adagrad, rmsprop or adam (default adam)")
     options.option("schedule", "NAME", "constant, step (×0.9 every 5000 iterations) or cosine (default cosine)")
+    options.option("model", "NAME", "mlp (the default) or cnn (two 5×5 convolutions with max-pooling, a dense layer with dropout)")
     options.option("hidden", "SIZES", "hidden layer widths, e.g. 256,128 (default 256,128)")
     options.option("activation", "NAME", "relu, sigmoid, tanh or leaky-relu[:alpha], for every hidden layer or one each: relu,tanh (default relu)")
     options.option("init", "NAME", "zeros, normal[:sigma], xavier or he (default he)")
@@ -25,7 +26,7 @@ let options: CommandLineOptions = {
     options.option("early-stop", "EPOCHS", "with --validation: stop when validation accuracy has not improved for this many epochs")
     options.option("seed", "N", "random seed for weights and shuffling (default 1)")
     options.option("threads", "N", "threads (default: the cores, at most 8); the same weights for any count unless --parallel batch")
-    options.option("parallel", "HOW", "products: split each large matrix product across the threads (default, deterministic); batch: split the batch across tapes")
+    options.option("parallel", "HOW", "products: split each large matrix product across the threads (the MLP's default; the same weights for any thread count); batch: split the batch across tapes (the CNN's default: its per-image products are too small to split)")
     options.option("data", "DIR", "folder with the four MNIST IDX files, .gz or raw (default Data/mnist)")
     options.option("classes", "NAMES", "class names, comma-separated (default: classes.txt beside the data, Fashion-MNIST's, or digits)")
     options.option("save", "FILE", "where to write the trained model (default DATASET-model.safetensors, mnist-model.safetensors for MNIST)")
@@ -46,6 +47,11 @@ let datasetName = options.string("data").map(ClassNames.datasetName) ?? "mnist"
 let defaultModelPath = "\(datasetName)-model.safetensors"
 ComputeSettings.maxThreads = options.int("threads", ComputeSettings.maxThreads, in: 1...64)
 let seed = options.seed(1)
+/// --model: mlp or cnn.
+let modelName = options.parsed("model", "mlp", accepted: "mlp, cnn") { ["mlp", "cnn"].contains($0) ? $0 : nil }
+if modelName == "cnn" && (options.isSet("hidden") || options.isSet("activation")) {
+    options.fail("--hidden and --activation describe the MLP; --model cnn has its own layers")
+}
 /// --hidden and --activation, read (and refused when malformed) before any file is opened.
 /// With --load and no --hidden the layers are the checkpoint's, so a list of activations is
 /// only checked for its names here (its count against the checkpoint's layers later).
@@ -58,20 +64,49 @@ let hiddenLayers: (widths: [Int], activations: [Activation]) = {
     return (widths, activations)
 }()
 
+/// The CNN of `--model cnn`: two 5×5 convolutions with max-pooling, a dense layer with dropout.
+let cnnLayers = "reshape 1×28×28; conv2d 1→16 5×5 padding 2,2; relu; maxpool 2×2; conv2d 16→32 5×5 padding 2,2; relu; "
+    + "maxpool 2×2; flatten; dense 1568→128; relu; dropout 0.25; dense 128→10"
+
+/// What the model is: an MLP (`--model mlp`, checkpoints of format autodiff-mlp) or any
+/// sequential stack of layers (`--model cnn`, format autodiff-sequential).
+enum ModelKind {
+    case mlp(MLPArchitecture)
+    case sequential(SequentialArchitecture)
+}
+
 /// The architecture: from the checkpoint's metadata when loading, otherwise from the flags.
 struct Architecture {
-    var description: MLPArchitecture
+    var kind: ModelKind
     /// The checkpoint's tensors, read once (every worker's model takes its weights from here).
     var weights: CheckpointContents<Float>?
 
-    var sizes: [Int] { description.sizes }
-    var activations: [Activation] { description.activations }
-    var metadata: [String: String] { description.metadata }
+    var metadata: [String: String] {
+        switch kind {
+        case let .mlp(mlp): mlp.metadata
+        case let .sequential(layers): layers.metadata
+        }
+    }
+
+    /// `784-256-128-10 relu`, or the layers of a sequential model.
+    var summary: String {
+        switch kind {
+        case let .mlp(mlp): Self.describe(mlp)
+        case let .sequential(layers): layers.description
+        }
+    }
 
     init(options: CommandLineOptions, inputWidth: Int) {
-        let sizes = [inputWidth] + hiddenLayers.widths + [10]
-        if let problem = MLP<Float>.problem(withSizes: sizes) { exitWithError(program, "--hidden: \(problem)") }
-        description = MLPArchitecture(sizes: sizes, activations: hiddenLayers.activations)
+        switch modelName {
+        case "cnn":
+            var problem = ""
+            guard let layers = SequentialArchitecture(parsing: cnnLayers, problem: &problem) else { exitWithError(program, problem) }
+            kind = .sequential(layers)
+        default:
+            let sizes = [inputWidth] + hiddenLayers.widths + [10]
+            if let problem = MLP<Float>.problem(withSizes: sizes) { exitWithError(program, "--hidden: \(problem)") }
+            kind = .mlp(MLPArchitecture(sizes: sizes, activations: hiddenLayers.activations))
+        }
     }
 
     /// The architecture a checkpoint describes, checked against its tensors' shapes (and sane
@@ -79,17 +114,31 @@ struct Architecture {
     init(checkpoint path: String) {
         do {
             let contents: CheckpointContents<Float> = try Checkpoint.read(from: path)
-            description = try MLPArchitecture(checkpoint: contents, path: path)
-            guard description.sizes.last == 10 else {
-                exitWithError(program, "\(path): the model has \(description.sizes.last!) outputs; this program classifies 10 digits")
+            if contents.metadata["format"] == "autodiff-sequential" {
+                let layers = try SequentialArchitecture(checkpoint: contents, sample: [784], path: path)
+                kind = .sequential(layers)
+                guard case .success([10]) = layers.outputShape(forSample: [784]) else {
+                    exitWithError(program, "\(path): the model does not map 28×28 digits to 10 classes")
+                }
+            } else {
+                let mlp = try MLPArchitecture(checkpoint: contents, path: path)
+                kind = .mlp(mlp)
+                guard mlp.sizes.last == 10 else {
+                    exitWithError(program, "\(path): the model has \(mlp.sizes.last!) outputs; this program classifies 10 digits")
+                }
             }
             weights = contents
         } catch {
             exitWithError(program, "\(error)")
         }
+        if options.isSet("model") && (modelName == "cnn") != { if case .sequential = kind { true } else { false } }() {
+            exitWithError(program, "--model \(modelName) asks for another kind of model than \(path) holds (\(summary)); leave --model out to use the saved one")
+        }
         // --hidden or --activation beside --load must describe the saved model, never be ignored.
         if options.isSet("hidden") || options.isSet("activation") {
-            let saved = description
+            guard case let .mlp(saved) = kind else {
+                exitWithError(program, "--hidden and --activation describe an MLP; \(path) holds a sequential model (\(summary))")
+            }
             let hidden = options.isSet("hidden") ? hiddenLayers.widths : Array(saved.sizes.dropFirst().dropLast())
             let activations = options.string("activation").map { MLPArchitecture.activations(parsing: $0, hiddenLayers: hidden.count) }
                 ?? saved.activations
@@ -99,7 +148,7 @@ struct Architecture {
             let asked = MLPArchitecture(sizes: [saved.sizes[0]] + hidden + [saved.sizes.last!], activations: activations)
             let flags = ["hidden", "activation"].filter(options.isSet).map { "--\($0) \(options.string($0, ""))" }
             guard asked == saved else {
-                exitWithError(program, "\(flags.joined(separator: " ")) asks for \(Self.describe(asked)), but \(path) holds \(Self.describe(description)); leave \(flags.count == 1 ? "it" : "them") out to use the saved model, or train a new one without --load")
+                exitWithError(program, "\(flags.joined(separator: " ")) asks for \(Self.describe(asked)), but \(path) holds \(Self.describe(saved)); leave \(flags.count == 1 ? "it" : "them") out to use the saved model, or train a new one without --load")
             }
         }
     }
@@ -108,12 +157,30 @@ struct Architecture {
     static func describe(_ architecture: MLPArchitecture) -> String {
         architecture.sizes.map(String.init).joined(separator: "-") + " " + architecture.activationsDescription
     }
+
+    /// Why the model cannot take images of `pixels` pixels, or nil.
+    func problem(imageSize pixels: Int) -> String? {
+        switch kind {
+        case let .mlp(mlp):
+            return mlp.sizes[0] == pixels ? nil : "the model takes \(mlp.sizes[0]) inputs but the data's images have \(pixels) pixels"
+        case let .sequential(layers):
+            if case let .failure(problem) = layers.outputShape(forSample: [pixels]) {
+                return "the model does not take the data's images of \(pixels) pixels: \(problem)"
+            }
+            return nil
+        }
+    }
 }
 
 /// A model on `tape`, built from `architecture`, with the checkpoint's weights if it has them.
-func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, initializer: Initializer) -> MLP<S> {
-    let model = MLP<S>(sizes: architecture.sizes, activations: architecture.activations, initializer: initializer,
-                       on: tape, seed: seed)
+func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, initializer: Initializer) -> Sequential<S> {
+    let model: Sequential<S>
+    switch architecture.kind {
+    case let .mlp(mlp):
+        model = Sequential(MLP<S>(sizes: mlp.sizes, activations: mlp.activations, initializer: initializer, on: tape, seed: seed))
+    case let .sequential(layers):
+        model = layers.makeModel(on: tape, seed: seed, initializer: initializer)
+    }
     if let weights = architecture.weights {
         let converted = CheckpointContents<S>(converting: weights)
         do { try Checkpoint.apply(converted, to: model.namedParameters, path: options.string("load") ?? defaultModelPath) }
@@ -122,11 +189,9 @@ func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, 
     return model
 }
 
-/// Stops when the model's input width is not the data's image size.
+/// Stops when the model cannot take the data's images.
 func checkInputWidth(_ architecture: Architecture, _ data: MNIST<Float>) {
-    guard architecture.sizes[0] == data.imageSize else {
-        exitWithError(program, "the model takes \(architecture.sizes[0]) inputs but the data's images have \(data.imageSize) pixels")
-    }
+    if let problem = architecture.problem(imageSize: data.imageSize) { exitWithError(program, problem) }
 }
 
 func loadData() -> MNIST<Float> {
@@ -142,10 +207,10 @@ if let imagePath = options.string("predict") {
     }
     let tape = Tape<Float>()
     let architecture = Architecture(checkpoint: modelPath)
-    guard architecture.sizes[0] == 784 else {
-        exitWithError(program, "\(modelPath): the model takes \(architecture.sizes[0]) inputs; --predict reads 28×28 digits (784)")
+    if let problem = architecture.problem(imageSize: 784) {
+        exitWithError(program, "\(modelPath): --predict reads 28×28 digits (784 pixels), and \(problem)")
     }
-    let model: MLP<Float> = makeModel(on: tape, architecture, initializer: .zeros)
+    let model: Sequential<Float> = makeModel(on: tape, architecture, initializer: .zeros)
     if let show = options.string("show") {
         do { try AtomicFile.checkWritable(show) } catch { exitWithError(program, "--show: \(error)") }
     }
@@ -181,12 +246,15 @@ if options.isSet("check-gradients") {
     let data = loadData()
     let architecture = checkpointArchitecture ?? Architecture(options: options, inputWidth: data.imageSize)
     checkInputWidth(architecture, data)
+    guard case let .mlp(mlp) = architecture.kind else {
+        exitWithError(program, "--check-gradients checks the MLP (--model mlp); the CNN's ops are checked by the test suite")
+    }
     let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
-    let reference: MLP<Double> = makeModel(on: Tape<Double>(), architecture, initializer: initializer)
+    let reference: Sequential<Double> = makeModel(on: Tape<Double>(), architecture, initializer: initializer)
     let batch = data.training.subset(Array(0..<8))
     let features = batch.features.converted(to: Double.self)
     let weights = reference.namedParameters.map { ($0.name, $0.parameter.value) }
-    print("gradient check: \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.description.activationsDescription), batch of 8, softmax cross-entropy")
+    print("gradient check: \(architecture.summary), batch of 8, softmax cross-entropy")
     print("comparing tape gradients with central differences on 40 sampled entries per parameter (Double)")
     /// The MLP's loss on the batch, for any scalar: run in Double against finite differences,
     /// and in Float against Double.
@@ -201,10 +269,10 @@ if options.isSet("check-gradients") {
             return softmaxCrossEntropy(logits: h, labels: labels)
         }
     }
-    let loss = BatchLoss(features: features, labels: batch.labels, activations: architecture.activations)
+    let loss = BatchLoss(features: features, labels: batch.labels, activations: mlp.activations)
     let result = GradientCheck.check(at: weights.map(\.1), samplesPerInput: 40) { tape, parameters in loss(tape, parameters) }
     // The model as trained: Float weights, the Float kernels; its gradients against the same run in Double.
-    let floatModel: MLP<Float> = makeModel(on: Tape<Float>(), architecture, initializer: initializer)
+    let floatModel: Sequential<Float> = makeModel(on: Tape<Float>(), architecture, initializer: initializer)
     let precision = GradientCheck.checkFloatInDouble(at: floatModel.namedParameters.map(\.parameter.value), loss)
     print("and the Float model's gradients (the training kernels) against the same computation in Double, normwise")
     for (i, (name, _)) in weights.enumerated() {
@@ -223,14 +291,18 @@ if options.isSet("check-gradients") {
 
 let start = Date()
 let loadPath = options.string("load")
-let epochs = options.int("epochs", loadPath == nil ? 10 : 0, in: 0...10_000)
+// A checkpoint is read and checked first: its kind of model sets the defaults below.
+let checkpointArchitecture = loadPath.map { Architecture(checkpoint: $0) }
+let convolutional = checkpointArchitecture.map { if case .sequential = $0.kind { true } else { false } } ?? (modelName == "cnn")
+let epochs = options.int("epochs", loadPath == nil ? (convolutional ? 6 : 10) : 0, in: 0...10_000)
 let batchSize = options.int("batch-size", 128, in: 1...60_000)
 let optimizerKind = options.parsed("optimizer", "adam", accepted: "sgd, momentum, adagrad, rmsprop, adam", OptimizerKind.init(name:))
 let defaultRate: Double
 switch optimizerKind {
 case .sgd, .momentum: defaultRate = 0.1
 case .adaGrad: defaultRate = 0.01
-case .rmsProp, .adam: defaultRate = 0.001
+case .rmsProp: defaultRate = 0.001
+case .adam: defaultRate = convolutional ? 0.002 : 0.001
 }
 let learningRate = options.double("lr", defaultRate, in: 1e-12...100)
 let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
@@ -239,7 +311,9 @@ let validationFraction = options.double("validation", 0, in: 0...0.9)
 let patience: Int? = options.isSet("early-stop") ? options.int("early-stop", 3, in: 1...10_000) : nil
 if patience != nil && validationFraction == 0 { options.fail("--early-stop needs --validation FRACTION to judge the epochs by") }
 
-let parallel = options.parsed("parallel", "products", accepted: "products, batch") { ["products", "batch"].contains($0) ? $0 : nil }
+let parallel = options.parsed("parallel", convolutional ? "batch" : "products", accepted: "products, batch") {
+    ["products", "batch"].contains($0) ? $0 : nil
+}
 let lossKind = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))
 let scheduleName = options.parsed("schedule", "cosine", accepted: "constant, step, cosine") { ["constant", "step", "cosine"].contains($0) ? $0 : nil }
 let classNames: [String]
@@ -259,7 +333,6 @@ var pictures = PictureFolder(options.string("out", "example-mnist-output"), prog
 
 // A checkpoint and the flags are checked before the images are read (the batch size against
 // the training count, from the small label file); the input width needs the images.
-let checkpointArchitecture = loadPath.map { Architecture(checkpoint: $0) }
 let trainingCount: Int
 do { trainingCount = LabeledSet<Float>.trainingCount(of: try MNIST<Float>.trainingCount(directory: options.mnistDirectory()),
                                                      holdingOut: validationFraction) }
@@ -279,7 +352,7 @@ let (training, validation) = validationFraction > 0
 // instead (data-parallel workers), whose summed gradients round differently per thread count.
 var trainer = ClassifierTrainer(workers: parallel == "batch" ? ComputeSettings.maxThreads : 1,
                                 optimizer: optimizerKind, weightDecay: weightDecay) { tape in
-    makeModel(on: tape, architecture, initializer: initializer) as MLP<Float>
+    makeModel(on: tape, architecture, initializer: initializer) as Sequential<Float>
 }
 trainer.loss = lossKind
 // Recorded, then reported after the step that found it, so the program ends with exit code 1.
@@ -318,7 +391,7 @@ case "step": .stepDecay(initial: learningRate, factor: 0.9, every: 5000)
 default: .cosine(initial: learningRate, minimum: learningRate / 100, total: startIteration + iterations)
 }
 
-print("\(program): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.description.activationsDescription), \(optimizerKind) lr \(learningRate) (\(options.string("schedule", "cosine"))), batch \(batchSize), \(epochs) epochs, \(ComputeSettings.maxThreads) threads")
+print("\(program): \(architecture.summary), \(optimizerKind) lr \(learningRate) (\(options.string("schedule", "cosine"))), batch \(batchSize), \(epochs) epochs, \(ComputeSettings.maxThreads) threads")
 print(String(format: "data: %@, %d training, %d validation, %d test samples (loaded in %.1fs)", datasetName,
              training.count, validation?.count ?? 0, data.test.count, Date().timeIntervalSince(start)))
 
@@ -343,7 +416,7 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
             exitWithError(program, anomaly.description)
         }
         if iteration == startIteration && options.isSet("graph") {
-            pictures.writeGraph(trainer.tape.graph(), as: "graph", title: "One training step of \(architecture.sizes.map(String.init).joined(separator: "-")) (this thread's share of the batch)")
+            pictures.writeGraph(trainer.tape.graph(), as: "graph", title: "One training step of \(architecture.summary) (this thread's share of the batch)")
         }
         iteration += 1
         let rows = min(batchSize, training.count - b * batchSize)
@@ -393,7 +466,7 @@ if let best, best.epoch < curves.trainLoss.count {
 
 let probabilities = trainer.probabilities(data.test.features)
 let predicted = probabilities.argmaxRows()
-let test = ClassifierTrainer<MLP<Float>>.evaluate(probabilities: probabilities, labels: data.test.labels)
+let test = ClassifierTrainer<Sequential<Float>>.evaluate(probabilities: probabilities, labels: data.test.labels)
 print(String(format: "test accuracy: %.2f%% (loss %.4f) on %d images", 100 * test.accuracy, test.loss, data.test.count))
 print(String(format: "time: %.1fs", Date().timeIntervalSince(start)) + (epochs > 0 ? String(format: " (training %.1fs)", Date().timeIntervalSince(trainingStart)) : ""))
 if epochs > 0 || options.isSet("save") {
@@ -435,4 +508,40 @@ if side * side == width {
                              captions: wrong.map { "\(classNames[data.test.labels[$0]]) → \(classNames[predicted[$0]])" }, side: side).render(),
                    as: "misclassified.svg", caption: "the first \(wrong.count) misclassified test images")
 }
-pictures.writeIndex(title: "\(program) on \(datasetName): \(architecture.sizes.map(String.init).joined(separator: "-")) \(architecture.description.activationsDescription)")
+// A convolutional model's first layer: its filters, and the feature maps they make of the first
+// test image (after the activation that follows them).
+if let first = model.layers.firstIndex(where: { $0 is Conv2D<Float> }), let conv = model.layers[first] as? Conv2D<Float>,
+   conv.weight.shape[2] == conv.weight.shape[3], side * side == width {
+    let w = conv.weight.value
+    let (outputs, taps) = (w.shape[0], w.shape[1] * w.shape[2] * w.shape[3])
+    let kernel = w.shape[2]
+    // Each filter's first input channel, scaled to its own range (dark: the largest weights).
+    let filters = (0..<outputs).map { o -> [Double] in
+        let values = (0..<(kernel * kernel)).map { Double(w.scalars[o * taps + $0]) }
+        let (low, high) = (values.min() ?? 0, values.max() ?? 1)
+        return values.map { high > low ? ($0 - low) / (high - low) : 0 }
+    }
+    var filterGrid = ImageGrid(title: "First layer: \(outputs) filters of \(kernel)×\(kernel) (\(conv.description))", images: filters,
+                               captions: (0..<outputs).map { "filter \($0)" }, side: kernel)
+    filterGrid.scale = 12
+    pictures.write(filterGrid.render(), as: "filters.svg", caption: "the first convolution's filters, each scaled to its own range")
+    let tape = trainer.tape
+    tape.reset()
+    let maps = tape.withoutGradients { () -> Tensor<Float> in
+        var h = tape.constant(Tensor(shape: [1, width], scalars: Array(data.test.features.scalars[0..<width])))
+        for layer in model.layers[...min(first + 1, model.layers.count - 1)] { h = layer(h, training: false) }
+        return h.value
+    }
+    if maps.rank == 4 && maps.shape[2] == maps.shape[3] {
+        let (channels, mapSide) = (maps.shape[1], maps.shape[2])
+        let images = (0..<channels).map { c -> [Double] in
+            let values = (0..<(mapSide * mapSide)).map { Double(maps.scalars[c * mapSide * mapSide + $0]) }
+            let high = values.max() ?? 0
+            return values.map { high > 0 ? $0 / high : 0 }
+        }
+        pictures.write(ImageGrid(title: "Feature maps of the first test image (a \(classNames[data.test.labels[0]])) after the first layer",
+                                 images: images, captions: (0..<channels).map { "map \($0)" }, side: mapSide).render(),
+                       as: "feature-maps.svg", caption: "what each filter makes of the first test image, scaled to its largest value")
+    }
+}
+pictures.writeIndex(title: "\(program) on \(datasetName): \(architecture.summary)")

@@ -14,6 +14,17 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
     /// A model of `layers`.
     public init(_ layers: [any Layer<Scalar>]) { self.layers = layers }
 
+    /// The MLP's layers with its activations between them: the same parameters (not copies),
+    /// the same ops and the same checkpoint names.
+    public init(_ mlp: MLP<Scalar>) {
+        var layers: [any Layer<Scalar>] = []
+        for (i, layer) in mlp.layers.enumerated() {
+            layers.append(layer)
+            if i < mlp.activations.count { layers.append(ActivationLayer<Scalar>(mlp.activations[i])) }
+        }
+        self.layers = layers
+    }
+
     /// The output in inference mode.
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> { self(x, training: false) }

@@ -16,7 +16,7 @@ struct SecondOrderOpTests {
         case crossEntropy, crossEntropyLabels, softmaxCrossEntropyLabels, softmaxCrossEntropyTargets
         case select, stopGradient
         case conv2d, conv2dStridePadding, conv2dDilation, conv2dGroups, conv2dPointwise, conv2dWholeInput
-        case maxPool2d, maxPool2dOverlapping, avgPool2d, dropout
+        case maxPool2d, maxPool2dOverlapping, avgPool2d, avgPool2dInside, dropout
         var testDescription: String { rawValue }
     }
 
@@ -48,7 +48,7 @@ struct SecondOrderOpTests {
         case .conv2dPointwise: return ([[2, 3, 3, 3], [5, 3, 1, 1]], any)
         case .conv2dWholeInput: return ([[2, 2, 3, 4], [3, 2, 3, 4]], any)
         case .maxPool2d, .maxPool2dOverlapping: return ([[2, 2, 5, 5]], any)
-        case .avgPool2d: return ([[1, 2, 5, 6]], any)
+        case .avgPool2d, .avgPool2dInside: return ([[1, 2, 5, 6]], any)
         case .dropout: return ([[3, 4]], any)
         }
     }
@@ -108,6 +108,7 @@ struct SecondOrderOpTests {
         case .maxPool2d: return v[0].maxPool2d(kernel: (2, 2))
         case .maxPool2dOverlapping: return v[0].maxPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1))
         case .avgPool2d: return v[0].avgPool2d(kernel: (2, 3), stride: (1, 2), padding: (1, 1))
+        case .avgPool2dInside: return v[0].avgPool2d(kernel: (2, 2), stride: (1, 2))
         case .dropout:
             // The same mask on every evaluation: the generator starts from its seed each time.
             var generator = SeededGenerator(seed: 5)

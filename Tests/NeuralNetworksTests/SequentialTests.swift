@@ -25,6 +25,7 @@ struct SequentialTests {
         let tape = Tape<Float>()
         let mlp = MLP<Float>(sizes: [5, 4, 3], activation: .relu, initializer: .he, on: tape, seed: 2)
         let sequential = Sequential<Float>([mlp.layers[0], ActivationLayer(.relu), mlp.layers[1]])
+        #expect(Sequential(mlp).layers.map(\.description) == sequential.layers.map(\.description))
         let x = tape.constant(randomTensor([7, 5], seed: 3).converted(to: Float.self))
         #expect(sequential(x).value == mlp(x).value)
         #expect(sequential.namedParameters.map(\.name) == mlp.namedParameters.map(\.name))

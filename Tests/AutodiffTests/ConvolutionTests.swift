@@ -39,6 +39,8 @@ struct ConvolutionTests {
               ([2, 3, 3, 3], [5, 3, 1, 1], false, (1, 1), (0, 0), (1, 1), 1),
               ([2, 2, 3, 4], [3, 2, 3, 4], true, (1, 1), (0, 0), (1, 1), 1),
               ([1, 6, 9, 8], [6, 1, 3, 3], true, (3, 2), (2, 1), (1, 2), 6),
+              // A large unfolded image: 648 taps × 3136 positions.
+              ([3, 8, 64, 64], [4, 8, 9, 9], true, (1, 1), (0, 0), (1, 1), 1),
           ] as [([Int], [Int], Bool, (Int, Int), (Int, Int), (Int, Int), Int)])
     func convolutionValues(
         _ inputShape: [Int], _ weightShape: [Int], _ withBias: Bool, _ stride: (Int, Int), _ padding: (Int, Int),
@@ -59,6 +61,24 @@ struct ConvolutionTests {
         expectGradients(at: [randomTensor([1, 6, 9, 8], seed: 4), randomTensor([6, 1, 3, 3], seed: 5), randomTensor([6], seed: 6)]) {
             _, v in (conv2d(v[0], weight: v[1], bias: v[2], stride: (3, 2), padding: (2, 1), dilation: (1, 2), groups: 6) * 0.5).sum()
         }
+    }
+
+    @Test("a batch's gradients equal those of its images one at a time")
+    func chunkedGradients() {
+        let x = randomTensor([3, 8, 64, 64], seed: 7), w = randomTensor([4, 8, 9, 9], seed: 8), b = randomTensor([4], seed: 9)
+        let r = randomTensor([3, 4, 56, 56], seed: 10)
+        let whole = gradient(at: [x, w, b]) { (conv2d($0[0], weight: $0[1], bias: $0[2]) * r).sum() }
+        var byImage: [Tensor<Double>] = [.zeros(w.shape), .zeros(b.shape)]
+        var inputGradients: [Double] = []
+        for image in 0..<3 {
+            let xi = Tensor(shape: [1, 8, 64, 64], scalars: Array(x.scalars[(image * 32768)..<((image + 1) * 32768)]))
+            let ri = Tensor(shape: [1, 4, 56, 56], scalars: Array(r.scalars[(image * 12544)..<((image + 1) * 12544)]))
+            let part = gradient(at: [xi, w, b]) { (conv2d($0[0], weight: $0[1], bias: $0[2]) * ri).sum() }
+            inputGradients += part[0].scalars
+            byImage = [byImage[0] + part[1], byImage[1] + part[2]]
+        }
+        #expect(whole[0].maxAbsoluteDifference(Tensor(shape: x.shape, scalars: inputGradients)) < 1e-10)
+        #expect(whole[1].maxAbsoluteDifference(byImage[0]) < 1e-9 && whole[2].maxAbsoluteDifference(byImage[1]) < 1e-9)
     }
 
     @Test("max and average pooling equal their windows worked by hand")

@@ -1,7 +1,7 @@
 import Autodiff
 import Foundation
 
-/// A 2-D convolution layer over NCHW batches (``conv2d(_:weight:bias:stride:padding:dilation:groups:file:line:)``):
+/// A 2-D convolution layer over NCHW batches (Autodiff's `conv2d`):
 /// `weight` [outputs, inputs/groups, KH, KW], `bias` [outputs]. As PyTorch's `nn.Conv2d` but for
 /// the weights' start: He (N(0, 2/fan-in), fan-in = inputs/groups·KH·KW) by default, for the
 /// ReLU networks it is used in; the bias starts as PyTorch's, U(-1/√fan-in, 1/√fan-in).

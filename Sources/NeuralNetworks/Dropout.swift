@@ -1,6 +1,6 @@
 import Autodiff
 
-/// Inverted dropout (``dropout(_:probability:using:file:line:)``) in training, the identity in
+/// Inverted dropout (Autodiff's `dropout`) in training, the identity in
 /// inference, as PyTorch's `nn.Dropout`. The masks come from the layer's own generator, seeded
 /// at creation, so a seed fixes every step's mask; the layer is a reference to that generator,
 /// so copies of one layer share it (a model per thread needs a layer per thread).
@@ -16,6 +16,7 @@ public struct Dropout<Scalar: TensorScalar>: Layer {
         generator = GeneratorBox(SeededGenerator(seed: seed))
     }
 
+    /// `x` with elements dropped and the rest scaled in training; `x` itself in inference.
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>, training: Bool) -> Variable<Scalar> {
         training ? dropout(x, probability: probability, using: &generator.value) : x

@@ -30,6 +30,7 @@ public struct ActivationLayer<Scalar: TensorScalar>: Layer {
     /// The layer applying `activation`.
     public init(_ activation: Activation) { self.activation = activation }
 
+    /// The activation of every element (the same in training and inference).
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>, training: Bool) -> Variable<Scalar> { activation(x) }
     /// None.

@@ -1,6 +1,6 @@
 import Autodiff
 
-/// Max pooling over NCHW batches (``Variable/maxPool2d(kernel:stride:padding:dilation:file:line:)``);
+/// Max pooling over NCHW batches (`Variable.maxPool2d`);
 /// the stride defaults to the kernel, as in PyTorch's `nn.MaxPool2d`.
 public struct MaxPool2D<Scalar: TensorScalar>: Layer {
     /// Window size (rows, columns).
@@ -15,6 +15,7 @@ public struct MaxPool2D<Scalar: TensorScalar>: Layer {
         (self.kernel, self.stride, self.padding) = (kernel, stride ?? kernel, padding)
     }
 
+    /// The pooled batch `[N, C, OH, OW]` (the same in training and inference).
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>, training: Bool = false) -> Variable<Scalar> {
         x.maxPool2d(kernel: kernel, stride: stride, padding: padding)
@@ -25,7 +26,7 @@ public struct MaxPool2D<Scalar: TensorScalar>: Layer {
     public var description: String { poolingDescription("maxpool", kernel, stride, padding) }
 }
 
-/// Average pooling over NCHW batches (``Variable/avgPool2d(kernel:stride:padding:file:line:)``),
+/// Average pooling over NCHW batches (`Variable.avgPool2d`),
 /// dividing by the window's full size as PyTorch's `nn.AvgPool2d` does by default.
 public struct AvgPool2D<Scalar: TensorScalar>: Layer {
     /// Window size (rows, columns).
@@ -40,6 +41,7 @@ public struct AvgPool2D<Scalar: TensorScalar>: Layer {
         (self.kernel, self.stride, self.padding) = (kernel, stride ?? kernel, padding)
     }
 
+    /// The pooled batch `[N, C, OH, OW]` (the same in training and inference).
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>, training: Bool = false) -> Variable<Scalar> {
         x.avgPool2d(kernel: kernel, stride: stride, padding: padding)

@@ -13,6 +13,7 @@ public struct Reshape<Scalar: TensorScalar>: Layer {
     /// `[N, …]` → `[N, everything else]`.
     public static var flatten: Reshape { Reshape([-1]) }
 
+    /// The batch with each sample reshaped (the same in training and inference).
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>, training: Bool = false) -> Variable<Scalar> {
         x.reshaped(to: [x.shape[0]] + sampleShape)

@@ -3,7 +3,7 @@ import Foundation
 
 /// The layers of a ``Sequential`` model as text, what a checkpoint's metadata records
 /// (`"format": "autodiff-sequential"`, `"layers": "reshape 1×28×28; conv2d 1→32 3×3; relu; …"`)
-/// and what builds the model again. Each layer is written as its ``Layer/description``:
+/// and what builds the model again. Each layer is written as layer's `description`:
 /// `reshape 1×28×28`, `flatten`, `conv2d 1→32 3×3` (then `stride a,b`, `padding a,b`,
 /// `dilation a,b`, `groups g`, `no-bias` where they differ from the defaults), an activation
 /// name (`relu`), `maxpool 2×2` or `avgpool 2×2` (then `stride a,b`, `padding a,b`),
@@ -36,7 +36,7 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
     /// The metadata a checkpoint of this architecture carries.
     public var metadata: [String: String] { ["format": "autodiff-sequential", "layers": description] }
 
-    /// The layers as text, separated by `; ` (``init(parsing:)`` reads it back).
+    /// The layers as text, separated by `; ` (`init(parsing:problem:)` reads it back).
     public var description: String { layers.map(Self.describe).joined(separator: "; ") }
 
     static func describe(_ layer: LayerSpec) -> String {

@@ -251,29 +251,46 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     }
 
     /// Class probabilities `[count, classes]` for every row of `features`, computed in batches
-    /// without recording gradients.
+    /// of `batchSize` rows without recording gradients, spread over the workers' models (the
+    /// same result as on one).
     @inlinable
     public func probabilities(_ features: Tensor<Scalar>, batchSize: Int = 1000) -> Tensor<Scalar> {
         Failure.check(features.rank == 2, "probabilities: features \(features.shape) must be [count, features]")
+        Failure.check(batchSize >= 1, "probabilities: batch size \(batchSize) must be at least 1")
         let (count, width) = (features.shape[0], features.shape[1])
-        var rows: [Scalar] = []
-        var classes = 0
+        let chunks = (count + batchSize - 1) / batchSize
+        // With several workers each takes every workers-th chunk on its own model: a chunk is
+        // computed as on one worker, so the result does not depend on the split. The copies
+        // first take the first model's weights (a caller may have assigned them).
+        let parts = Swift.min(workers, Swift.max(chunks, 1))
+        if parts > 1 { synchronizeReplicas() }
+        let models = workerModels
+        var pieces = [[Scalar]](repeating: [], count: chunks)
         features.withUnsafeBufferPointer { all in
-            var start = 0
-            while start < count {
-                let end = min(count, start + batchSize)
-                tape.reset()
-                let p = tape.withoutGradients {
-                    model(tape.constant(shape: [end - start, width],
-                                        copying: UnsafeBufferPointer(rebasing: all[(start * width)..<(end * width)]))).softmax()
+            let address = UInt(bitPattern: all.baseAddress)
+            pieces.withUnsafeMutableBufferPointer { slots in
+                let out = UncheckedSendable(slots)
+                ComputeSettings.parallelParts(parts, threads: parts) { part in
+                    let model = models.value[part]
+                    let tape = model.parameters[0].tape
+                    let base = UnsafePointer<Scalar>(bitPattern: address)
+                    var chunk = part
+                    while chunk < chunks, let base {
+                        let (start, end) = (chunk * batchSize, Swift.min(count, (chunk + 1) * batchSize))
+                        tape.reset()
+                        let p = tape.withoutGradients {
+                            model(tape.constant(shape: [end - start, width],
+                                                copying: UnsafeBufferPointer(start: base + start * width, count: (end - start) * width))).softmax()
+                        }
+                        out.value[chunk] = p.value.scalars
+                        chunk += parts
+                    }
+                    tape.reset()
                 }
-                classes = p.shape[1]
-                p.tape.withValue(of: p) { rows.append(contentsOf: $0) }
-                start = end
             }
         }
-        tape.reset()
-        return Tensor(shape: [count, classes], scalars: rows)
+        let classes = count > 0 ? pieces[0].count / Swift.min(count, batchSize) : 0
+        return Tensor(shape: [count, classes], scalars: pieces.flatMap { $0 })
     }
 
     /// The predicted class of every row.

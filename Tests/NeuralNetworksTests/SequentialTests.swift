@@ -85,6 +85,18 @@ struct SequentialTests {
         #expect(accuracy >= 0.95, "\(workers) worker(s): test accuracy \(accuracy)")
     }
 
+    @Test("probabilities on two workers equal those on one, and follow weights assigned to the first model")
+    func parallelProbabilities() {
+        let (features, _) = Self.bars(count: 250, seed: 14)
+        let one = ClassifierTrainer(workers: 1, optimizer: .sgd) { (tape: Tape<Float>) in Self.smallCNN(on: tape, seed: 15) }
+        let two = ClassifierTrainer(workers: 2, optimizer: .sgd) { (tape: Tape<Float>) in Self.smallCNN(on: tape, seed: 15) }
+        #expect(two.probabilities(features, batchSize: 60) == one.probabilities(features, batchSize: 60))
+        let other = Self.smallCNN(on: Tape<Float>(), seed: 16)
+        for (source, target) in zip(other.parameters, two.model.parameters) { target.tape.assign(source.value, to: target) }
+        for (source, target) in zip(other.parameters, one.model.parameters) { target.tape.assign(source.value, to: target) }
+        #expect(two.probabilities(features, batchSize: 60) == one.probabilities(features, batchSize: 60))
+    }
+
     @Test("dropout: inference is the identity; training drops about p and scales the rest by 1/(1-p), from its seed")
     func dropoutModes() {
         let tape = Tape<Double>()

@@ -194,6 +194,24 @@ public enum Checkpoint {
         for (name, parameter) in parameters { parameter.tape.assign(contents.tensors[name]!, to: parameter) }
     }
 
+    /// Checks that `contents` holds a tensor of each expected name and shape, and nothing else
+    /// (``checkNoStrayTensors(_:parameters:path:)``); `source` says what expects them in the
+    /// messages ("the layers", "the metadata's sizes 784,16,10").
+    public static func checkTensors<S: TensorScalar>(
+        _ contents: CheckpointContents<S>, expected: [(name: String, shape: [Int])], source: String, path: String
+    ) throws(CheckpointError) {
+        for (name, shape) in expected {
+            guard let tensor = contents.tensors[name] else {
+                throw .incompatible(path: path, reason: "\(source) need a tensor '\(name)', which the file lacks"
+                                    + (contents.unsupported[name].map { " in F32 or F64 (it is \($0))" } ?? ""))
+            }
+            guard tensor.shape == shape else {
+                throw .incompatible(path: path, reason: "'\(name)' has shape \(tensor.shape), but \(source) need \(shape)")
+            }
+        }
+        try checkNoStrayTensors(contents, parameters: expected.map(\.name), path: path)
+    }
+
     /// Refuses a checkpoint holding a tensor that belongs to none of `parameters`, neither as a
     /// weight nor as optimizer state (`optimizer.first.NAME`, `optimizer.second.NAME`): a file
     /// of another architecture, or one edited by hand, is not loaded half.

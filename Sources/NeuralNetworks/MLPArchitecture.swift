@@ -58,20 +58,10 @@ public struct MLPArchitecture: Equatable, Sendable {
         guard let activations = Self.activations(parsing: activationName, hiddenLayers: sizes.count - 2) else {
             throw .incompatible(path: path, reason: "the metadata's activation '\(activationName)' is unknown or not one per hidden layer (relu, sigmoid, tanh, identity, leaky-relu:alpha with alpha in [0, 1])")
         }
-        var names: [String] = []
-        for (i, (inputs, outputs)) in zip(sizes, sizes.dropFirst()).enumerated() {
-            for (name, shape) in [("layers.\(i).weight", [inputs, outputs]), ("layers.\(i).bias", [outputs])] {
-                names.append(name)
-                guard let tensor = contents.tensors[name] else {
-                    throw .incompatible(path: path, reason: "the metadata's sizes \(sizesText) need a tensor '\(name)', which the file lacks"
-                                        + (contents.unsupported[name].map { " in F32 or F64 (it is \($0))" } ?? ""))
-                }
-                guard tensor.shape == shape else {
-                    throw .incompatible(path: path, reason: "'\(name)' has shape \(tensor.shape), but the metadata's sizes \(sizesText) need \(shape)")
-                }
-            }
+        let expected = zip(sizes, sizes.dropFirst()).enumerated().flatMap { i, layer in
+            [("layers.\(i).weight", [layer.0, layer.1]), ("layers.\(i).bias", [layer.1])]
         }
-        try Checkpoint.checkNoStrayTensors(contents, parameters: names, path: path)
+        try Checkpoint.checkTensors(contents, expected: expected, source: "the metadata's sizes \(sizesText)", path: path)
         self.init(sizes: sizes, activations: activations)
     }
 }

@@ -11,8 +11,20 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
     /// The layers, input first.
     public let layers: [any Layer<Scalar>]
 
+    /// Parameters named `layers.K.NAME`, K counting the layers that have parameters (worked out
+    /// once: the trainer reads them every step).
+    public let namedParameters: [(name: String, parameter: Variable<Scalar>)]
+    /// Every parameter in order.
+    public let parameters: [Variable<Scalar>]
+
     /// A model of `layers`.
-    public init(_ layers: [any Layer<Scalar>]) { self.layers = layers }
+    public init(_ layers: [any Layer<Scalar>]) {
+        self.layers = layers
+        namedParameters = layers.filter { !$0.namedParameters.isEmpty }.enumerated().flatMap { k, layer in
+            layer.namedParameters.map { ("layers.\(k).\($0.name)", $0.parameter) }
+        }
+        parameters = namedParameters.map(\.parameter)
+    }
 
     /// The MLP's layers with its activations between them: the same parameters (not copies),
     /// the same ops and the same checkpoint names.
@@ -22,7 +34,7 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
             layers.append(layer)
             if i < mlp.activations.count { layers.append(ActivationLayer<Scalar>(mlp.activations[i])) }
         }
-        self.layers = layers
+        self.init(layers)
     }
 
     /// The output in inference mode.
@@ -60,16 +72,6 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
         if let dropout = layer as? Dropout<Scalar> { return dropout(x, training: training) }
         if let dense = layer as? Dense<Scalar> { return dense(x) }
         return layer(x, training: training)
-    }
-
-    /// Every parameter in order.
-    public var parameters: [Variable<Scalar>] { namedParameters.map(\.parameter) }
-
-    /// Parameters named `layers.K.NAME`, K counting the layers that have parameters.
-    public var namedParameters: [(name: String, parameter: Variable<Scalar>)] {
-        layers.filter { !$0.namedParameters.isEmpty }.enumerated().flatMap { k, layer in
-            layer.namedParameters.map { ("layers.\(k).\($0.name)", $0.parameter) }
-        }
     }
 
     /// The layers, one per line.

@@ -244,21 +244,10 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
             throw .incompatible(path: path, reason: "the metadata's layers do not fit samples of \(sample): \(reason)")
         }
         // The parameter shapes come from the specs: nothing is allocated before the file fits.
-        var names: [String] = []
-        for (k, (kind, shapes)) in parsed.parameterShapes.enumerated() {
-            for (name, shape) in zip(kind, shapes) {
-                let full = "layers.\(k).\(name)"
-                names.append(full)
-                guard let tensor = contents.tensors[full] else {
-                    throw .incompatible(path: path, reason: "the layers need a tensor '\(full)', which the file lacks"
-                                        + (contents.unsupported[full].map { " in F32 or F64 (it is \($0))" } ?? ""))
-                }
-                guard tensor.shape == shape else {
-                    throw .incompatible(path: path, reason: "'\(full)' has shape \(tensor.shape), but the layers need \(shape)")
-                }
-            }
+        let expected = parsed.parameterShapes.enumerated().flatMap { k, layer in
+            zip(layer.0, layer.1).map { ("layers.\(k).\($0)", $1) }
         }
-        try Checkpoint.checkNoStrayTensors(contents, parameters: names, path: path)
+        try Checkpoint.checkTensors(contents, expected: expected, source: "the layers", path: path)
         self = parsed
     }
 

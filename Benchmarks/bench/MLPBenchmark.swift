@@ -56,7 +56,7 @@ func mlpBenchmark(_ options: CommandLineOptions) {
         // Against the FMA peak of as many cores as the run used, measured right after it.
         let peak = fmaPeak(threads: threads, runs: 3).median
         let achieved = sample.median * mlpFlopsPerSample(sizes) / 1e9
-        print(String(format: "\(name) arithmetic: %.1f GFLOP/s = %.0f%% of the FMA peak of %d core%@ (%.1f GFLOP/s, measured now)",
+        print(String(format: "\(name) arithmetic: %.1f GFLOP/s = %.0f%% of the \(ComputeSettings.instructionSet) FMA peak of %d core%@ (%.1f GFLOP/s, measured now)",
                      achieved, 100 * achieved / peak, threads, threads == 1 ? "" : "s", peak))
     }
 }

@@ -3,16 +3,21 @@ import CKernels
 import Dispatch
 import Foundation
 
-/// The FMA peak of this CPU in GFLOP/s (Float32), from a loop of independent 8-wide FMAs timed
-/// on one thread and on `threads` at once: what "fraction of peak" figures are measured against.
-func fmaPeak(threads: Int = 1, runs: Int = 7) -> Sample {
+/// The FMA peak of this CPU in GFLOP/s (Float32) with the vectors of `instructionSet` (the set
+/// the kernels use, by default), from a loop of independent FMAs timed on one thread and on
+/// `threads` at once: what "fraction of peak" figures are measured against.
+func fmaPeak(threads: Int = 1, runs: Int = 7, instructionSet: KernelInstructionSet = ComputeSettings.instructionSet)
+    -> Sample
+{
     let iterations = 20_000_000
+    let path = Int32(instructionSet.rawValue)
+    let flops = Double(ck_fma_probe_flops(path))
     var sample = Sample()
     for _ in 0..<runs {
         let elapsed = seconds {
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in _ = ck_fma_probe(iterations) }
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in _ = ck_fma_probe(iterations, path) }
         }
-        sample.add(Double(iterations) * 192 * Double(threads) / elapsed / 1e9)
+        sample.add(Double(iterations) * flops * Double(threads) / elapsed / 1e9)
     }
     return sample
 }
@@ -30,6 +35,13 @@ func peakBenchmark() {
         return
     }
     let cores = ProcessInfo.processInfo.activeProcessorCount
-    print(fmaPeak(threads: 1).line("fma peak threads=1", unit: "GFLOP/s"))
-    if cores > 1 { print(fmaPeak(threads: cores).line("fma peak threads=\(cores)", unit: "GFLOP/s")) }
+    let inUse = ComputeSettings.instructionSet
+    print("fma peak: kernels in use \(inUse) (this CPU runs \(ComputeSettings.supportedInstructionSets.map(\.description).joined(separator: ", ")))")
+    for set in ComputeSettings.supportedInstructionSets where set >= .avx2 {
+        let name = "fma peak \(set)\(set == inUse ? " (in use)" : "")"
+        print(fmaPeak(threads: 1, instructionSet: set).line("\(name) threads=1", unit: "GFLOP/s"))
+        if cores > 1 {
+            print(fmaPeak(threads: cores, instructionSet: set).line("\(name) threads=\(cores)", unit: "GFLOP/s"))
+        }
+    }
 }

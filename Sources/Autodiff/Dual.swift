@@ -271,6 +271,11 @@ extension Dual {
         evaluate(TanhRule.self, x, into: y, count: count, 0)
     }
 
+    @inlinable
+    public static func gemmTile(_ instructionSet: KernelInstructionSet) -> (rows: Int, columns: Int) {
+        Base.gemmTile(instructionSet)
+    }
+
     /// C = A·B + beta·C on duals as three products of the base type (values and tangents read
     /// in place through doubled strides): Cᵥ = Aᵥ·Bᵥ, Cₜ = Aᵥ·Bₜ + Aₜ·Bᵥ.
     @inlinable
@@ -278,7 +283,8 @@ extension Dual {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Dual>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Dual>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Dual>, ldc: Int, beta: Dual, wholeRows: Int, wholeColumns: Int, portable: Bool
+        c: UnsafeMutablePointer<Dual>, ldc: Int, beta: Dual, wholeRows: Int, wholeColumns: Int,
+        instructionSet: KernelInstructionSet
     ) {
         guard m > 0, n > 0 else { return }
         let av = UnsafeRawPointer(a).assumingMemoryBound(to: Base.self)
@@ -289,11 +295,11 @@ extension Dual {
             let (cv, ct) = (parts, parts + m * n)
             let (ra, ca, rb, cb) = (2 * rowStrideA, 2 * columnStrideA, 2 * rowStrideB, 2 * columnStrideB)
             Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
-                            b: bv, rowStrideB: rb, columnStrideB: cb, c: cv, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
+                            b: bv, rowStrideB: rb, columnStrideB: cb, c: cv, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, instructionSet: instructionSet)
             Base.gemmKernel(m: m, n: n, k: k, a: av, rowStrideA: ra, columnStrideA: ca,
-                            b: bv + 1, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
+                            b: bv + 1, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 0, wholeRows: wholeRows, wholeColumns: wholeColumns, instructionSet: instructionSet)
             Base.gemmKernel(m: m, n: n, k: k, a: av + 1, rowStrideA: ra, columnStrideA: ca,
-                            b: bv, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 1, wholeRows: wholeRows, wholeColumns: wholeColumns, portable: portable)
+                            b: bv, rowStrideB: rb, columnStrideB: cb, c: ct, ldc: n, beta: 1, wholeRows: wholeRows, wholeColumns: wholeColumns, instructionSet: instructionSet)
             for i in 0..<m {
                 for j in 0..<n {
                     let product = Dual(cv[i * n + j], tangent: ct[i * n + j])

@@ -19,8 +19,25 @@ public enum ComputeSettings {
     /// with `swift run -c release bench gemm --threads 2`).
     public static let parallelThreshold = 1_000_000
 
-    /// Whether the AVX2/FMA kernels are in use on this CPU.
-    public static var usesAVX2: Bool { ck_cpu_has_avx2_fma() != 0 }
+    /// Whether the AVX2/FMA kernels (or wider ones) are in use.
+    public static var usesAVX2: Bool { instructionSet >= .avx2 }
+
+    static let chosenInstructionSet = Atomic<Int>(KernelInstructionSet.initial.rawValue)
+
+    /// The instruction sets this CPU runs kernels for, portable first.
+    public static var supportedInstructionSets: [KernelInstructionSet] {
+        KernelInstructionSet.allCases.filter { $0 <= KernelInstructionSet.best }
+    }
+
+    /// The kernel set the compute kernels use: at first the best this CPU reports, or the one
+    /// the environment variable `AUTODIFF_KERNELS` names (`portable`, `avx2` or `avx512`, as
+    /// PyTorch's `ATEN_CPU_CAPABILITY`). A set the CPU lacks falls back to the best below it.
+    /// Sets give results that agree to rounding, not bit for bit (they cut the edges of a
+    /// product into different tiles); each is deterministic for any number of threads.
+    public static var instructionSet: KernelInstructionSet {
+        get { KernelInstructionSet(rawValue: chosenInstructionSet.load(ordering: .relaxed)) ?? .portable }
+        set { chosenInstructionSet.store(newValue.available.rawValue, ordering: .relaxed) }
+    }
 
     /// Runs `body(part)` for every part in 0..<parts on up to `threads` threads, the calling
     /// one included, and returns when all are done: on the helper threads the matrix products
@@ -53,17 +70,19 @@ enum MatrixKernels {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<S>, rsa: Int, csa: Int,
         b: UnsafePointer<S>, rsb: Int, csb: Int,
-        c: UnsafeMutablePointer<S>, ldc: Int, beta: S, threads: Int? = nil, portable: Bool = false
+        c: UnsafeMutablePointer<S>, ldc: Int, beta: S, threads: Int? = nil,
+        instructionSet: KernelInstructionSet? = nil
     ) {
         let threads = threads ?? ComputeSettings.maxThreads
+        let set = instructionSet ?? ComputeSettings.instructionSet
         if threads <= 1 || m * n * k < ComputeSettings.parallelThreshold {
             S.gemmKernel(m: m, n: n, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
                          b: b, rowStrideB: rsb, columnStrideB: csb, c: c, ldc: ldc, beta: beta,
-                         wholeRows: m, wholeColumns: n, portable: portable)
+                         wholeRows: m, wholeColumns: n, instructionSet: set)
             return
         }
         parallelGemm(threads: threads, m: m, n: n, k: k, a: a, rsa: rsa, csa: csa,
-                     b: b, rsb: rsb, csb: csb, c: c, ldc: ldc, beta: beta, portable: portable)
+                     b: b, rsb: rsb, csb: csb, c: c, ldc: ldc, beta: beta, instructionSet: set)
     }
 
     @usableFromInline
@@ -71,7 +90,7 @@ enum MatrixKernels {
         threads: Int, m: Int, n: Int, k: Int,
         a: UnsafePointer<S>, rsa: Int, csa: Int,
         b: UnsafePointer<S>, rsb: Int, csb: Int,
-        c: UnsafeMutablePointer<S>, ldc: Int, beta: S, portable: Bool
+        c: UnsafeMutablePointer<S>, ldc: Int, beta: S, instructionSet: KernelInstructionSet
     ) {
         // Split the columns when each thread gets a useful width: every thread then packs only
         // its own part of B (A is read in place and shared). Otherwise split the rows, and each
@@ -81,7 +100,8 @@ enum MatrixKernels {
         // bit for bit for any number of threads.
         let splitRows = n / threads < 64
         let length = splitRows ? m : n
-        let block = splitRows ? 6 : 16
+        let tile = S.gemmTile(instructionSet)
+        let block = splitRows ? tile.rows : tile.columns
         let blocks = (length + block - 1) / block
         // Column parts are cheap (each packs only its own columns of B), so there are two per
         // thread, taken in turn: the threads finish together even when one starts late or
@@ -101,14 +121,59 @@ enum MatrixKernels {
             if splitRows {
                 S.gemmKernel(m: end - start, n: n, k: k, a: a + start * rsa, rowStrideA: rsa, columnStrideA: csa,
                              b: b, rowStrideB: rsb, columnStrideB: csb, c: c + start * ldc, ldc: ldc, beta: beta,
-                             wholeRows: m, wholeColumns: n, portable: portable)
+                             wholeRows: m, wholeColumns: n, instructionSet: instructionSet)
             } else {
                 S.gemmKernel(m: m, n: end - start, k: k, a: a, rowStrideA: rsa, columnStrideA: csa,
                              b: b + start * csb, rowStrideB: rsb, columnStrideB: csb, c: c + start, ldc: ldc, beta: beta,
-                             wholeRows: m, wholeColumns: n, portable: portable)
+                             wholeRows: m, wholeColumns: n, instructionSet: instructionSet)
             }
         }
         ComputeSettings.parallelParts(parts, threads: threads, work)
+    }
+}
+
+/// The instruction sets the compute kernels are written for, in order of preference; the one in
+/// use is ``ComputeSettings/instructionSet``.
+public enum KernelInstructionSet: Int, Comparable, CaseIterable, Sendable, CustomStringConvertible {
+    /// Plain C the compiler vectorises for the baseline target (any CPU).
+    case portable = 0
+    /// 256-bit AVX2 and FMA kernels (x86-64 since Haswell and Zen 1).
+    case avx2 = 1
+    /// 512-bit AVX-512 (F, VL, DQ, BW) kernels: twice the lanes and registers of AVX2.
+    case avx512 = 2
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String {
+        switch self {
+        case .portable: "portable"
+        case .avx2: "avx2"
+        case .avx512: "avx512"
+        }
+    }
+
+    /// The best set this CPU and its operating system run.
+    static let best = KernelInstructionSet(rawValue: Int(ck_cpu_path())) ?? .portable
+
+    /// This set if the CPU runs it, else the best one below it.
+    var available: KernelInstructionSet { min(self, Self.best) }
+
+    /// The set a value of `AUTODIFF_KERNELS` names (case aside), or nil.
+    static func named(_ name: String) -> KernelInstructionSet? {
+        allCases.first { $0.description == name.lowercased() }
+    }
+
+    /// The best set, or the one `AUTODIFF_KERNELS` names (a name it does not know is reported on
+    /// standard error and ignored).
+    static var initial: KernelInstructionSet {
+        guard let name = ProcessInfo.processInfo.environment["AUTODIFF_KERNELS"], !name.isEmpty else { return best }
+        guard let named = named(name) else {
+            let known = allCases.map(\.description).joined(separator: ", ")
+            FileHandle.standardError.write(Data(
+                "Autodiff: AUTODIFF_KERNELS=\(name) is not one of \(known); using \(best)\n".utf8))
+            return best
+        }
+        return named.available
     }
 }
 

@@ -44,12 +44,17 @@ where RawSignificand: FixedWidthInteger {
     /// The C matrix-product kernel for this type (see `ck_sgemm_block`): C = A·B + beta·C with
     /// arbitrary row and column strides for A and B, row-major C, for a block of rows or columns
     /// of a product of `wholeRows` × `wholeColumns` (m and n for a whole product), computed bit
-    /// for bit as the whole product computes it; `portable` skips the AVX2/FMA micro-kernel.
+    /// for bit as the whole product computes it, with the kernels of `instructionSet` (or the best
+    /// set below it that the CPU runs).
     static func gemmKernel(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Self>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Self>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self, wholeRows: Int, wholeColumns: Int, portable: Bool)
+        c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self, wholeRows: Int, wholeColumns: Int,
+        instructionSet: KernelInstructionSet)
+    /// The register tile of `gemmKernel` with the kernels of `instructionSet`: a product split
+    /// across threads at multiples of it computes every element as the whole product does.
+    static func gemmTile(_ instructionSet: KernelInstructionSet) -> (rows: Int, columns: Int)
 
     /// The unary rule at x with the op's constant c: `Rule.value(x, c)` for a real scalar. A
     /// ``Dual`` takes the value at its real part and the tangent from `Rule.derivative`, so that
@@ -119,10 +124,17 @@ extension Float: TensorScalar {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Float>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, wholeRows: Int, wholeColumns: Int, portable: Bool
+        c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, wholeRows: Int, wholeColumns: Int,
+        instructionSet: KernelInstructionSet
     ) {
         ck_sgemm_block(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta,
-                       wholeRows, wholeColumns, portable ? 1 : 0)
+                       wholeRows, wholeColumns, Int32(instructionSet.rawValue))
+    }
+    @inlinable
+    public static func gemmTile(_ instructionSet: KernelInstructionSet) -> (rows: Int, columns: Int) {
+        var rows = 0, columns = 0
+        ck_gemm_tile(Int32(instructionSet.rawValue), 0, &rows, &columns)
+        return (rows, columns)
     }
 }
 
@@ -155,9 +167,16 @@ extension Double: TensorScalar {
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Double>, rowStrideA: Int, columnStrideA: Int,
         b: UnsafePointer<Double>, rowStrideB: Int, columnStrideB: Int,
-        c: UnsafeMutablePointer<Double>, ldc: Int, beta: Double, wholeRows: Int, wholeColumns: Int, portable: Bool
+        c: UnsafeMutablePointer<Double>, ldc: Int, beta: Double, wholeRows: Int, wholeColumns: Int,
+        instructionSet: KernelInstructionSet
     ) {
         ck_dgemm_block(m, n, k, a, rowStrideA, columnStrideA, b, rowStrideB, columnStrideB, c, ldc, beta,
-                       wholeRows, wholeColumns, portable ? 1 : 0)
+                       wholeRows, wholeColumns, Int32(instructionSet.rawValue))
+    }
+    @inlinable
+    public static func gemmTile(_ instructionSet: KernelInstructionSet) -> (rows: Int, columns: Int) {
+        var rows = 0, columns = 0
+        ck_gemm_tile(Int32(instructionSet.rawValue), 1, &rows, &columns)
+        return (rows, columns)
     }
 }

@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "gemm_paths.h"
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -524,6 +525,7 @@ static void d_micro_fast_run(long count, long kc, const double *a, long a_step, 
 static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, const double *pb, double *out) { (void)kc; (void)a; (void)rs; (void)cs; (void)pb; (void)out; }
 #endif
 
+#define DEPTH_DIVISOR 2048
 #define T float
 #define MR 6
 #define NR 16
@@ -568,3 +570,43 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define GEMV_FAST d_gemv_fast
 #define AXPY_FAST d_axpy_fast
 #include "gemm_template.inc"
+
+/* The set a request resolves to on this CPU: the requested one, or the best below it. */
+static int resolved_path(int path) {
+    int best = ck_cpu_path();
+    return path < best ? (path < CK_PATH_PORTABLE ? CK_PATH_PORTABLE : path) : best;
+}
+
+void ck_sgemm_block(long m, long n, long k, const float *a, long rsa, long csa, const float *b, long rsb, long csb,
+                    float *c, long ldc, float beta, long whole_m, long whole_n, int path) {
+    path = resolved_path(path);
+    if (path == CK_PATH_AVX512) ckp_s512_gemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, whole_m, whole_n, 1);
+    else ckp_s_gemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, whole_m, whole_n, path == CK_PATH_AVX2);
+}
+
+void ck_dgemm_block(long m, long n, long k, const double *a, long rsa, long csa, const double *b, long rsb,
+                    long csb, double *c, long ldc, double beta, long whole_m, long whole_n, int path) {
+    path = resolved_path(path);
+    if (path == CK_PATH_AVX512) ckp_d512_gemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, whole_m, whole_n, 1);
+    else ckp_d_gemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, whole_m, whole_n, path == CK_PATH_AVX2);
+}
+
+void ck_sgemm(long m, long n, long k, const float *a, long rsa, long csa, const float *b, long rsb, long csb,
+              float *c, long ldc, float beta, int path) {
+    ck_sgemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, m, n, path);
+}
+
+void ck_dgemm(long m, long n, long k, const double *a, long rsa, long csa, const double *b, long rsb, long csb,
+              double *c, long ldc, double beta, int path) {
+    ck_dgemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, m, n, path);
+}
+
+void ck_gemm_tile(int path, int is_double, long *rows, long *columns) {
+    if (resolved_path(path) == CK_PATH_AVX512) {
+        *rows = CKP_AVX512_MR;
+        *columns = is_double ? CKP_AVX512_NR_DOUBLE : CKP_AVX512_NR_FLOAT;
+    } else {
+        *rows = CKP_AVX2_MR;
+        *columns = is_double ? CKP_AVX2_NR_DOUBLE : CKP_AVX2_NR_FLOAT;
+    }
+}

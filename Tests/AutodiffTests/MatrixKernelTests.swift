@@ -36,6 +36,9 @@ let productShapes: [(Int, Int, Int)] = [
     // Right edges of 1-4 columns past full slivers (the dot-product and down-the-rows kernels),
     // as the seed's 784-50-10 network has them, with depths that are not multiples of 8.
     (100, 50, 784), (784, 50, 100), (53, 18, 70), (150, 35, 13),
+    // The AVX-512 set's 8×32 (Float) and 8×16 (Double) tiles: one short of and one past them, heights
+    // leaving 1-7 rows below a multiple of 8, right edges of 1-8, 9-16 and 17-31 columns.
+    (8, 32, 9), (7, 31, 17), (9, 33, 40), (12, 24, 33), (20, 47, 70), (15, 63, 129), (36, 8, 19), (44, 17, 64),
 ]
 let productCases: [ProductCase] = productShapes.flatMap { (m, n, k) in
     [(false, false), (true, false), (false, true), (true, true)].map {
@@ -48,7 +51,7 @@ struct MatrixKernelTests {
     /// Checks one product against `naiveProduct`; with `padding`, C's rows are that many elements
     /// longer than n (as in a product split by columns) and those elements must stay untouched.
     func check<S: TensorScalar>(
-        _: S.Type, _ c: ProductCase, portable: Bool, threads: Int, tolerance: Double, padding: Int = 0
+        _: S.Type, _ c: ProductCase, instructionSet: KernelInstructionSet, threads: Int, tolerance: Double, padding: Int = 0
     ) {
         var generator = SeededGenerator(seed: UInt64(c.m * 10_007 + c.n * 101 + c.k))
         let a = (0..<(c.m * c.k)).map { _ in generator.nextUnitDouble() * 2 - 1 }
@@ -72,29 +75,31 @@ struct MatrixKernelTests {
                             m: c.m, n: c.n, k: c.k, a: pa.baseAddress ?? UnsafePointer(bitPattern: 8)!, rsa: rsa, csa: csa,
                             b: pb.baseAddress ?? UnsafePointer(bitPattern: 8)!, rsb: rsb, csb: csb,
                             c: pc.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!, ldc: ldc, beta: S(beta),
-                            threads: threads, portable: portable)
+                            threads: threads, instructionSet: instructionSet)
                     }
                 }
             }
             let product = (0..<(c.m * c.n)).map { out[$0 / max(c.n, 1) * ldc + $0 % max(c.n, 1)] }
             let worst = zip(product, expected).map { abs(Double($0) - $1) }.max() ?? 0
             #expect(worst <= tolerance * Double(max(c.k, 1)),
-                    "\(S.self) \(c) beta \(beta) portable \(portable): largest error \(worst)")
+                    "\(S.self) \(c) beta \(beta) kernels \(instructionSet): largest error \(worst)")
             let touched = (0..<c.m).flatMap { i in (c.n..<ldc).filter { out[i * ldc + $0] != -7 }.map { (i, $0) } }
-            #expect(touched.isEmpty, "\(S.self) \(c) beta \(beta) portable \(portable): wrote past column n at \(touched.prefix(3))")
+            #expect(touched.isEmpty,
+                    "\(S.self) \(c) beta \(beta) kernels \(instructionSet): wrote past column n at \(touched.prefix(3))")
         }
     }
 
-    @Test("Float against a naive product, AVX2 and portable kernels", arguments: productCases)
+    /// Every kernel set this CPU runs (portable, AVX2, AVX-512), whatever `AUTODIFF_KERNELS` says.
+    static let sets = ComputeSettings.supportedInstructionSets
+
+    @Test("Float against a naive product, every kernel set the CPU runs", arguments: productCases)
     func float(_ c: ProductCase) {
-        check(Float.self, c, portable: false, threads: 1, tolerance: 1e-6)
-        check(Float.self, c, portable: true, threads: 1, tolerance: 1e-6)
+        for set in Self.sets { check(Float.self, c, instructionSet: set, threads: 1, tolerance: 1e-6) }
     }
 
-    @Test("Double against a naive product, AVX2 and portable kernels", arguments: productCases)
+    @Test("Double against a naive product, every kernel set the CPU runs", arguments: productCases)
     func double(_ c: ProductCase) {
-        check(Double.self, c, portable: false, threads: 1, tolerance: 1e-14)
-        check(Double.self, c, portable: true, threads: 1, tolerance: 1e-14)
+        for set in Self.sets { check(Double.self, c, instructionSet: set, threads: 1, tolerance: 1e-14) }
     }
 
     @Test("C with rows longer than n: the product lands in the first n columns, the rest stays untouched",
@@ -102,9 +107,10 @@ struct MatrixKernelTests {
     func leadingDimension(_ shape: (Int, Int, Int)) {
         for (ta, tb) in [(false, false), (true, false), (false, true)] {
             let c = ProductCase(m: shape.0, n: shape.1, k: shape.2, transposeA: ta, transposeB: tb)
-            check(Float.self, c, portable: false, threads: 1, tolerance: 1e-6, padding: 5)
-            check(Float.self, c, portable: true, threads: 1, tolerance: 1e-6, padding: 5)
-            check(Double.self, c, portable: false, threads: 1, tolerance: 1e-14, padding: 5)
+            for set in Self.sets {
+                check(Float.self, c, instructionSet: set, threads: 1, tolerance: 1e-6, padding: 5)
+                check(Double.self, c, instructionSet: set, threads: 1, tolerance: 1e-14, padding: 5)
+            }
         }
     }
 
@@ -114,13 +120,17 @@ struct MatrixKernelTests {
         for c in [ProductCase(m: 301, n: 130, k: 160, transposeA: false, transposeB: true),
                   ProductCase(m: 40, n: 1013, k: 160, transposeA: true, transposeB: false)] {
             #expect(c.m * c.n * c.k >= ComputeSettings.parallelThreshold)
-            check(Float.self, c, portable: false, threads: 2, tolerance: 1e-6)
-            check(Double.self, c, portable: false, threads: 2, tolerance: 1e-14)
+            for set in Self.sets {
+                check(Float.self, c, instructionSet: set, threads: 2, tolerance: 1e-6)
+                check(Double.self, c, instructionSet: set, threads: 2, tolerance: 1e-14)
+            }
         }
     }
 
     /// The product of random (not integer) operands split across `threads`.
-    static func splitProduct<S: TensorScalar>(_: S.Type, _ c: ProductCase, threads: Int) -> [S] {
+    static func splitProduct<S: TensorScalar>(
+        _: S.Type, _ c: ProductCase, threads: Int, instructionSet: KernelInstructionSet
+    ) -> [S] {
         var generator = SeededGenerator(seed: UInt64(c.m * 31 + c.n * 7 + c.k))
         let a = (0..<(c.m * c.k)).map { _ in S(Double(generator.next() >> 11) / Double(1 << 53) - 0.5) }
         let b = (0..<(c.k * c.n)).map { _ in S(Double(generator.next() >> 11) / Double(1 << 53) - 0.5) }
@@ -129,7 +139,7 @@ struct MatrixKernelTests {
         var out = [S](repeating: 0, count: c.m * c.n)
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { pc in
             MatrixKernels.gemm(m: c.m, n: c.n, k: c.k, a: pa.baseAddress!, rsa: rsa, csa: csa, b: pb.baseAddress!, rsb: rsb, csb: csb,
-                               c: pc.baseAddress!, ldc: c.n, beta: 0, threads: threads)
+                               c: pc.baseAddress!, ldc: c.n, beta: 0, threads: threads, instructionSet: instructionSet)
         } } }
         return out
     }
@@ -148,14 +158,33 @@ struct MatrixKernelTests {
         ProductCase(m: 784, n: 50, k: 100, transposeA: true, transposeB: false),
     ]
 
-    @Test("a product gives the same bits on 1 to 5 threads, Float and Double", arguments: splitCases)
+    @Test("a product gives the same bits on 1 to 5 threads, Float and Double, with every kernel set",
+          arguments: splitCases)
     func bitwiseAcrossThreadCounts(_ c: ProductCase) {
         #expect(c.m * c.n * c.k >= ComputeSettings.parallelThreshold, "\(c) must be large enough to be split")
-        let single = Self.splitProduct(Float.self, c, threads: 1), double = Self.splitProduct(Double.self, c, threads: 1)
-        for threads in [2, 3, 5] {
-            #expect(Self.splitProduct(Float.self, c, threads: threads) == single, "\(c), Float: \(threads) threads differ from 1")
-            #expect(Self.splitProduct(Double.self, c, threads: threads) == double, "\(c), Double: \(threads) threads differ from 1")
+        for set in Self.sets {
+            let single = Self.splitProduct(Float.self, c, threads: 1, instructionSet: set)
+            let double = Self.splitProduct(Double.self, c, threads: 1, instructionSet: set)
+            for threads in [2, 3, 5] {
+                #expect(Self.splitProduct(Float.self, c, threads: threads, instructionSet: set) == single,
+                        "\(c), Float, \(set): \(threads) threads differ from 1")
+                #expect(Self.splitProduct(Double.self, c, threads: threads, instructionSet: set) == double,
+                        "\(c), Double, \(set): \(threads) threads differ from 1")
+            }
         }
+    }
+
+    @Test("the kernel setting: portable always runs, a set the CPU lacks falls back, AUTODIFF_KERNELS names parse")
+    func instructionSetSetting() {
+        // Reads only: setting the process-wide value would change the products of tests running beside this one.
+        let sets = ComputeSettings.supportedInstructionSets
+        #expect(sets.first == .portable, "portable must always be supported, got \(sets)")
+        #expect(sets == KernelInstructionSet.allCases.filter { $0 <= sets.last! }, "supported sets must be a prefix: \(sets)")
+        #expect(KernelInstructionSet.avx512.available == sets.last!, "asking for AVX-512 must give the best supported set")
+        #expect(KernelInstructionSet.portable.available == .portable)
+        #expect(KernelInstructionSet.named("AVX2") == .avx2)
+        #expect(KernelInstructionSet.named("avx512") == .avx512)
+        #expect(KernelInstructionSet.named("sse") == nil)
     }
 
     @Test("Tensor.matmul matches the tape's matmul and stops on mismatched shapes")

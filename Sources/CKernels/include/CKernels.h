@@ -3,40 +3,56 @@
 
 #include <stddef.h>
 
+/// The kernel sets, in order of preference: a request for one the CPU lacks runs the best set
+/// below it.
+enum { CK_PATH_PORTABLE = 0, CK_PATH_AVX2 = 1, CK_PATH_AVX512 = 2 };
+
+/// The best kernel set this CPU (and its operating system) runs, checked once: AVX-512 needs
+/// AVX-512 F, VL, DQ and BW besides AVX2 and FMA, and the OS saving the 512-bit registers.
+int ck_cpu_path(void);
+
 /// Matrix product C = op(A)·op(B) + beta·C for row-major C (leading dimension ldc).
 /// A is m×k addressed as a[i*rsa + p*csa], B is k×n addressed as b[p*rsb + j*csb], so a
 /// transposed operand is just swapped strides. beta is 0 (overwrite) or 1 (accumulate);
-/// other values scale C first. Any size works, zero included. The AVX2/FMA micro-kernel is
-/// chosen at run time when the CPU has it, unless `portable` is nonzero; otherwise the
-/// portable one runs.
+/// other values scale C first. Any size works, zero included. `path` (a CK_PATH_ value) picks
+/// the kernel set.
 void ck_sgemm(long m, long n, long k,
               const float *a, long rsa, long csa,
               const float *b, long rsb, long csb,
-              float *c, long ldc, float beta, int portable);
+              float *c, long ldc, float beta, int path);
 
 /// Double-precision form of `ck_sgemm`.
 void ck_dgemm(long m, long n, long k,
               const double *a, long rsa, long csa,
               const double *b, long rsb, long csb,
-              double *c, long ldc, double beta, int portable);
+              double *c, long ldc, double beta, int path);
 
 /// `ck_sgemm` for a block of rows or columns of a product of `whole_m` × `whole_n`: every
 /// choice of path and depth blocking follows the whole product, so each element comes out bit
-/// for bit as the whole product computes it, however the product is split across threads.
+/// for bit as the whole product computes it, however the product is split across threads —
+/// when the split falls on whole register tiles (`ck_gemm_tile`) and every block uses the same path.
 void ck_sgemm_block(long m, long n, long k,
                     const float *a, long rsa, long csa,
                     const float *b, long rsb, long csb,
-                    float *c, long ldc, float beta, long whole_m, long whole_n, int portable);
+                    float *c, long ldc, float beta, long whole_m, long whole_n, int path);
 
 /// Double-precision form of `ck_sgemm_block`.
 void ck_dgemm_block(long m, long n, long k,
                     const double *a, long rsa, long csa,
                     const double *b, long rsb, long csb,
-                    double *c, long ldc, double beta, long whole_m, long whole_n, int portable);
+                    double *c, long ldc, double beta, long whole_m, long whole_n, int path);
 
-/// Runs `iterations` × 12 independent 8-wide float FMAs (192 flops each) and returns a value
-/// that depends on all of them; 0 without AVX2/FMA. Timed by `bench peak`: the FMA peak of a core.
-double ck_fma_probe(long iterations);
+/// The register tile (rows × columns of C per micro-kernel call) of the set `path` resolves to.
+void ck_gemm_tile(int path, int is_double, long *rows, long *columns);
+
+/// Runs `iterations` × 12 independent float FMAs as wide as the set `path` resolves to has them
+/// (8 lanes for AVX2, 16 for AVX-512) and returns a value that depends on all of them; 0
+/// without AVX2/FMA. Timed by `bench peak`: the FMA peak of a core.
+double ck_fma_probe(long iterations, int path);
+
+/// The floating-point operations of one `ck_fma_probe` iteration on `path` (2 × 12 × lanes),
+/// 0 where it runs none.
+long ck_fma_probe_flops(int path);
 
 /// The L2 cache of one core in bytes, as the system reports it (512 KiB when it does not): the
 /// matrix product sizes its depth blocks from it.

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# The MLP in Swift (bench mlp), numpy (the seed-style reference), PyTorch (CPU) and JAX (jit),
+# The MLP in Swift (bench mlp), numpy twice — `careful`, the careful reference the speed goals
+# are set against (../shared/bench/numpy_mlp.py: np.maximum ReLU, in-place updates), and
+# `tutorial`, the tutorials' layer classes transcribed literally (Benchmarks/numpy_reference.py,
+# masked-assignment ReLU and copies, about 1.7× slower) — PyTorch (CPU) and JAX (jit),
 # alternated program by program, round by round (A B C D A B C D …), on the same data,
 # sizes, batch and learning rate; prints every program's samples/s per round and the ratios
 # Swift/other with their spread (median, min-max over the rounds). PyTorch and JAX are run
@@ -7,6 +10,7 @@
 #
 #   Benchmarks/peers.sh               3 rounds, 3 epochs per run (~5 minutes)
 #   ROUNDS=5 EPOCHS=2 Benchmarks/peers.sh
+#   SHARED=/path/to/shared Benchmarks/peers.sh   (where bench/numpy_mlp.py is; default ../shared)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-3}
@@ -14,10 +18,14 @@ epochs=${EPOCHS:-3}
 swift build -c release --product bench >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-peers=(swift numpy)
+shared=${SHARED:-../shared}
+peers=(swift)
+[ -f "$shared/bench/numpy_mlp.py" ] && peers+=(careful)
+peers+=(tutorial)
 python3 -c 'import torch' 2>/dev/null && peers+=(torch)
 python3 -c 'import jax' 2>/dev/null && peers+=(jax)
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), cpu family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; programs: ${peers[*]}"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), cpu family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs) model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; programs: ${peers[*]}"
+echo "instruction sets: $(grep -m1 flags /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512vl|avx512dq|avx512bw)$' | xargs); Swift kernels: $(.build/release/bench peak | sed -n 's/.*kernels in use \([a-z0-9]*\).*/\1/p')"
 
 # One run: program, threads, flags → its median samples/s.
 run() {
@@ -25,7 +33,19 @@ run() {
     shift 2
     case $program in
     swift) .build/release/bench mlp --threads "$threads" "$@" --epochs "$epochs" ;;
-    numpy) OPENBLAS_NUM_THREADS=$threads python3 Benchmarks/numpy_reference.py mlp --threads "$threads" "$@" --epochs "$epochs" ;;
+    careful)
+        # The careful reference takes the sizes, activation, batch and learning rate (its own init).
+        local flags=() f
+        while [ $# -gt 0 ]; do
+            f=$1; shift
+            case $f in
+            --sizes|--batch|--lr) flags+=("$f" "$1"); shift ;;
+            --activation) flags+=(--act "$1"); shift ;;
+            --init) shift ;;
+            esac
+        done
+        OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads python3 "$shared/bench/numpy_mlp.py" --data mnistidx "${flags[@]}" --epochs "$epochs" ;;
+    tutorial) OPENBLAS_NUM_THREADS=$threads python3 Benchmarks/numpy_reference.py mlp --threads "$threads" "$@" --epochs "$epochs" ;;
     torch) python3 Benchmarks/peers_reference.py torch --threads "$threads" "$@" --epochs "$epochs" ;;
     jax)
         if [ "$threads" = 1 ]; then

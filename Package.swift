@@ -26,7 +26,7 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "Autodiff", dependencies: ["CKernels"]),
-        .target(name: "NeuralNetworks", dependencies: ["Autodiff"]),
+        .target(name: "NeuralNetworks", dependencies: ["Autodiff", "CKernels"]),
         .target(name: "Datasets", dependencies: ["Autodiff", "CZlib"]),
         .target(name: "Plotting"),
         // Flag parsing shared by the examples; not a product.
@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
         // Ops written against the public API only: imports Autodiff without @testable.
         .testTarget(name: "CustomOpTests", dependencies: ["Autodiff"]),
-        .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autodiff"]),
+        .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autodiff", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Autodiff"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Datasets"]),
     ],

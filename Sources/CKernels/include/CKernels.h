@@ -72,4 +72,16 @@ void ck_ssigmoid(long n, const float *x, float *y, int portable);
 /// above it; within a few ulp of libm's tanhf. NaN lanes are computed with tanhf itself.
 void ck_stanh(long n, const float *x, float *y, int portable);
 
+/// SGD on n floats: w[i] = w[i] - lr·(g[i] + decay·w[i]), in the widest vectors `path`
+/// allows; the operations of the Swift loop in its order, unfused, so every path gives its bits.
+void ck_ssgd(long n, float *w, const float *g, float lr, float decay, int path);
+
+/// Momentum on n floats: v = mu·v - lr·(g + decay·w), then w = w + v (as `ck_ssgd`, same bits).
+void ck_smomentum(long n, float *w, const float *g, float *v, float lr, float decay, float mu, int path);
+
+/// Adam on n floats: g' = g + decay·w; m = b1·m + (1-b1)·g'; v = b2·v + (1-b2)·g'·g';
+/// w = w - lr·m / (√v + eps) (as `ck_ssgd`, same bits).
+void ck_sadam(long n, float *w, const float *g, float *m, float *v, float lr, float decay, float b1, float b2,
+              float eps, int path);
+
 #endif

@@ -27,7 +27,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "Autodiff", dependencies: ["CKernels"]),
         .target(name: "NeuralNetworks", dependencies: ["Autodiff", "CKernels"]),
-        .target(name: "Datasets", dependencies: ["Autodiff", "CZlib"]),
+        .target(name: "Datasets", dependencies: ["Autodiff", "CKernels", "CZlib"]),
         .target(name: "Plotting"),
         // Flag parsing shared by the examples; not a product.
         .target(name: "ExampleSupport", dependencies: ["NeuralNetworks", "Plotting"]),
@@ -57,7 +57,7 @@ let package = Package(
         // Ops written against the public API only: imports Autodiff without @testable.
         .testTarget(name: "CustomOpTests", dependencies: ["Autodiff"]),
         .testTarget(name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autodiff", "CKernels"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Autodiff"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Autodiff", "CKernels"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]

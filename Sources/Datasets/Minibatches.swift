@@ -1,4 +1,5 @@
 import Autodiff
+import CKernels
 
 /// Shuffled minibatches of a ``LabeledSet`` gathered into one reused buffer, so an epoch
 /// allocates nothing per batch.
@@ -23,6 +24,10 @@ public struct Minibatches<Scalar: TensorScalar> {
     private var generator: SeededGenerator
     private var featureBuffer: [Scalar]
     private var labelBuffer: [Int]
+    /// The features as bytes, when the set is Float and every feature is b/255 exactly as the
+    /// IDX loader makes it (MNIST, Fashion-MNIST): batches are then gathered from this copy,
+    /// a quarter of the memory traffic of the float rows, with the same floats. Nil otherwise.
+    private let bytes: [UInt8]?
 
     /// Batches of `size` rows in a seeded order (call ``shuffle()`` for a new order per epoch).
     public init(of set: LabeledSet<Scalar>, size: Int, seed: UInt64, dropLast: Bool = false) {
@@ -34,6 +39,29 @@ public struct Minibatches<Scalar: TensorScalar> {
         generator = SeededGenerator(seed: seed)
         featureBuffer = [Scalar](repeating: 0, count: size * set.featureCount)
         labelBuffer = [Int](repeating: 0, count: size)
+        bytes = Scalar.self == Float.self ? Self.byteCopy(of: set.features) : nil
+    }
+
+    /// Whether batches are gathered from the byte copy.
+    var gathersFromBytes: Bool { bytes != nil }
+
+    /// Every feature as the byte b with Scalar(b)·(1/255) equal to it (sign included), or nil
+    /// at the first one that is not.
+    static func byteCopy(of features: Tensor<Scalar>) -> [UInt8]? {
+        let scale = 1 / Scalar(255)
+        return features.withUnsafeBufferPointer { x -> [UInt8]? in
+            var out = [UInt8](repeating: 0, count: x.count)
+            let exact = out.withUnsafeMutableBufferPointer { b -> Bool in
+                for i in 0..<x.count {
+                    let nearest = (x[i] * 255).rounded()
+                    guard nearest >= 0, nearest <= 255, x[i].sign == .plus else { return false }
+                    b[i] = UInt8(nearest)
+                    guard Scalar(b[i]) * scale == x[i] else { return false }
+                }
+                return true
+            }
+            return exact ? out : nil
+        }
     }
 
     /// The batch size (rows × features) from which a batch is gathered on several threads.
@@ -62,11 +90,20 @@ public struct Minibatches<Scalar: TensorScalar> {
                     // several threads (ComputeSettings.maxThreads), more of them are in flight.
                     let threads = rows * width >= Self.parallelGatherElements ? ComputeSettings.maxThreads : 1
                     let addresses = (UInt(bitPattern: source.baseAddress), UInt(bitPattern: out.baseAddress), UInt(bitPattern: order.baseAddress))
+                    let byteAddress = bytes.map { bytes in bytes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
+                    let set = Int32(ComputeSettings.instructionSet.rawValue)
                     ComputeSettings.parallelParts(threads, threads: threads) { part in
                         let source = UnsafePointer<Scalar>(bitPattern: addresses.0)!
                         let out = UnsafeMutablePointer<Scalar>(bitPattern: addresses.1)!
                         let order = UnsafePointer<Int>(bitPattern: addresses.2)!
-                        for r in (part * rows / threads)..<((part + 1) * rows / threads) {
+                        let (first, end) = (part * rows / threads, (part + 1) * rows / threads)
+                        if let byteAddress, let bytes = UnsafePointer<UInt8>(bitPattern: byteAddress) {
+                            ck_sgather_bytes(end - first, width, bytes, order + start + first,
+                                             UnsafeMutableRawPointer(out + first * width).assumingMemoryBound(to: Float.self),
+                                             1 / Float(255), set)
+                            return
+                        }
+                        for r in first..<end {
                             (out + r * width).update(from: source + order[start + r] * width, count: width)
                         }
                     }

@@ -1,6 +1,8 @@
 import Autodiff
-import Datasets
+import CKernels
 import Testing
+
+@testable import Datasets
 
 @Suite("Splits, shuffles, minibatches, one-hot")
 struct DataPreparationTests {
@@ -47,6 +49,51 @@ struct DataPreparationTests {
         }
         #expect(seen.sorted() == (0..<10).map { Float($0 * 2) })
         #expect(Minibatches(of: set, size: 4, seed: 3, dropLast: true).count == 2)
+    }
+
+    @Test("a set of bytes/255 is gathered from a byte copy, bit for bit the float rows; any other value falls back",
+          arguments: [1, 17, 37, 784])
+    func byteGather(width: Int) {
+        var generator = SeededGenerator(seed: UInt64(width))
+        let count = 301
+        let raw = (0..<(count * width)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let features = Tensor<Float>(shape: [count, width], scalars: raw.map { Float($0) * (1 / Float(255)) })
+        // Each row's label is its index, so a gathered row can be checked against its source.
+        let labels = Array(0..<count)
+        var batches = Minibatches(of: LabeledSet(features: features, labels: labels, classes: count), size: 128, seed: 5)
+        #expect(batches.gathersFromBytes, "features that are bytes/255 must be gathered from bytes")
+        batches.shuffle()
+        var mismatches = 0
+        for b in 0..<batches.count {
+            batches.withBatch(b) { rows, labels, count in
+                for r in 0..<count where !rows[(r * width)..<((r + 1) * width)].elementsEqual(
+                    features.scalars[(labels[r] * width)..<((labels[r] + 1) * width)], by: { $0.bitPattern == $1.bitPattern }) {
+                    mismatches += 1
+                }
+            }
+        }
+        #expect(mismatches == 0, "\(mismatches) gathered rows differ from their source rows in some bit")
+        for odd: Float in [-0.0, 0.5 / 255, 2, .nan] {
+            var scalars = features.scalars
+            scalars[scalars.count / 2] = odd
+            let other = Minibatches(of: LabeledSet(features: Tensor(shape: [count, width], scalars: scalars), labels: labels,
+                                                   classes: count), size: 128, seed: 5)
+            #expect(!other.gathersFromBytes, "a feature \(odd) is no byte/255: the float rows must be gathered")
+        }
+    }
+
+    @Test("the byte gather gives (float)b · (1/255) on every kernel set the CPU runs, every tail length")
+    func byteGatherKernel() {
+        let width = 61, rows = 5
+        let source = (0..<(width * 9)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let order = [8, 0, 3, 3, 7]
+        let scale = 1 / Float(255)
+        let expected = order.flatMap { r in (0..<width).map { Float(source[r * width + $0]) * scale } }
+        for set in ComputeSettings.supportedInstructionSets {
+            var out = [Float](repeating: .nan, count: rows * width)
+            ck_sgather_bytes(rows, width, source, order, &out, scale, Int32(set.rawValue))
+            #expect(out.map(\.bitPattern) == expected.map(\.bitPattern), "\(set)")
+        }
     }
 
     @Test("one-hot rows and class selection")

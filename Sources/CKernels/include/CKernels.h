@@ -84,4 +84,10 @@ void ck_smomentum(long n, float *w, const float *g, float *v, float lr, float de
 void ck_sadam(long n, float *w, const float *g, float *m, float *v, float lr, float decay, float b1, float b2,
               float eps, int path);
 
+/// Gathers `rows` rows of `width` bytes, row `order[r]` of `source` to row r of `out`, each
+/// byte b becoming (float)b · scale (one rounding, as the IDX loader converts), in the widest
+/// vectors `path` allows; every path gives the same bits.
+void ck_sgather_bytes(long rows, long width, const unsigned char *source, const long *order, float *out, float scale,
+                      int path);
+
 #endif

@@ -39,30 +39,11 @@ public struct Minibatches<Scalar: TensorScalar> {
         generator = SeededGenerator(seed: seed)
         featureBuffer = [Scalar](repeating: 0, count: size * set.featureCount)
         labelBuffer = [Int](repeating: 0, count: size)
-        bytes = Scalar.self == Float.self ? Self.byteCopy(of: set.features) : nil
+        bytes = (set.features as? Tensor<Float>).flatMap(byteCopy(of:))
     }
 
     /// Whether batches are gathered from the byte copy.
     var gathersFromBytes: Bool { bytes != nil }
-
-    /// Every feature as the byte b with Scalar(b)·(1/255) equal to it (sign included), or nil
-    /// at the first one that is not.
-    static func byteCopy(of features: Tensor<Scalar>) -> [UInt8]? {
-        let scale = 1 / Scalar(255)
-        return features.withUnsafeBufferPointer { x -> [UInt8]? in
-            var out = [UInt8](repeating: 0, count: x.count)
-            let exact = out.withUnsafeMutableBufferPointer { b -> Bool in
-                for i in 0..<x.count {
-                    let nearest = (x[i] * 255).rounded()
-                    guard nearest >= 0, nearest <= 255, x[i].sign == .plus else { return false }
-                    b[i] = UInt8(nearest)
-                    guard Scalar(b[i]) * scale == x[i] else { return false }
-                }
-                return true
-            }
-            return exact ? out : nil
-        }
-    }
 
     /// The batch size (rows × features) from which a batch is gathered on several threads.
     static var parallelGatherElements: Int { 1 << 16 }
@@ -117,5 +98,25 @@ public struct Minibatches<Scalar: TensorScalar> {
                          UnsafeBufferPointer(rebasing: labels[0..<rows]), rows)
             }
         }
+    }
+}
+
+/// Every feature as the byte b with Float(b)·(1/255) equal to it (sign included), or nil at the
+/// first one that is not. Not generic: Minibatches is, and runs unspecialized in its callers'
+/// modules, where this loop took longer than the training it was meant to speed up.
+func byteCopy(of features: Tensor<Float>) -> [UInt8]? {
+    let scale = 1 / Float(255)
+    return features.withUnsafeBufferPointer { x -> [UInt8]? in
+        var out = [UInt8](repeating: 0, count: x.count)
+        let exact = out.withUnsafeMutableBufferPointer { b -> Bool in
+            for i in 0..<x.count {
+                // In [0, 1] (NaN is not), the nearest byte without a call to roundf per element.
+                guard x[i] >= 0, x[i] <= 1, x[i].sign == .plus else { return false }
+                b[i] = UInt8(truncatingIfNeeded: Int32(x[i] * 255 + 0.5))
+                guard Float(b[i]) * scale == x[i] else { return false }
+            }
+            return true
+        }
+        return exact ? out : nil
     }
 }

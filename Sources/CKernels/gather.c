@@ -29,11 +29,23 @@ __attribute__((target("avx2"))) static long row_avx2(long width, const unsigned 
 }
 #endif
 
+/* Every cache line of a row, the last one included when the row starts mid-line. */
+static inline void prefetch_row(const unsigned char *row, long width) {
+    if (width <= 0) return;
+    for (long i = 0; i < width; i += 64) __builtin_prefetch(row + i);
+    __builtin_prefetch(row + width - 1);
+}
+
 void ck_sgather_bytes(long rows, long width, const unsigned char *source, const long *order, float *out, float scale,
                       int path) {
     int best = ck_cpu_path();
     path = path < best ? path : best;
+    /* The rows are random lines of a set larger than the caches: ask for the row a few ahead
+       while converting this one, so that several misses are in flight instead of one. */
+    const long ahead = 4;
+    for (long r = 0; r < rows && r < ahead; r++) prefetch_row(source + order[r] * width, width);
     for (long r = 0; r < rows; r++) {
+        if (r + ahead < rows) prefetch_row(source + order[r + ahead] * width, width);
         const unsigned char *src = source + order[r] * width;
         float *dst = out + r * width;
         long i = 0;

@@ -30,14 +30,15 @@ func mlpFlopsPerSample(_ sizes: [Int]) -> Double {
 }
 
 func peakBenchmark() {
-    guard ComputeSettings.usesAVX2 else {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let inUse = ComputeSettings.instructionSet
+    let supported = ComputeSettings.supportedInstructionSets
+    print("fma peak: kernels in use \(inUse) (this CPU runs \(supported.map(\.description).joined(separator: ", ")))")
+    guard supported.contains(.avx2) else {
         print("fma peak: this CPU has no AVX2/FMA; the portable kernels run")
         return
     }
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    let inUse = ComputeSettings.instructionSet
-    print("fma peak: kernels in use \(inUse) (this CPU runs \(ComputeSettings.supportedInstructionSets.map(\.description).joined(separator: ", ")))")
-    for set in ComputeSettings.supportedInstructionSets where set >= .avx2 {
+    for set in supported where set >= .avx2 {
         let name = "fma peak \(set)\(set == inUse ? " (in use)" : "")"
         print(fmaPeak(threads: 1, instructionSet: set).line("\(name) threads=1", unit: "GFLOP/s"))
         if cores > 1 {

@@ -29,6 +29,46 @@ __attribute__((target("avx2"))) static long row_avx2(long width, const unsigned 
 }
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f,avx512bw,avx512dq"))) static long bytes_avx512(long n, const float *x, unsigned char *out,
+                                                                     float scale) {
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1), s = _mm512_set1_ps(scale);
+    const __m512 k255 = _mm512_set1_ps(255), half = _mm512_set1_ps(0.5f);
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        /* In [0, 1] (NaN fails both), positive sign bit (so -0 fails), then back from the byte. */
+        __mmask16 in = _mm512_cmp_ps_mask(v, zero, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v, one, _CMP_LE_OQ);
+        in &= (__mmask16)~_mm512_movepi32_mask(_mm512_castps_si512(v));
+        if (in != 0xFFFF) return -1;
+        __m512i b = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(v, k255), half));
+        if (_mm512_cmp_ps_mask(_mm512_mul_ps(_mm512_cvtepi32_ps(b), s), v, _CMP_NEQ_UQ)) return -1;
+        _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi32_epi8(b));
+    }
+    return i;
+}
+#endif
+
+int ck_sbytes_from_floats(long n, const float *x, unsigned char *out, float scale, int path) {
+    int best = ck_cpu_path();
+    path = path < best ? path : best;
+    long i = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    if (path == CK_PATH_AVX512) {
+        i = bytes_avx512(n, x, out, scale);
+        if (i < 0) return 0;
+    }
+#endif
+    for (; i < n; i++) {
+        float v = x[i];
+        if (!(v >= 0 && v <= 1) || __builtin_signbit(v)) return 0;
+        unsigned char b = (unsigned char)(int)(v * 255 + 0.5f);
+        if ((float)b * scale != v) return 0;
+        out[i] = b;
+    }
+    return 1;
+}
+
 /* Every cache line of a row, the last one included when the row starts mid-line. */
 static inline void prefetch_row(const unsigned char *row, long width) {
     if (width <= 0) return;

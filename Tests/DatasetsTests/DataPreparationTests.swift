@@ -94,6 +94,19 @@ struct DataPreparationTests {
             ck_sgather_bytes(rows, width, source, order, &out, scale, Int32(set.rawValue))
             #expect(out.map(\.bitPattern) == expected.map(\.bitPattern), "\(set)")
         }
+        // The check that turns floats back into bytes: every byte/255 passes, anything else fails.
+        let floats = (0..<70).map { Float(UInt8(truncatingIfNeeded: $0 &* 53)) * scale }
+        for set in ComputeSettings.supportedInstructionSets {
+            var bytes = [UInt8](repeating: 0, count: floats.count)
+            #expect(ck_sbytes_from_floats(floats.count, floats, &bytes, scale, Int32(set.rawValue)) == 1, "\(set)")
+            #expect(bytes == (0..<70).map { UInt8(truncatingIfNeeded: $0 &* 53) }, "\(set)")
+            for (position, odd) in [(3, Float(-0.0)), (20, 0.5 / 255), (40, 2), (69, .nan), (5, -1 / Float(255))] {
+                var bad = floats
+                bad[position] = odd
+                #expect(ck_sbytes_from_floats(bad.count, bad, &bytes, scale, Int32(set.rawValue)) == 0,
+                        "\(set): \(odd) at \(position) must be refused")
+            }
+        }
     }
 
     @Test("one-hot rows and class selection")

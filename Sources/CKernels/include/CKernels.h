@@ -84,6 +84,11 @@ void ck_smomentum(long n, float *w, const float *g, float *v, float lr, float de
 void ck_sadam(long n, float *w, const float *g, float *m, float *v, float lr, float decay, float b1, float b2,
               float eps, int path);
 
+/// Writes out[i] = b, the byte with (float)b · scale == x[i], for n floats in [0, 1] with a
+/// positive sign and returns 1; returns 0 at the first element that is no such byte (NaN, -0,
+/// out of range, between bytes), leaving `out` partly written. Every path decides alike.
+int ck_sbytes_from_floats(long n, const float *x, unsigned char *out, float scale, int path);
+
 /// Gathers `rows` rows of `width` bytes, row `order[r]` of `source` to row r of `out`, each
 /// byte b becoming (float)b · scale (one rounding, as the IDX loader converts), in the widest
 /// vectors `path` allows; every path gives the same bits.

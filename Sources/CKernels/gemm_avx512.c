@@ -111,6 +111,32 @@ CK_AVX512 static void s512_micro_quarter_to_buffer(long kc, const float *a, long
     _mm256_store_ps(out + 192, c6); _mm256_store_ps(out + 224, c7);
 }
 
+/* One or two columns of an 8-row tile as dot products along the depth, for an A whose rows are
+   contiguous: 16 depths per FMA, the last few through a masked load, so every lane works.
+   `bt` holds the columns one after another, each contiguous along the depth (bt[j*kc + p]). */
+CK_AVX512 static void s512_micro_dot_to_buffer(long kc, const float *a, long rs, const float *bt, long cols, float *out,
+                                               long ldo) {
+    __m512 e0 = _mm512_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, e4 = e0, e5 = e0, e6 = e0, e7 = e0;
+    __m512 f0 = e0, f1 = e0, f2 = e0, f3 = e0, f4 = e0, f5 = e0, f6 = e0, f7 = e0;
+    const float *b0 = bt, *b1 = cols > 1 ? bt + kc : bt;
+    S_ROWS8(a, rs)
+    for (long p = 0; p < kc; p += 16) {
+        __mmask16 m = kc - p >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (kc - p)) - 1);
+        __m512 x = _mm512_maskz_loadu_ps(m, b0 + p), y = _mm512_maskz_loadu_ps(m, b1 + p), r;
+        r = _mm512_maskz_loadu_ps(m, a0 + p); e0 = _mm512_fmadd_ps(r, x, e0); f0 = _mm512_fmadd_ps(r, y, f0);
+        r = _mm512_maskz_loadu_ps(m, a1 + p); e1 = _mm512_fmadd_ps(r, x, e1); f1 = _mm512_fmadd_ps(r, y, f1);
+        r = _mm512_maskz_loadu_ps(m, a2 + p); e2 = _mm512_fmadd_ps(r, x, e2); f2 = _mm512_fmadd_ps(r, y, f2);
+        r = _mm512_maskz_loadu_ps(m, a3 + p); e3 = _mm512_fmadd_ps(r, x, e3); f3 = _mm512_fmadd_ps(r, y, f3);
+        r = _mm512_maskz_loadu_ps(m, a4 + p); e4 = _mm512_fmadd_ps(r, x, e4); f4 = _mm512_fmadd_ps(r, y, f4);
+        r = _mm512_maskz_loadu_ps(m, a5 + p); e5 = _mm512_fmadd_ps(r, x, e5); f5 = _mm512_fmadd_ps(r, y, f5);
+        r = _mm512_maskz_loadu_ps(m, a6 + p); e6 = _mm512_fmadd_ps(r, x, e6); f6 = _mm512_fmadd_ps(r, y, f6);
+        r = _mm512_maskz_loadu_ps(m, a7 + p); e7 = _mm512_fmadd_ps(r, x, e7); f7 = _mm512_fmadd_ps(r, y, f7);
+    }
+    __m512 sums[16] = {e0, f0, e1, f1, e2, f2, e3, f3, e4, f4, e5, f5, e6, f6, e7, f7};
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < cols; j++) out[i * ldo + j] = _mm512_reduce_add_ps(sums[2 * i + j]);
+}
+
 /* The top 1-4 rows of an 8×32 block (a height 4 past a multiple of 8): the full kernel would
    spend half its rows or more on padding. */
 CK_AVX512 static void s512_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs,
@@ -355,6 +381,8 @@ CK_AVX512 static void d512_axpy_fast(long n, double alpha, const double *x, doub
 #define MICRO_HALF_TO_BUFFER s512_micro_half_to_buffer
 #define MICRO_QUARTER_TO_BUFFER s512_micro_quarter_to_buffer
 #define MICRO_ROWS_TO_BUFFER s512_micro_rows_to_buffer
+#define MICRO_DOT_TO_BUFFER s512_micro_dot_to_buffer
+#define SPLIT_EDGE 1
 #define PACK_B_EDGE_FAST s512_pack_b_edge_fast
 #define PACK_B_COLUMNS_FAST s512_pack_b_columns_fast
 #define PACK_B_ROWS_FAST s512_pack_b_rows_fast
@@ -370,6 +398,8 @@ CK_AVX512 static void d512_axpy_fast(long n, double alpha, const double *x, doub
 #undef MICRO_HALF_TO_BUFFER
 #undef MICRO_QUARTER_TO_BUFFER
 #undef MICRO_ROWS_TO_BUFFER
+#undef MICRO_DOT_TO_BUFFER
+#undef SPLIT_EDGE
 #undef PACK_B_EDGE_FAST
 #undef PACK_B_COLUMNS_FAST
 #undef PACK_B_ROWS_FAST

@@ -137,6 +137,69 @@ CK_AVX512 static void s512_micro_dot_to_buffer(long kc, const float *a, long rs,
         for (int j = 0; j < cols; j++) out[i * ldo + j] = _mm512_reduce_add_ps(sums[2 * i + j]);
 }
 
+/* The last 1-8 columns of an mc-row block for an A whose columns are contiguous (rs == 1: the
+   weight gradient xᵀ·G), down the rows: 96 rows (six vectors) by two columns at a time, then 16,
+   then one, B broadcast from its packed 32-wide sliver; each element is one chain of FMAs along
+   the depth, however the rows are grouped. */
+CK_AVX512 static void s512_strip_columns(long mc, long kc, const float *a, long cs, const float *pb, long cols, float *c,
+                                         long ldc, int overwrite) {
+    for (long j0 = 0; j0 < cols; j0 += 2) {
+        long width = cols - j0 < 2 ? cols - j0 : 2;
+        const float *b = pb + j0;
+        long i = 0;
+        for (; i + 96 <= mc; i += 96) {
+            __m512 e0 = _mm512_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, e4 = e0, e5 = e0;
+            __m512 f0 = e0, f1 = e0, f2 = e0, f3 = e0, f4 = e0, f5 = e0;
+            const float *col = a + i;
+            for (long p = 0; p < kc; p++, col += cs) {
+                __m512 x = _mm512_set1_ps(b[p * 32]), y = _mm512_set1_ps(b[p * 32 + (width > 1)]), r;
+                r = _mm512_loadu_ps(col); e0 = _mm512_fmadd_ps(r, x, e0); f0 = _mm512_fmadd_ps(r, y, f0);
+                r = _mm512_loadu_ps(col + 16); e1 = _mm512_fmadd_ps(r, x, e1); f1 = _mm512_fmadd_ps(r, y, f1);
+                r = _mm512_loadu_ps(col + 32); e2 = _mm512_fmadd_ps(r, x, e2); f2 = _mm512_fmadd_ps(r, y, f2);
+                r = _mm512_loadu_ps(col + 48); e3 = _mm512_fmadd_ps(r, x, e3); f3 = _mm512_fmadd_ps(r, y, f3);
+                r = _mm512_loadu_ps(col + 64); e4 = _mm512_fmadd_ps(r, x, e4); f4 = _mm512_fmadd_ps(r, y, f4);
+                r = _mm512_loadu_ps(col + 80); e5 = _mm512_fmadd_ps(r, x, e5); f5 = _mm512_fmadd_ps(r, y, f5);
+            }
+            float lanes[192] __attribute__((aligned(64)));
+            _mm512_store_ps(lanes, e0); _mm512_store_ps(lanes + 16, e1); _mm512_store_ps(lanes + 32, e2);
+            _mm512_store_ps(lanes + 48, e3); _mm512_store_ps(lanes + 64, e4); _mm512_store_ps(lanes + 80, e5);
+            _mm512_store_ps(lanes + 96, f0); _mm512_store_ps(lanes + 112, f1); _mm512_store_ps(lanes + 128, f2);
+            _mm512_store_ps(lanes + 144, f3); _mm512_store_ps(lanes + 160, f4); _mm512_store_ps(lanes + 176, f5);
+            for (long r = 0; r < 96; r++)
+                for (long j = 0; j < width; j++) {
+                    float *target = c + (i + r) * ldc + j0 + j;
+                    *target = (overwrite ? 0 : *target) + lanes[j * 96 + r];
+                }
+        }
+        for (; i + 16 <= mc; i += 16) {
+            __m512 e = _mm512_setzero_ps(), f = e;
+            const float *col = a + i;
+            for (long p = 0; p < kc; p++, col += cs) {
+                __m512 r = _mm512_loadu_ps(col);
+                e = _mm512_fmadd_ps(r, _mm512_set1_ps(b[p * 32]), e);
+                f = _mm512_fmadd_ps(r, _mm512_set1_ps(b[p * 32 + (width > 1)]), f);
+            }
+            float lanes[32] __attribute__((aligned(64)));
+            _mm512_store_ps(lanes, e);
+            _mm512_store_ps(lanes + 16, f);
+            for (long r = 0; r < 16; r++)
+                for (long j = 0; j < width; j++) {
+                    float *target = c + (i + r) * ldc + j0 + j;
+                    *target = (overwrite ? 0 : *target) + lanes[j * 16 + r];
+                }
+        }
+        for (; i < mc; i++) {
+            /* The last rows (fewer than 16), one at a time in the same order along the depth. */
+            for (long j = 0; j < width; j++) {
+                float total = 0;
+                for (long p = 0; p < kc; p++) total = __builtin_fmaf(a[i + p * cs], b[p * 32 + j], total);
+                float *target = c + i * ldc + j0 + j;
+                *target = (overwrite ? 0 : *target) + total;
+            }
+        }
+    }
+}
+
 /* The top 1-4 rows of an 8×32 block (a height 4 past a multiple of 8): the full kernel would
    spend half its rows or more on padding. */
 CK_AVX512 static void s512_micro_rows_to_buffer(long rows, long kc, const float *a, long rs, long cs,
@@ -382,6 +445,7 @@ CK_AVX512 static void d512_axpy_fast(long n, double alpha, const double *x, doub
 #define MICRO_QUARTER_TO_BUFFER s512_micro_quarter_to_buffer
 #define MICRO_ROWS_TO_BUFFER s512_micro_rows_to_buffer
 #define MICRO_DOT_TO_BUFFER s512_micro_dot_to_buffer
+#define STRIP_COLUMNS s512_strip_columns
 #define SPLIT_EDGE 1
 #define PACK_B_EDGE_FAST s512_pack_b_edge_fast
 #define PACK_B_COLUMNS_FAST s512_pack_b_columns_fast
@@ -399,6 +463,7 @@ CK_AVX512 static void d512_axpy_fast(long n, double alpha, const double *x, doub
 #undef MICRO_QUARTER_TO_BUFFER
 #undef MICRO_ROWS_TO_BUFFER
 #undef MICRO_DOT_TO_BUFFER
+#undef STRIP_COLUMNS
 #undef SPLIT_EDGE
 #undef PACK_B_EDGE_FAST
 #undef PACK_B_COLUMNS_FAST

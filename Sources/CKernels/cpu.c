@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "kernel_path.h"
 #include <unistd.h>
 #if defined(__APPLE__)
 #include <sys/sysctl.h>
@@ -96,13 +97,13 @@ __attribute__((target("avx512f"))) static float fma_loop_512(long iterations) {
 }
 #endif
 
-static int probe_path(int path) {
+int ckp_usable_path(int path) {
     int best = ck_cpu_path();
-    return path < best ? path : best;
+    return path < best ? (path < CK_PATH_PORTABLE ? CK_PATH_PORTABLE : path) : best;
 }
 
 long ck_fma_probe_flops(int path) {
-    switch (probe_path(path)) {
+    switch (ckp_usable_path(path)) {
     case CK_PATH_AVX512: return 2 * 12 * 16;
     case CK_PATH_AVX2: return 2 * 12 * 8;
     default: return 0;
@@ -111,7 +112,7 @@ long ck_fma_probe_flops(int path) {
 
 double ck_fma_probe(long iterations, int path) {
 #if defined(__x86_64__) || defined(__i386__)
-    switch (probe_path(path)) {
+    switch (ckp_usable_path(path)) {
     case CK_PATH_AVX512: return (double)fma_loop_512(iterations);
     case CK_PATH_AVX2: return (double)fma_loop(iterations);
     default: return 0;

@@ -1,6 +1,7 @@
 /* Minibatch gathering from a training set kept as bytes: 4× less memory traffic than copying
    float rows, with each float computed as the loader computed it, (float)byte · scale. */
 #include "CKernels.h"
+#include "kernel_path.h"
 
 #pragma clang fp contract(off)
 
@@ -50,8 +51,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq"))) static long bytes_avx512(lo
 #endif
 
 int ck_sbytes_from_floats(long n, const float *x, unsigned char *out, float scale, int path) {
-    int best = ck_cpu_path();
-    path = path < best ? path : best;
+    path = ckp_usable_path(path);
     long i = 0;
 #if defined(__x86_64__) || defined(__i386__)
     if (path == CK_PATH_AVX512) {
@@ -78,8 +78,7 @@ static inline void prefetch_row(const unsigned char *row, long width) {
 
 void ck_sgather_bytes(long rows, long width, const unsigned char *source, const long *order, float *out, float scale,
                       int path) {
-    int best = ck_cpu_path();
-    path = path < best ? path : best;
+    path = ckp_usable_path(path);
     /* The rows are random lines of a set larger than the caches: ask for the row a few ahead
        while converting this one, so that several misses are in flight instead of one. */
     const long ahead = 4;

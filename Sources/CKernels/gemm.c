@@ -1,5 +1,6 @@
 #include "CKernels.h"
 #include "gemm_paths.h"
+#include "kernel_path.h"
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -311,32 +312,9 @@ static void d_axpy_fast(long n, double alpha, const double *x, double *y) {
 __attribute__((target("avx2,fma")))
 static void s_pack_b_columns_fast(long kc, const float *b, long csb, float *out) {
     long p = 0;
-    for (; p + 8 <= kc; p += 8) {
-        for (int half = 0; half < 2; half++) {
-            const float *src = b + p + half * 8 * csb;
-            __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + csb),
-                   r2 = _mm256_loadu_ps(src + 2 * csb), r3 = _mm256_loadu_ps(src + 3 * csb),
-                   r4 = _mm256_loadu_ps(src + 4 * csb), r5 = _mm256_loadu_ps(src + 5 * csb),
-                   r6 = _mm256_loadu_ps(src + 6 * csb), r7 = _mm256_loadu_ps(src + 7 * csb);
-            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
-                   t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
-                   t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-                   t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-                   u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-                   u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-                   u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            float *dst = out + p * 16 + half * 8;
-            _mm256_store_ps(dst + 0 * 16, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_store_ps(dst + 1 * 16, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_store_ps(dst + 2 * 16, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_store_ps(dst + 3 * 16, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_store_ps(dst + 4 * 16, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_store_ps(dst + 5 * 16, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_store_ps(dst + 6 * 16, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_store_ps(dst + 7 * 16, _mm256_permute2f128_ps(u3, u7, 0x31));
-        }
-    }
+    for (; p + 8 <= kc; p += 8)
+        for (int half = 0; half < 2; half++)
+            ckp_transpose_8x8(b + p + half * 8 * csb, csb, out + p * 16 + half * 8, 16);
     for (; p < kc; p++)
         for (long j = 0; j < 16; j++) out[p * 16 + j] = b[p + j * csb];
 }
@@ -571,22 +549,16 @@ static void d_micro_fast_to_buffer(long kc, const double *a, long rs, long cs, c
 #define AXPY_FAST d_axpy_fast
 #include "gemm_template.inc"
 
-/* The set a request resolves to on this CPU: the requested one, or the best below it. */
-static int resolved_path(int path) {
-    int best = ck_cpu_path();
-    return path < best ? (path < CK_PATH_PORTABLE ? CK_PATH_PORTABLE : path) : best;
-}
-
 void ck_sgemm_block(long m, long n, long k, const float *a, long rsa, long csa, const float *b, long rsb, long csb,
                     float *c, long ldc, float beta, long whole_m, long whole_n, int path) {
-    path = resolved_path(path);
+    path = ckp_usable_path(path);
     if (path == CK_PATH_AVX512) ckp_s512_gemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, whole_m, whole_n, 1);
     else ckp_s_gemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, whole_m, whole_n, path == CK_PATH_AVX2);
 }
 
 void ck_dgemm_block(long m, long n, long k, const double *a, long rsa, long csa, const double *b, long rsb,
                     long csb, double *c, long ldc, double beta, long whole_m, long whole_n, int path) {
-    path = resolved_path(path);
+    path = ckp_usable_path(path);
     if (path == CK_PATH_AVX512) ckp_d512_gemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, whole_m, whole_n, 1);
     else ckp_d_gemm_block(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, beta, whole_m, whole_n, path == CK_PATH_AVX2);
 }
@@ -602,7 +574,7 @@ void ck_dgemm(long m, long n, long k, const double *a, long rsa, long csa, const
 }
 
 void ck_gemm_tile(int path, int is_double, long *rows, long *columns) {
-    if (resolved_path(path) == CK_PATH_AVX512) {
+    if (ckp_usable_path(path) == CK_PATH_AVX512) {
         *rows = CKP_AVX512_MR;
         *columns = is_double ? CKP_AVX512_NR_DOUBLE : CKP_AVX512_NR_FLOAT;
     } else {

@@ -250,31 +250,8 @@ CK_AVX512 static void s512_pack_b_rows_fast(long kc, long full, const float *b, 
    product), 8 depths × 8 columns at a time through an 8×8 transpose. */
 CK_AVX512 static void s512_pack_b_columns_fast(long kc, const float *b, long csb, float *out) {
     long p = 0;
-    for (; p + 8 <= kc; p += 8) {
-        for (int group = 0; group < 4; group++) {
-            const float *src = b + p + group * 8 * csb;
-            __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + csb), r2 = _mm256_loadu_ps(src + 2 * csb),
-                   r3 = _mm256_loadu_ps(src + 3 * csb), r4 = _mm256_loadu_ps(src + 4 * csb),
-                   r5 = _mm256_loadu_ps(src + 5 * csb), r6 = _mm256_loadu_ps(src + 6 * csb),
-                   r7 = _mm256_loadu_ps(src + 7 * csb);
-            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
-                   t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
-                   t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-                   u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-                   u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-                   u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            float *dst = out + p * 32 + group * 8;
-            _mm256_store_ps(dst + 0 * 32, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_store_ps(dst + 1 * 32, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_store_ps(dst + 2 * 32, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_store_ps(dst + 3 * 32, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_store_ps(dst + 4 * 32, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_store_ps(dst + 5 * 32, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_store_ps(dst + 6 * 32, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_store_ps(dst + 7 * 32, _mm256_permute2f128_ps(u3, u7, 0x31));
-        }
-    }
+    for (; p + 8 <= kc; p += 8)
+        for (int group = 0; group < 4; group++) ckp_transpose_8x8(b + p + group * 8 * csb, csb, out + p * 32 + group * 8, 32);
     for (; p < kc; p++)
         for (long j = 0; j < 32; j++) out[p * 32 + j] = b[p + j * csb];
 }

@@ -3,6 +3,7 @@
    multiply-adds, so every set (and the Swift loop) gives the same bits: only the width
    changes (Swift compiles for baseline x86-64, four lanes). */
 #include "CKernels.h"
+#include "kernel_path.h"
 #include <math.h>
 
 #pragma clang fp contract(off)
@@ -107,15 +108,11 @@ __attribute__((target("avx2"))) static long adam_avx2(long n, float *w, const fl
 }
 #endif
 
-static int usable(int path) {
-    int best = ck_cpu_path();
-    return path < best ? path : best;
-}
 
 void ck_ssgd(long n, float *w, const float *g, float lr, float decay, int path) {
     long i = 0;
 #if defined(__x86_64__) || defined(__i386__)
-    switch (usable(path)) {
+    switch (ckp_usable_path(path)) {
     case CK_PATH_AVX512: i = sgd_avx512(n, w, g, lr, decay); break;
     case CK_PATH_AVX2: i = sgd_avx2(n, w, g, lr, decay); break;
     default: break;
@@ -129,7 +126,7 @@ void ck_ssgd(long n, float *w, const float *g, float lr, float decay, int path) 
 void ck_smomentum(long n, float *w, const float *g, float *v, float lr, float decay, float mu, int path) {
     long i = 0;
 #if defined(__x86_64__) || defined(__i386__)
-    switch (usable(path)) {
+    switch (ckp_usable_path(path)) {
     case CK_PATH_AVX512: i = momentum_avx512(n, w, g, v, lr, decay, mu); break;
     case CK_PATH_AVX2: i = momentum_avx2(n, w, g, v, lr, decay, mu); break;
     default: break;
@@ -145,7 +142,7 @@ void ck_sadam(long n, float *w, const float *g, float *m, float *v, float lr, fl
     float one_b1 = 1 - b1, one_b2 = 1 - b2;
     long i = 0;
 #if defined(__x86_64__) || defined(__i386__)
-    switch (usable(path)) {
+    switch (ckp_usable_path(path)) {
     case CK_PATH_AVX512: i = adam_avx512(n, w, g, m, v, lr, decay, b1, b2, eps); break;
     case CK_PATH_AVX2: i = adam_avx2(n, w, g, m, v, lr, decay, b1, b2, eps); break;
     default: break;

@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Plotting", targets: ["Plotting"]),
+        // The examples' flag parsing and picture folder, for the examples in Distributed/; not
+        // part of the engine's API.
+        .library(name: "ExampleSupport", targets: ["ExampleSupport"]),
         .executable(name: "example-sqrt", targets: ["example-sqrt"]),
         .executable(name: "example-mnist", targets: ["example-mnist"]),
         .executable(name: "example-logistic", targets: ["example-logistic"]),

@@ -58,6 +58,11 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     @usableFromInline let replicas: [Model]
     /// Every worker's model, the first one first (built once, not per step).
     @usableFromInline let workerModels: UncheckedSendable<[Model]>
+    /// The processes of a data-parallel job this trainer is one replica of, or nil (the
+    /// default): training in this process alone. See ``step(features:labels:batchRows:learningRate:)``.
+    public var replicaGroup: (any ReplicaGroup<Scalar>)?
+    /// Where a data-parallel step sums its weighted gradients, loss and count across processes.
+    @usableFromInline let summation = SummationBuffer<Scalar>()
 
     /// A trainer for `model`, whose parameters live on `tape`, on the calling thread (matrix
     /// products may still use several threads, see `ComputeSettings.maxThreads`).
@@ -200,6 +205,123 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         return (loss, correct)
     }
 
+    /// The rows of a batch of `batchRows` rows that process `rank` of `count` trains on in a
+    /// data-parallel step (a contiguous share, as the threads of one process share a batch).
+    @inlinable
+    public static func rows(ofRank rank: Int, of count: Int, batchRows: Int) -> Range<Int> {
+        (rank * batchRows / count)..<((rank + 1) * batchRows / count)
+    }
+
+    /// One step of a data-parallel job (``replicaGroup`` set): `features` and `labels` are this
+    /// process's rows of a batch of `batchRows` rows (``rows(ofRank:of:batchRows:)``). Each
+    /// process runs forward and backward on its rows (split across its ``workers``), weights its
+    /// gradient by its share of the batch, the weighted gradients are summed across processes in
+    /// rank order, and every process applies the same update: the replicas stay identical.
+    /// Returns the loss of the whole batch and how many of its rows were classified correctly,
+    /// the same in every process.
+    ///
+    /// With one worker per process, P processes give the bits one process gets with P workers
+    /// (``init(workers:optimizer:weightDecay:makeModel:)``) on batches of at least 2P rows: the
+    /// same parts, weighted alike, added in the same order. With W workers each, the parts are
+    /// the same but each process adds its own first, so the bits match neither one process with
+    /// P·W workers nor another W; they are the same run after run.
+    @discardableResult @inlinable
+    public mutating func step(
+        features: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>, batchRows: Int, learningRate: Scalar
+    ) -> (loss: Scalar, correct: Int) {
+        guard let group = replicaGroup else {
+            Failure.stop("ClassifierTrainer.step(batchRows:): no replicaGroup; use step(features:labels:learningRate:) in one process")
+        }
+        let (ranks, rank, threads) = (group.count, group.rank, workers)
+        let mine = Self.rows(ofRank: rank, of: ranks, batchRows: batchRows)
+        let rows = labels.count
+        Failure.check(rows == mine.count, "ClassifierTrainer.step: rank \(rank) of \(ranks) takes rows \(mine) of a batch of \(batchRows), given \(rows) labels")
+        let width = features.count / max(rows, 1)
+        Failure.check(features.count == rows * width, "ClassifierTrainer.step: features [\(features.count)] do not hold \(rows) rows")
+        let parts = ranks * threads
+        // Global part k takes rows bound(k)..<bound(k + 1) of the batch; this process has parts
+        // rank·threads..<(rank + 1)·threads, whose rows start at mine.lowerBound.
+        @Sendable @inline(__always) func bound(_ part: Int) -> Int { part * batchRows / parts }
+        let models = workerModels
+        let lossKind = self.loss
+        let firstPart = rank * threads
+        let offset = mine.lowerBound
+        let featureAddress = UInt(bitPattern: features.baseAddress)
+        let labelAddress = UInt(bitPattern: labels.baseAddress)
+        let total = parameterElements + 2
+        let sums = summation.buffer(count: total)
+        // Each part weighted by its share of the whole batch, as one process weights its workers'.
+        @inline(__always) func weight(_ t: Int) -> Scalar {
+            Scalar(bound(firstPart + t + 1) - bound(firstPart + t)) / Scalar(batchRows)
+        }
+        withUnsafeTemporaryAllocation(of: (loss: Scalar, correct: Int).self, capacity: threads) { results in
+            let out = UncheckedSendable(results)
+            ComputeSettings.parallelParts(threads, threads: threads) { t in
+                let (start, end) = (bound(firstPart + t) - offset, bound(firstPart + t + 1) - offset)
+                guard end > start else { out.value[t] = (0, 0); return }
+                let f = UnsafePointer<Scalar>(bitPattern: featureAddress)!
+                let l = UnsafePointer<Int>(bitPattern: labelAddress)!
+                out.value[t] = Self.forwardBackward(
+                    models.value[t], features: UnsafeBufferPointer(start: f + start * width, count: (end - start) * width),
+                    labels: UnsafeBufferPointer(start: l + start, count: end - start), lossKind: lossKind)
+            }
+            var loss: Scalar = 0, correct = 0
+            for t in 0..<threads {
+                loss += weight(t) * results[t].loss
+                correct += results[t].correct
+            }
+            sums[total - 2] = loss
+            sums[total - 1] = Scalar(correct)
+        }
+        var start = 0
+        for p in 0..<parameters.count {
+            let count = parameters[p].shape.reduce(1, *)
+            let target = sums.baseAddress! + start
+            for t in 0..<threads {
+                let share = weight(t)
+                let model = models.value[t].parameters[p]
+                let empty = bound(firstPart + t + 1) == bound(firstPart + t)
+                model.tape.withGradient(of: model) { g in
+                    if t == 0 {
+                        if empty { target.update(repeating: 0, count: count) } else { for i in 0..<count { target[i] = share * g[i] } }
+                    } else if !empty {
+                        for i in 0..<count { target[i] += share * g[i] }
+                    }
+                }
+            }
+            start += count
+        }
+        group.sumInRankOrder(sums)
+        let summed = UncheckedSendable(UnsafePointer(sums.baseAddress!))
+        let replicaCount = replicas.count
+        let parameterCount = parameters.count
+        let split = parameterElements >= 1 << 16 ? threads : 1
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Scalar>.self, capacity: max(1, replicaCount * parameterCount)) { others in
+            for (r, replica) in replicas.enumerated() {
+                for (p, other) in replica.parameters.enumerated() {
+                    other.tape.withMutableValue(of: other) { w in others[r * parameterCount + p] = w.baseAddress! }
+                }
+            }
+            let table = UncheckedSendable(others)
+            optimizer.withUpdate(parameters, learningRate: learningRate) { update in
+                ComputeSettings.parallelParts(split, threads: split) { part in
+                    var offset = 0
+                    for p in 0..<parameterCount {
+                        let count = update.parameters[p].count
+                        defer { offset += count }
+                        let range = (part * count / split)..<((part + 1) * count / split)
+                        guard !range.isEmpty, let w = update.parameters[p].value else { continue }
+                        update.apply(p, range, gradient: summed.value + offset)
+                        for r in 0..<replicaCount {
+                            (table.value[r * parameterCount + p] + range.lowerBound).update(from: w + range.lowerBound, count: range.count)
+                        }
+                    }
+                }
+            }
+        }
+        return (sums[total - 2], Int(sums[total - 1]))
+    }
+
     /// After the backward passes of the first `contributors` workers: their gradients summed
     /// into the first copy's, each weighted by its share of the `rows`, the optimizer's update,
     /// and the copy to the other workers, in one pass per parameter split by elements across
@@ -319,6 +441,26 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
             }
         }
         return (Double(correct) / Double(max(labels.count, 1)), loss / Double(max(labels.count, 1)))
+    }
+}
+
+/// A buffer kept by a trainer between data-parallel steps (a warm step allocates nothing).
+@usableFromInline
+final class SummationBuffer<Scalar: TensorScalar>: @unchecked Sendable {
+    @usableFromInline var storage: UnsafeMutableBufferPointer<Scalar>?
+
+    @usableFromInline init() {}
+
+    deinit { storage?.deallocate() }
+
+    /// `count` elements (their values are not kept when it grows).
+    @inlinable
+    func buffer(count: Int) -> UnsafeMutableBufferPointer<Scalar> {
+        if let storage, storage.count >= count { return UnsafeMutableBufferPointer(rebasing: storage[0..<count]) }
+        storage?.deallocate()
+        let fresh = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: count)
+        storage = fresh
+        return fresh
     }
 }
 

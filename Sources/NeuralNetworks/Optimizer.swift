@@ -241,7 +241,16 @@ public struct OptimizerUpdate<Scalar: TensorScalar>: @unchecked Sendable {
     /// Updates elements `range` of parameter `p` from their gradient.
     @inlinable
     public func apply(_ p: Int, _ range: Range<Int>) {
-        guard !range.isEmpty, let w = parameters[p].value, let g = parameters[p].gradient else { return }
+        guard let g = parameters[p].gradient else { return }
+        apply(p, range, gradient: g)
+    }
+
+    /// Updates elements `range` of parameter `p` from the gradient `g` (all of parameter `p`'s
+    /// elements, indexed as its value) instead of the tape's: for a gradient summed elsewhere,
+    /// e.g. across the processes of a data-parallel job.
+    @inlinable
+    public func apply(_ p: Int, _ range: Range<Int>, gradient g: UnsafePointer<Scalar>) {
+        guard !range.isEmpty, let w = parameters[p].value else { return }
         let decay = decays[p] ? weightDecay : 0
         let lr = rate
         let state = offsets[p]

@@ -1,0 +1,166 @@
+import CMPI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The processes of an MPI job (`MPI_COMM_WORLD`), and the collective calls data-parallel
+/// training needs. Every process must make the same calls in the same order with the same
+/// counts (MPI's rule for collectives); a call that fails throws ``MessagePassingError``.
+///
+/// MPI is started by ``world()`` and ended by ``finish()``; only the thread that started it
+/// makes calls (MPI_THREAD_FUNNELED).
+public final class Communicator: @unchecked Sendable {
+    /// This process's number, `0..<size`.
+    public let rank: Int
+    /// The number of processes.
+    public let size: Int
+    let handle: MPI_Comm
+    /// The chunks ``sumInRankOrder(_:)`` receives from every rank, kept between calls (a warm
+    /// training step allocates nothing).
+    var received: UnsafeMutableRawPointer?
+    var receivedBytes = 0
+
+    init(handle: MPI_Comm) throws(MessagePassingError) {
+        self.handle = handle
+        var rank: Int32 = 0, size: Int32 = 0
+        try MessagePassingError.check(MPI_Comm_rank(handle, &rank), "MPI_Comm_rank")
+        try MessagePassingError.check(MPI_Comm_size(handle, &size), "MPI_Comm_size")
+        (self.rank, self.size) = (Int(rank), Int(size))
+    }
+
+    deinit { received?.deallocate() }
+
+    /// Starts MPI (once per process) and returns all its processes. Errors are returned to the
+    /// caller as ``MessagePassingError`` instead of ending the job inside MPI.
+    ///
+    /// Run outside `mpirun`, it is a job of one process.
+    public static func world() throws(MessagePassingError) -> Communicator {
+        var started: Int32 = 0
+        try MessagePassingError.check(MPI_Initialized(&started), "MPI_Initialized")
+        if started == 0 {
+            var provided: Int32 = 0
+            try MessagePassingError.check(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided), "MPI_Init_thread")
+            // A process that ends without MPI_Finalize is reported by mpirun as failed.
+            atexit { Communicator.finish() }
+        }
+        try MessagePassingError.check(MPI_Comm_set_errhandler(cmpi_comm_world(), cmpi_errors_return()), "MPI_Comm_set_errhandler")
+        return try Communicator(handle: cmpi_comm_world())
+    }
+
+    /// Ends MPI in this process (after every collective call); later calls fail.
+    public static func finish() {
+        var ended: Int32 = 0
+        MPI_Finalized(&ended)
+        if ended == 0 { MPI_Finalize() }
+    }
+
+    /// Ends every process of the job with `code` (after printing what went wrong): for errors
+    /// one process found that the others cannot know of.
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(handle, code)
+        fatalError("MPI_Abort returned")
+    }
+
+    /// Waits until every process has called it.
+    public func barrier() throws(MessagePassingError) {
+        try MessagePassingError.check(MPI_Barrier(handle), "MPI_Barrier")
+    }
+
+    /// Copies `buffer` of process `root` into `buffer` of every other process.
+    public func broadcast<T: MessageElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int = 0) throws(MessagePassingError) {
+        for (start, count) in Self.pieces(buffer.count) {
+            try MessagePassingError.check(
+                MPI_Bcast(buffer.baseAddress! + start, count, T.datatype, Int32(root), handle), "MPI_Bcast")
+        }
+    }
+
+    /// Replaces `buffer` in every process by the element-wise sum over all processes, in the
+    /// order MPI chooses (fast; for floating point the bits may depend on the number of
+    /// processes and MPI's algorithm: see ``sumInRankOrder(_:)`` for a fixed order).
+    public func sum<T: MessageElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws(MessagePassingError) {
+        for (start, count) in Self.pieces(buffer.count) {
+            try MessagePassingError.check(
+                MPI_Allreduce(cmpi_in_place(), buffer.baseAddress! + start, count, T.datatype, cmpi_sum(), handle),
+                "MPI_Allreduce")
+        }
+    }
+
+    /// Replaces `buffer` in every process by the element-wise maximum over all processes.
+    public func maximum<T: MessageElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws(MessagePassingError) {
+        for (start, count) in Self.pieces(buffer.count) {
+            try MessagePassingError.check(
+                MPI_Allreduce(cmpi_in_place(), buffer.baseAddress! + start, count, T.datatype, cmpi_max(), handle),
+                "MPI_Allreduce")
+        }
+    }
+
+    /// Every process's `send` (the same count in each), one after another in rank order, into
+    /// `into` (`size × send.count` elements) of every process.
+    public func gather<T: MessageElement>(
+        _ send: UnsafeBufferPointer<T>, into: UnsafeMutableBufferPointer<T>
+    ) throws(MessagePassingError) {
+        guard into.count == send.count * size else {
+            throw MessagePassingError(call: "MPI_Allgather", code: -1,
+                                      message: "\(send.count) elements from each of \(size) ranks need \(send.count * size), given \(into.count)")
+        }
+        guard send.count <= Int(Int32.max) else {
+            throw MessagePassingError(call: "MPI_Allgather", code: -1, message: "\(send.count) elements exceed MPI's count limit")
+        }
+        try MessagePassingError.check(
+            MPI_Allgather(send.baseAddress, Int32(send.count), T.datatype, into.baseAddress, Int32(send.count), T.datatype, handle),
+            "MPI_Allgather")
+    }
+
+    /// Replaces `buffer` in every process by the element-wise sum over all processes added in
+    /// rank order, `((b₀ + b₁) + b₂) + …`: the same bits in every process, run after run, and the
+    /// bits a single process adding the same parts in that order gets.
+    ///
+    /// As fast as a ring all-reduce in bytes moved (each process sends and receives
+    /// `2 (p−1)/p` of the buffer): process `r` receives chunk `r` of every buffer (an
+    /// all-to-all), adds them in rank order, and all processes gather the summed chunks.
+    public func sumInRankOrder<T: MessageElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws(MessagePassingError) {
+        guard size > 1, buffer.count > 0 else { return }
+        let stride = MemoryLayout<T>.stride
+        // A buffer above MPI's Int32 counts goes in pieces (each one summed in rank order).
+        for (start, count) in Self.pieces(buffer.count, limit: Int(Int32.max) / size) {
+            let base = buffer.baseAddress! + start
+            let n = Int(count)
+            @inline(__always) func bound(_ chunk: Int) -> Int { chunk * n / size }
+            let chunk = bound(rank + 1) - bound(rank)
+            let needed = max(chunk * size * stride, 64)
+            if needed > receivedBytes {
+                received?.deallocate()
+                received = UnsafeMutableRawPointer.allocate(byteCount: needed, alignment: 64)
+                receivedBytes = needed
+            }
+            let incoming = received!.bindMemory(to: T.self, capacity: chunk * size)
+            try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 4 * size) { table throws(MessagePassingError) in
+                let (sendCounts, sendOffsets) = (table.baseAddress!, table.baseAddress! + size)
+                let (receiveCounts, receiveOffsets) = (table.baseAddress! + 2 * size, table.baseAddress! + 3 * size)
+                for r in 0..<size {
+                    sendCounts[r] = Int32(bound(r + 1) - bound(r))
+                    sendOffsets[r] = Int32(bound(r))
+                    receiveCounts[r] = Int32(chunk)
+                    receiveOffsets[r] = Int32(r * chunk)
+                }
+                try MessagePassingError.check(
+                    MPI_Alltoallv(base, sendCounts, sendOffsets, T.datatype, incoming, receiveCounts, receiveOffsets,
+                                  T.datatype, handle), "MPI_Alltoallv")
+                // Rank order: rank 0's part first, then each next one added.
+                let mine = base + bound(rank)
+                mine.update(from: incoming, count: chunk)
+                for r in 1..<size { T.add(incoming + r * chunk, into: mine, count: chunk) }
+                try MessagePassingError.check(
+                    MPI_Allgatherv(cmpi_in_place(), 0, T.datatype, base, sendCounts, sendOffsets, T.datatype, handle),
+                    "MPI_Allgatherv")
+            }
+        }
+    }
+
+    /// `count` elements as pieces whose counts fit MPI's Int32.
+    static func pieces(_ count: Int, limit: Int = Int(Int32.max)) -> LazyMapSequence<StrideTo<Int>, (start: Int, count: Int32)> {
+        stride(from: 0, to: count, by: max(limit, 1)).lazy.map { ($0, Int32(min(limit, count - $0))) }
+    }
+}

@@ -59,9 +59,20 @@ public struct Minibatches<Scalar: TensorScalar> {
     public mutating func withBatch<R>(
         _ index: Int, _ body: (UnsafeBufferPointer<Scalar>, UnsafeBufferPointer<Int>, Int) throws -> R
     ) rethrows -> R {
+        try withBatch(index, part: 0, of: 1, body)
+    }
+
+    /// Calls `body` with part `part` of `parts` of batch `index`, gathering only its rows: rows
+    /// `part·n/parts..<(part+1)·n/parts` of the batch's `n` rows (a process's share in
+    /// data-parallel training), their labels, and `n`.
+    public mutating func withBatch<R>(
+        _ index: Int, part: Int, of parts: Int, _ body: (UnsafeBufferPointer<Scalar>, UnsafeBufferPointer<Int>, Int) throws -> R
+    ) rethrows -> R {
         Failure.check(index >= 0 && index < count, "Minibatches: batch \(index) of \(count)")
-        let start = index * size
-        let rows = min(size, set.count - start)
+        Failure.check(parts >= 1 && (0..<parts).contains(part), "Minibatches: part \(part) of \(parts)")
+        let batchRows = min(size, set.count - index * size)
+        let start = index * size + part * batchRows / parts
+        let rows = (part + 1) * batchRows / parts - part * batchRows / parts
         let width = set.featureCount
         let labels = set.labels
         set.features.withUnsafeBufferPointer { source in
@@ -95,7 +106,7 @@ public struct Minibatches<Scalar: TensorScalar> {
         return try featureBuffer.withUnsafeBufferPointer { features in
             try labelBuffer.withUnsafeBufferPointer { labels in
                 try body(UnsafeBufferPointer(rebasing: features[0..<(rows * width)]),
-                         UnsafeBufferPointer(rebasing: labels[0..<rows]), rows)
+                         UnsafeBufferPointer(rebasing: labels[0..<rows]), batchRows)
             }
         }
     }

@@ -51,6 +51,27 @@ struct DataPreparationTests {
         #expect(Minibatches(of: set, size: 4, seed: 3, dropLast: true).count == 2)
     }
 
+    @Test("the parts of a batch (a process's share in data-parallel training) are its rows in order", arguments: [1, 2, 3, 5])
+    func batchParts(parts: Int) {
+        var whole = Minibatches(of: set, size: 4, seed: 3)
+        var split = Minibatches(of: set, size: 4, seed: 3)
+        whole.shuffle()
+        split.shuffle()
+        for b in 0..<whole.count {
+            let (features, labels) = whole.withBatch(b) { f, l, _ in (Array(f), Array(l)) }
+            var (partFeatures, partLabels) = ([Float](), [Int]())
+            for part in 0..<parts {
+                split.withBatch(b, part: part, of: parts) { f, l, batchRows in
+                    #expect(batchRows == labels.count, "part \(part) of \(parts) of batch \(b): \(batchRows) rows, expected \(labels.count)")
+                    #expect(l.count == (part + 1) * labels.count / parts - part * labels.count / parts)
+                    partFeatures += f
+                    partLabels += l
+                }
+            }
+            #expect(partFeatures == features && partLabels == labels, "batch \(b) in \(parts) parts")
+        }
+    }
+
     @Test("a set of bytes/255 is gathered from a byte copy, bit for bit the float rows; any other value falls back",
           arguments: [1, 17, 37, 784])
     func byteGather(width: Int) {

@@ -61,8 +61,6 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     /// The processes of a data-parallel job this trainer is one replica of, or nil (the
     /// default): training in this process alone. See ``step(features:labels:batchRows:learningRate:)``.
     public var replicaGroup: (any ReplicaGroup<Scalar>)?
-    /// Where a data-parallel step sums its weighted gradients, loss and count across processes.
-    @usableFromInline let summation = SummationBuffer<Scalar>()
 
     /// A trainer for `model`, whose parameters live on `tape`, on the calling thread (matrix
     /// products may still use several threads, see `ComputeSettings.maxThreads`).
@@ -249,7 +247,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         let featureAddress = UInt(bitPattern: features.baseAddress)
         let labelAddress = UInt(bitPattern: labels.baseAddress)
         let total = parameterElements + 2
-        let sums = summation.buffer(count: total)
+        let sums = group.addend(count: total)
         // Each part weighted by its share of the whole batch, as one process weights its workers'.
         @inline(__always) func weight(_ t: Int) -> Scalar {
             Scalar(bound(firstPart + t + 1) - bound(firstPart + t)) / Scalar(batchRows)
@@ -291,8 +289,8 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
             }
             start += count
         }
-        group.sumInRankOrder(sums)
-        let summed = UncheckedSendable(UnsafePointer(sums.baseAddress!))
+        let sum = group.sumAddends(count: total)
+        let summed = UncheckedSendable(sum.baseAddress!)
         let replicaCount = replicas.count
         let parameterCount = parameters.count
         let split = parameterElements >= 1 << 16 ? threads : 1
@@ -319,7 +317,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
                 }
             }
         }
-        return (sums[total - 2], Int(sums[total - 1]))
+        return (sum[total - 2], Int(sum[total - 1]))
     }
 
     /// After the backward passes of the first `contributors` workers: their gradients summed
@@ -441,26 +439,6 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
             }
         }
         return (Double(correct) / Double(max(labels.count, 1)), loss / Double(max(labels.count, 1)))
-    }
-}
-
-/// A buffer kept by a trainer between data-parallel steps (a warm step allocates nothing).
-@usableFromInline
-final class SummationBuffer<Scalar: TensorScalar>: @unchecked Sendable {
-    @usableFromInline var storage: UnsafeMutableBufferPointer<Scalar>?
-
-    @usableFromInline init() {}
-
-    deinit { storage?.deallocate() }
-
-    /// `count` elements (their values are not kept when it grows).
-    @inlinable
-    func buffer(count: Int) -> UnsafeMutableBufferPointer<Scalar> {
-        if let storage, storage.count >= count { return UnsafeMutableBufferPointer(rebasing: storage[0..<count]) }
-        storage?.deallocate()
-        let fresh = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: count)
-        storage = fresh
-        return fresh
     }
 }
 

@@ -12,8 +12,11 @@ public protocol ReplicaGroup<Scalar>: AnyObject {
     var rank: Int { get }
     /// The number of processes.
     var count: Int { get }
-    /// Replaces `buffer` in every process by the element-wise sum over all processes, added in
-    /// rank order `((b₀ + b₁) + b₂) + …`: every process gets the same bits, run after run.
-    /// Every process calls it with the same count. Failures end the job with a message.
-    func sumInRankOrder(_ buffer: UnsafeMutableBufferPointer<Scalar>)
+    /// Where this process writes its part of the next ``sumAddends(count:)``: `count` elements
+    /// (memory the processes share, when they can). Every process asks for the same count.
+    func addend(count: Int) -> UnsafeMutableBufferPointer<Scalar>
+    /// The element-wise sum over all processes of what each wrote into its ``addend(count:)``,
+    /// added in rank order `((b₀ + b₁) + b₂) + …`: every process gets the same bits, run after
+    /// run. Valid until the sum after next. Failures end the job with a message.
+    func sumAddends(count: Int) -> UnsafeBufferPointer<Scalar>
 }

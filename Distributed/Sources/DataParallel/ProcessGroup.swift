@@ -13,8 +13,6 @@ import Foundation
 public final class ProcessGroup<Scalar: TensorScalar & MessageElement>: ReplicaGroup, @unchecked Sendable {
     /// The MPI processes.
     public let communicator: Communicator
-    /// Gradients packed for ``sumGradients(of:)``, kept between calls.
-    var packed: [Scalar] = []
 
     /// This process's number, `0..<count`.
     public var rank: Int { communicator.rank }
@@ -24,9 +22,14 @@ public final class ProcessGroup<Scalar: TensorScalar & MessageElement>: ReplicaG
     /// The group of all processes of `communicator`.
     public init(_ communicator: Communicator) { self.communicator = communicator }
 
-    /// Sums `buffer` over all processes in rank order (``Communicator/sumInRankOrder(_:)``).
-    public func sumInRankOrder(_ buffer: UnsafeMutableBufferPointer<Scalar>) {
-        do { try communicator.sumInRankOrder(buffer) } catch { stop("\(error)") }
+    /// This process's part of the next sum (``Communicator/addend(count:of:)``).
+    public func addend(count: Int) -> UnsafeMutableBufferPointer<Scalar> {
+        do { return try communicator.addend(count: count, of: Scalar.self) } catch { stop("\(error)") }
+    }
+
+    /// The rank-order sum of every process's addend (``Communicator/sumAddends(count:of:)``).
+    public func sumAddends(count: Int) -> UnsafeBufferPointer<Scalar> {
+        do { return try communicator.sumAddends(count: count, of: Scalar.self) } catch { stop("\(error)") }
     }
 
     /// Prints `message` naming this rank, and ends every process of the job.
@@ -63,22 +66,20 @@ public final class ProcessGroup<Scalar: TensorScalar & MessageElement>: ReplicaG
                 elements += count
                 end += 1
             }
-            if packed.count < elements { packed = [Scalar](repeating: 0, count: elements) }
-            try packed.withUnsafeMutableBufferPointer { buffer throws(MessagePassingError) in
-                var offset = 0
-                for parameter in parameters[start..<end] {
-                    parameter.tape.withGradient(of: parameter) { g in
-                        (buffer.baseAddress! + offset).update(from: g.baseAddress!, count: g.count)
-                        offset += g.count
-                    }
+            let buffer = try communicator.addend(count: elements, of: Scalar.self)
+            var offset = 0
+            for parameter in parameters[start..<end] {
+                parameter.tape.withGradient(of: parameter) { g in
+                    (buffer.baseAddress! + offset).update(from: g.baseAddress!, count: g.count)
+                    offset += g.count
                 }
-                try communicator.sumInRankOrder(UnsafeMutableBufferPointer(rebasing: buffer[0..<elements]))
-                offset = 0
-                for parameter in parameters[start..<end] {
-                    parameter.tape.withMutableGradient(of: parameter) { g in
-                        g.baseAddress!.update(from: buffer.baseAddress! + offset, count: g.count)
-                        offset += g.count
-                    }
+            }
+            let sum = try communicator.sumAddends(count: elements, of: Scalar.self)
+            offset = 0
+            for parameter in parameters[start..<end] {
+                parameter.tape.withMutableGradient(of: parameter) { g in
+                    g.baseAddress!.update(from: sum.baseAddress! + offset, count: g.count)
+                    offset += g.count
                 }
             }
             start = end

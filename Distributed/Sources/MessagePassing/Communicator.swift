@@ -22,15 +22,72 @@ public final class Communicator: @unchecked Sendable {
     var received: UnsafeMutableRawPointer?
     var receivedBytes = 0
 
+    /// The shared-memory sum, when every process runs on this machine; nil otherwise.
+    let shared: SharedSummation?
+    /// The buffer of ``addend(count:of:)`` when the processes share no memory.
+    var privateAddend: UnsafeMutableRawPointer?
+    var privateAddendBytes = 0
+    var privateArea = 0
+
     init(handle: MPI_Comm) throws(MessagePassingError) {
         self.handle = handle
         var rank: Int32 = 0, size: Int32 = 0
         try MessagePassingError.check(MPI_Comm_rank(handle, &rank), "MPI_Comm_rank")
         try MessagePassingError.check(MPI_Comm_size(handle, &size), "MPI_Comm_size")
         (self.rank, self.size) = (Int(rank), Int(size))
+        // The processes that can share memory with this one: all of them, or the sum goes by messages.
+        var node: MPI_Comm?
+        try MessagePassingError.check(
+            MPI_Comm_split_type(handle, cmpi_comm_type_shared(), rank, cmpi_info_null(), &node), "MPI_Comm_split_type")
+        var nodeSize: Int32 = 0
+        try MessagePassingError.check(MPI_Comm_size(node, &nodeSize), "MPI_Comm_size")
+        // AUTODIFF_SUM=messages takes the message path on one machine too (as across machines).
+        let messagesAsked = getenv("AUTODIFF_SUM").map { String(cString: $0) == "messages" } ?? false
+        var everywhere = nodeSize == size && !messagesAsked ? Int64(1) : Int64(0)
+        // Every process must take the same path: shared only if all of them can.
+        try MessagePassingError.check(MPI_Allreduce(cmpi_in_place(), &everywhere, 1, Int64.datatype, cmpi_min(), handle), "MPI_Allreduce")
+        shared = size > 1 && everywhere == 1 ? SharedSummation(communicator: node!, rank: Int(rank), size: Int(size)) : nil
     }
 
-    deinit { received?.deallocate() }
+    /// Whether ``sumAddends(count:of:)`` goes through memory the processes share (all on one
+    /// machine, unless the environment variable `AUTODIFF_SUM` is `messages`) rather than by
+    /// messages.
+    public var sumsInSharedMemory: Bool { shared != nil }
+
+    /// Where this process writes its part of the next ``sumAddends(count:of:)``: `count`
+    /// elements of memory the processes share when they run on one machine (nothing is copied
+    /// then), of this process otherwise. Every process asks for the same count (growing the
+    /// shared memory is collective, and makes earlier sums invalid). Valid until the call after
+    /// the next sum.
+    public func addend<T: MessageElement>(count: Int, of type: T.Type) throws(MessagePassingError) -> UnsafeMutableBufferPointer<T> {
+        if let shared { return try shared.addend(count: count, of: type) }
+        // Two areas used in turn, as in shared memory: a sum stays while the next addend is written.
+        let bytes = max(count * MemoryLayout<T>.stride, 64)
+        if bytes > privateAddendBytes {
+            privateAddend?.deallocate()
+            privateAddend = UnsafeMutableRawPointer.allocate(byteCount: 2 * bytes, alignment: 64)
+            (privateAddendBytes, privateArea) = (bytes, 0)
+        }
+        return UnsafeMutableBufferPointer(
+            start: (privateAddend! + privateArea * privateAddendBytes).bindMemory(to: T.self, capacity: count), count: count)
+    }
+
+    /// The element-wise sum over all processes, added in rank order, of what each wrote into its
+    /// ``addend(count:of:)`` buffer: the same bits in every process, those of
+    /// ``sumInRankOrder(_:)``. Read-only, valid until the sum after next.
+    public func sumAddends<T: MessageElement>(count: Int, of type: T.Type) throws(MessagePassingError) -> UnsafeBufferPointer<T> {
+        if let shared { return try shared.sum(count: count, of: type) }
+        let buffer = UnsafeMutableBufferPointer(
+            start: (privateAddend! + privateArea * privateAddendBytes).assumingMemoryBound(to: T.self), count: count)
+        privateArea ^= 1
+        try sumInRankOrder(buffer)
+        return UnsafeBufferPointer(buffer)
+    }
+
+    deinit {
+        received?.deallocate()
+        privateAddend?.deallocate()
+    }
 
     /// Starts MPI (once per process) and returns all its processes. Errors are returned to the
     /// caller as ``MessagePassingError`` instead of ending the job inside MPI.

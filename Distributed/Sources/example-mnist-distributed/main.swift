@@ -12,6 +12,9 @@ import MessagePassing
 import NeuralNetworks
 import Plotting
 
+/// A path three folders below the repository (this file's folder): where example-mnist's
+/// default finds `Data/mnist` (three folders up) when run from elsewhere.
+let repositoryFolderChild = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 let program = "example-mnist-distributed"
 let world: Communicator
 do { world = try Communicator.world() } catch { exitWithError(program, "\(error)") }
@@ -129,7 +132,7 @@ if isFirst && (epochs > 0 || options.isSet("save")) {
 
 let start = Date()
 let data: MNIST<Float>
-do { data = try MNIST(directory: options.mnistDirectory()) } catch { stopEverywhere("\(error)") }
+do { data = try MNIST(directory: options.mnistDirectory(sourceFile: repositoryFolderChild)) } catch { stopEverywhere("\(error)") }
 guard data.imageSize == 784 else { stopEverywhere("the data's images have \(data.imageSize) pixels; these models take 28×28 digits") }
 
 // The settings every rank must share: the flags as parsed, the model, and the data it read

@@ -59,6 +59,31 @@ struct ReplicaTests {
         #expect(zip(floats, floatsExpected).allSatisfy { $0.bitPattern == $1.bitPattern })
     }
 
+    /// The addend sum (shared memory on one machine) gives the rank-order bits too, through a
+    /// buffer grown once, and a sum stays readable while the next addend is written.
+    @Test func addends() throws {
+        var previous: (sum: UnsafeBufferPointer<Double>, expected: [Double])?
+        for (round, count) in [100_003, 5, 1000, 3, 77].enumerated() {
+            let addend = try world.addend(count: count, of: Double.self)
+            let mine = Self.numbers(rank: world.rank, count: count, seed: UInt64(round))
+            _ = addend.update(from: mine)
+            // The sum before this one must still be intact (each process wrote its next addend).
+            try world.barrier()
+            if let previous {
+                #expect(zip(previous.sum, previous.expected).allSatisfy { $0.bitPattern == $1.bitPattern },
+                        "rank \(world.rank): the previous sum changed when the next addends were written")
+            }
+            let sum = try world.sumAddends(count: count, of: Double.self)
+            var expected = Self.numbers(rank: 0, count: count, seed: UInt64(round))
+            for r in 1..<max(world.size, 1) {
+                for (i, x) in Self.numbers(rank: r, count: count, seed: UInt64(round)).enumerated() { expected[i] += x }
+            }
+            #expect(zip(sum, expected).allSatisfy { $0.bitPattern == $1.bitPattern },
+                    "rank \(world.rank): \(count) addends summed over \(world.size) ranks differ from the rank-order sum")
+            previous = (sum, expected)
+        }
+    }
+
     /// P processes with one worker each give the weights one process gets with P workers, bit
     /// for bit (Float and Double, SGD and Adam), and every process ends with the same weights.
     @Test(arguments: [OptimizerKind.sgd, .adam(beta1: 0.9, beta2: 0.999)])

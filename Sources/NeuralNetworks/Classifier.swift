@@ -289,35 +289,87 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
             }
             start += count
         }
-        let sum = group.sumAddends(count: total)
-        let summed = UncheckedSendable(sum.baseAddress!)
-        let replicaCount = replicas.count
+        // Each process updates its share of the elements from their sum (the optimizer runs on
+        // 1/p of the parameters in each), writes the new values over the sum, and all gather them.
+        let share = group.sumShare(count: total)
+        let mineRange = group.share(of: total)
+        Failure.check(share.count == mineRange.count, "ClassifierTrainer.step: the group's share has \(share.count) elements, not \(mineRange.count)")
         let parameterCount = parameters.count
-        let split = parameterElements >= 1 << 16 ? threads : 1
-        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Scalar>.self, capacity: max(1, replicaCount * parameterCount)) { others in
-            for (r, replica) in replicas.enumerated() {
-                for (p, other) in replica.parameters.enumerated() {
-                    other.tape.withMutableValue(of: other) { w in others[r * parameterCount + p] = w.baseAddress! }
-                }
-            }
-            let table = UncheckedSendable(others)
-            optimizer.withUpdate(parameters, learningRate: learningRate) { update in
-                ComputeSettings.parallelParts(split, threads: split) { part in
-                    var offset = 0
-                    for p in 0..<parameterCount {
-                        let count = update.parameters[p].count
-                        defer { offset += count }
-                        let range = (part * count / split)..<((part + 1) * count / split)
-                        guard !range.isEmpty, let w = update.parameters[p].value else { continue }
-                        update.apply(p, range, gradient: summed.value + offset)
-                        for r in 0..<replicaCount {
-                            (table.value[r * parameterCount + p] + range.lowerBound).update(from: w + range.lowerBound, count: range.count)
-                        }
+        let shareBase = UncheckedSendable(share.baseAddress!)
+        let split = mineRange.count >= 1 << 16 ? threads : 1
+        optimizer.withUpdate(parameters, learningRate: learningRate) { update in
+            ComputeSettings.parallelParts(split, threads: split) { part in
+                let low = mineRange.lowerBound + part * mineRange.count / split
+                let high = mineRange.lowerBound + (part + 1) * mineRange.count / split
+                var offset = 0
+                for p in 0..<parameterCount {
+                    let count = update.parameters[p].count
+                    defer { offset += count }
+                    let (lower, upper) = (Swift.max(low, offset), Swift.min(high, offset + count))
+                    guard lower < upper, let w = update.parameters[p].value else { continue }
+                    // gradient[i] is element offset + i of the flat sum; this share starts at mineRange.lowerBound.
+                    let gradient = UnsafePointer(shareBase.value) + (offset - mineRange.lowerBound)
+                    let range = (lower - offset)..<(upper - offset)
+                    update.apply(p, range, gradient: gradient)
+                    if ranks > 1 || threads > 1 {
+                        (shareBase.value + (lower - mineRange.lowerBound)).update(from: w + range.lowerBound, count: range.count)
                     }
                 }
             }
         }
-        return (sum[total - 2], Int(sum[total - 1]))
+        // The loss and count at the end stay summed; the weights come from every share.
+        let all = group.gatherShares(count: total)
+        var flat = 0
+        for p in 0..<parameterCount where ranks > 1 || threads > 1 {
+            let count = parameters[p].shape.reduce(1, *)
+            for (t, model) in models.value.enumerated() {
+                let parameter = model.parameters[p]
+                parameter.tape.withMutableValue(of: parameter) { w in
+                    let source = all.baseAddress! + flat
+                    if t > 0 {
+                        w.baseAddress!.update(from: source, count: count)
+                        return
+                    }
+                    // The first copy already holds this process's share.
+                    let (lower, upper) = (Swift.max(mineRange.lowerBound, flat), Swift.min(mineRange.upperBound, flat + count))
+                    if lower >= upper {
+                        w.baseAddress!.update(from: source, count: count)
+                    } else {
+                        w.baseAddress!.update(from: source, count: lower - flat)
+                        (w.baseAddress! + (upper - flat)).update(from: source + (upper - flat), count: flat + count - upper)
+                    }
+                }
+            }
+            flat += count
+        }
+        return (all[total - 2], Int(all[total - 1]))
+    }
+
+    /// After data-parallel steps (``replicaGroup``), each process has kept the optimizer's state
+    /// (moments) current for its own share of the parameters only: this gathers every share
+    /// into every process, so that ``GradientDescent/state(names:shapes:)`` is whole (for a
+    /// checkpoint). Collective: every process calls it. Nothing to do in one process.
+    public mutating func gatherOptimizerState() {
+        guard let group = replicaGroup, group.count > 1 else { return }
+        let total = parameterElements + 2
+        for moment in 0..<2 {
+            let available = moment == 0 ? !optimizer.first.isEmpty : !optimizer.second.isEmpty
+            guard available else { continue }
+            _ = group.addend(count: total)
+            let share = group.sumShare(count: total)
+            let mine = group.share(of: total)
+            // This process's share of the state over the sum's share; the loss and count slots stay.
+            let end = Swift.min(mine.upperBound, parameterElements)
+            if mine.lowerBound < end {
+                let source = moment == 0 ? optimizer.first : optimizer.second
+                source.withUnsafeBufferPointer { state in
+                    share.baseAddress!.update(from: state.baseAddress! + mine.lowerBound, count: end - mine.lowerBound)
+                }
+            }
+            let all = group.gatherShares(count: total)
+            let whole = Array(UnsafeBufferPointer(rebasing: all[0..<parameterElements]))
+            if moment == 0 { optimizer.first = whole } else { optimizer.second = whole }
+        }
     }
 
     /// After the backward passes of the first `contributors` workers: their gradients summed

@@ -19,4 +19,18 @@ public protocol ReplicaGroup<Scalar>: AnyObject {
     /// added in rank order `((b₀ + b₁) + b₂) + …`: every process gets the same bits, run after
     /// run. Valid until the sum after next. Failures end the job with a message.
     func sumAddends(count: Int) -> UnsafeBufferPointer<Scalar>
+    /// Half of ``sumAddends(count:)``: the rank-order sum of every process's addend, of which this
+    /// process gets only its share (elements ``share(of:)``), to read and overwrite with its part
+    /// of a result that ``gatherShares(count:)`` hands to all (a data-parallel step updates its
+    /// share of the parameters there, so that each process runs the optimizer on 1/p of them).
+    func sumShare(count: Int) -> UnsafeMutableBufferPointer<Scalar>
+    /// Every process's share (written into the buffer ``sumShare(count:)`` returned), in every
+    /// process: `count` elements, valid until the sum after next.
+    func gatherShares(count: Int) -> UnsafeBufferPointer<Scalar>
+}
+
+extension ReplicaGroup {
+    /// The elements of a buffer of `count` this process owns in ``sumShare(count:)``.
+    @inlinable
+    public func share(of count: Int) -> Range<Int> { (rank * count / self.count)..<((rank + 1) * count / self.count) }
 }

@@ -32,6 +32,16 @@ public final class ProcessGroup<Scalar: TensorScalar & MessageElement>: ReplicaG
         do { return try communicator.sumAddends(count: count, of: Scalar.self) } catch { stop("\(error)") }
     }
 
+    /// This process's share of the next sum (``Communicator/sumShare(count:of:)``).
+    public func sumShare(count: Int) -> UnsafeMutableBufferPointer<Scalar> {
+        do { return try communicator.sumShare(count: count, of: Scalar.self) } catch { stop("\(error)") }
+    }
+
+    /// Every process's share (``Communicator/gatherShares(count:of:)``).
+    public func gatherShares(count: Int) -> UnsafeBufferPointer<Scalar> {
+        do { return try communicator.gatherShares(count: count, of: Scalar.self) } catch { stop("\(error)") }
+    }
+
     /// Prints `message` naming this rank, and ends every process of the job.
     public func stop(_ message: String) -> Never {
         FileHandle.standardError.write(Data("rank \(rank) of \(count): \(message)\n".utf8))

@@ -28,6 +28,8 @@ public final class Communicator: @unchecked Sendable {
     var privateAddend: UnsafeMutableRawPointer?
     var privateAddendBytes = 0
     var privateArea = 0
+    /// The buffer of the last ``sumShare(count:of:)`` on the message path.
+    var lastShared: UnsafeMutableRawPointer?
 
     init(handle: MPI_Comm) throws(MessagePassingError) {
         self.handle = handle
@@ -179,40 +181,91 @@ public final class Communicator: @unchecked Sendable {
     /// all-to-all), adds them in rank order, and all processes gather the summed chunks.
     public func sumInRankOrder<T: MessageElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws(MessagePassingError) {
         guard size > 1, buffer.count > 0 else { return }
-        let stride = MemoryLayout<T>.stride
         // A buffer above MPI's Int32 counts goes in pieces (each one summed in rank order).
         for (start, count) in Self.pieces(buffer.count, limit: Int(Int32.max) / size) {
-            let base = buffer.baseAddress! + start
-            let n = Int(count)
-            @inline(__always) func bound(_ chunk: Int) -> Int { chunk * n / size }
-            let chunk = bound(rank + 1) - bound(rank)
-            let needed = max(chunk * size * stride, 64)
-            if needed > receivedBytes {
-                received?.deallocate()
-                received = UnsafeMutableRawPointer.allocate(byteCount: needed, alignment: 64)
-                receivedBytes = needed
+            let piece = UnsafeMutableBufferPointer(start: buffer.baseAddress! + start, count: Int(count))
+            _ = try reduceShare(piece)
+            try gatherShares(piece)
+        }
+    }
+
+    /// The elements of a buffer of `count` that process `rank` owns in ``sumShare(count:of:)``.
+    public func share(of count: Int, rank: Int? = nil) -> Range<Int> {
+        let r = rank ?? self.rank
+        return (r * count / size)..<((r + 1) * count / size)
+    }
+
+    /// Half of ``sumAddends(count:of:)``: the rank-order sum of every process's addend, of which
+    /// this process gets only its share (elements ``share(of:rank:)``), to read and overwrite
+    /// with its part of a result that ``gatherShares(count:of:)`` then hands to all. A
+    /// data-parallel step updates its share of the parameters there (ZeRO's stage 1: each
+    /// process runs the optimizer on 1/p of the elements).
+    public func sumShare<T: MessageElement>(count: Int, of type: T.Type) throws(MessagePassingError) -> UnsafeMutableBufferPointer<T> {
+        if let shared { return try shared.sumShare(count: count, of: type) }
+        let buffer = UnsafeMutableBufferPointer(
+            start: (privateAddend! + privateArea * privateAddendBytes).assumingMemoryBound(to: T.self), count: count)
+        privateArea ^= 1
+        guard count * size <= Int(Int32.max) else {
+            throw MessagePassingError(call: "MPI_Alltoallv", code: -1, message: "\(count) elements × \(size) ranks exceed MPI's counts")
+        }
+        let chunk = size > 1 ? try reduceShare(buffer) : buffer
+        lastShared = UnsafeMutableRawPointer(buffer.baseAddress!)
+        return chunk
+    }
+
+    /// Every process's share of the result (written into the buffer ``sumShare(count:of:)``
+    /// returned), in every process: `count` elements, valid until the sum after next.
+    public func gatherShares<T: MessageElement>(count: Int, of type: T.Type) throws(MessagePassingError) -> UnsafeBufferPointer<T> {
+        if let shared { return try shared.gatherShares(count: count, of: type) }
+        let buffer = UnsafeMutableBufferPointer(start: lastShared!.assumingMemoryBound(to: T.self), count: count)
+        if size > 1 { try gatherShares(buffer) }
+        return UnsafeBufferPointer(buffer)
+    }
+
+    /// Chunk `rank` of every process's `buffer` (an all-to-all), added in rank order into this
+    /// process's chunk, which is returned.
+    func reduceShare<T: MessageElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws(MessagePassingError) -> UnsafeMutableBufferPointer<T> {
+        let n = buffer.count
+        @inline(__always) func bound(_ chunk: Int) -> Int { chunk * n / size }
+        let chunk = bound(rank + 1) - bound(rank)
+        let needed = max(chunk * size * MemoryLayout<T>.stride, 64)
+        if needed > receivedBytes {
+            received?.deallocate()
+            received = UnsafeMutableRawPointer.allocate(byteCount: needed, alignment: 64)
+            receivedBytes = needed
+        }
+        let incoming = received!.bindMemory(to: T.self, capacity: chunk * size)
+        let mine = buffer.baseAddress! + bound(rank)
+        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 4 * size) { table throws(MessagePassingError) in
+            let (sendCounts, sendOffsets) = (table.baseAddress!, table.baseAddress! + size)
+            let (receiveCounts, receiveOffsets) = (table.baseAddress! + 2 * size, table.baseAddress! + 3 * size)
+            for r in 0..<size {
+                sendCounts[r] = Int32(bound(r + 1) - bound(r))
+                sendOffsets[r] = Int32(bound(r))
+                receiveCounts[r] = Int32(chunk)
+                receiveOffsets[r] = Int32(r * chunk)
             }
-            let incoming = received!.bindMemory(to: T.self, capacity: chunk * size)
-            try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 4 * size) { table throws(MessagePassingError) in
-                let (sendCounts, sendOffsets) = (table.baseAddress!, table.baseAddress! + size)
-                let (receiveCounts, receiveOffsets) = (table.baseAddress! + 2 * size, table.baseAddress! + 3 * size)
-                for r in 0..<size {
-                    sendCounts[r] = Int32(bound(r + 1) - bound(r))
-                    sendOffsets[r] = Int32(bound(r))
-                    receiveCounts[r] = Int32(chunk)
-                    receiveOffsets[r] = Int32(r * chunk)
-                }
-                try MessagePassingError.check(
-                    MPI_Alltoallv(base, sendCounts, sendOffsets, T.datatype, incoming, receiveCounts, receiveOffsets,
-                                  T.datatype, handle), "MPI_Alltoallv")
-                // Rank order: rank 0's part first, then each next one added.
-                let mine = base + bound(rank)
-                mine.update(from: incoming, count: chunk)
-                for r in 1..<size { T.add(incoming + r * chunk, into: mine, count: chunk) }
-                try MessagePassingError.check(
-                    MPI_Allgatherv(cmpi_in_place(), 0, T.datatype, base, sendCounts, sendOffsets, T.datatype, handle),
-                    "MPI_Allgatherv")
+            try MessagePassingError.check(
+                MPI_Alltoallv(buffer.baseAddress!, sendCounts, sendOffsets, T.datatype, incoming, receiveCounts, receiveOffsets,
+                              T.datatype, handle), "MPI_Alltoallv")
+        }
+        // Rank order: rank 0's part first, then each next one added.
+        mine.update(from: incoming, count: chunk)
+        for r in 1..<size { T.add(incoming + r * chunk, into: mine, count: chunk) }
+        return UnsafeMutableBufferPointer(start: mine, count: chunk)
+    }
+
+    /// Every process's chunk of `buffer` (as ``reduceShare(_:)`` cut it) into every process's `buffer`.
+    func gatherShares<T: MessageElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws(MessagePassingError) {
+        let n = buffer.count
+        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * size) { table throws(MessagePassingError) in
+            for r in 0..<size {
+                table[r] = Int32((r + 1) * n / size - r * n / size)
+                table[size + r] = Int32(r * n / size)
             }
+            try MessagePassingError.check(
+                MPI_Allgatherv(cmpi_in_place(), 0, T.datatype, buffer.baseAddress!, table.baseAddress!, table.baseAddress! + size,
+                               T.datatype, handle), "MPI_Allgatherv")
         }
     }
 

@@ -17,6 +17,8 @@ final class SharedSummation {
     var areaBytes = 0
     /// The area the next addend goes into.
     var area = 0
+    /// The area of the last ``sumShare(count:of:)``.
+    var lastOffset = 0
 
     init(communicator: MPI_Comm, rank: Int, size: Int) {
         (self.communicator, self.rank, self.size) = (communicator, rank, size)
@@ -52,6 +54,28 @@ final class SharedSummation {
         }
         try synchronize()
         return UnsafeBufferPointer(start: (segments[0] + offset).assumingMemoryBound(to: T.self), count: count)
+    }
+
+    /// The sum of ``sum(count:of:)``, of which this process gets only chunk `rank`, in process
+    /// 0's area, where it may overwrite it with its share of a result for ``gatherShares(count:of:)``.
+    func sumShare<T: MessageElement>(count: Int, of: T.Type) throws(MessagePassingError) -> UnsafeMutableBufferPointer<T> {
+        precondition(count * MemoryLayout<T>.stride <= areaBytes, "SharedSummation: \(count) elements without an addend buffer")
+        let offset = area * areaBytes
+        area ^= 1
+        lastOffset = offset
+        try synchronize()
+        let (low, high) = (rank * count / size, (rank + 1) * count / size)
+        let target = (segments[0] + offset).assumingMemoryBound(to: T.self) + low
+        for r in 1..<size {
+            T.add((segments[r] + offset).assumingMemoryBound(to: T.self) + low, into: target, count: high - low)
+        }
+        return UnsafeMutableBufferPointer(start: target, count: high - low)
+    }
+
+    /// Every process's share, once all have written theirs.
+    func gatherShares<T: MessageElement>(count: Int, of: T.Type) throws(MessagePassingError) -> UnsafeBufferPointer<T> {
+        try synchronize()
+        return UnsafeBufferPointer(start: (segments[0] + lastOffset).assumingMemoryBound(to: T.self), count: count)
     }
 
     /// Every process's writes to the window are visible to all (MPI's unified-model idiom:

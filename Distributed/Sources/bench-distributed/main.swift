@@ -47,7 +47,8 @@ func measure(_ name: String, batch: Int, steps: Int, makeModel: @escaping (Tape<
     let group = ProcessGroup<Float>(world)
     var trainer = ClassifierTrainer(workers: ComputeSettings.maxThreads, optimizer: .adam(beta1: 0.9, beta2: 0.999), makeModel: makeModel)
     do { try group.broadcast(trainer.model.parameters) } catch { group.stop("\(error)") }
-    trainer.replicaGroup = group
+    // One rank is the baseline: example-mnist's own step, no group.
+    if world.size > 1 { trainer.replicaGroup = group }
     var batches = Minibatches(of: data.training, size: batch, seed: 1, dropLast: true)
     batches.shuffle()
     var next = 0
@@ -55,7 +56,11 @@ func measure(_ name: String, batch: Int, steps: Int, makeModel: @escaping (Tape<
         for _ in 0..<count {
             if next == batches.count { batches.shuffle(); next = 0 }
             batches.withBatch(next, part: world.rank, of: world.size) { features, labels, rows in
-                _ = trainer.step(features: features, labels: labels, batchRows: rows, learningRate: 0.001)
+                if world.size > 1 {
+                    _ = trainer.step(features: features, labels: labels, batchRows: rows, learningRate: 0.001)
+                } else {
+                    _ = trainer.step(features: features, labels: labels, learningRate: 0.001)
+                }
             }
             next += 1
         }

@@ -189,9 +189,11 @@ case "step": .stepDecay(initial: learningRate, factor: 0.9, every: 5000)
 default: .cosine(initial: learningRate, minimum: learningRate / 100, total: startIteration + iterations)
 }
 
-/// Rank 0 writes the weights and the optimizer's state, atomically (a killed job leaves the last
+/// Rank 0 writes the weights and the optimizer's state (collective: every rank calls it), atomically (a killed job leaves the last
 /// epoch's checkpoint whole).
 @MainActor func saveCheckpoint(iteration: Int, epochs: Int) {
+    // Each rank keeps the optimizer's moments of its own share of the parameters: gathered first.
+    trainer.gatherOptimizerState()
     guard isFirst else { return }
     let names = model.namedParameters.map(\.name)
     let state = trainer.optimizer.state(names: names, shapes: model.parameters.map(\.shape))

@@ -125,6 +125,17 @@ struct ReplicaTests {
             let same = zip(a.value.scalars, b.value.scalars).allSatisfy { $0 == $1 }
             #expect(same, "rank \(rank) of \(ranks), \(S.self): weights \(a.shape) differ from one process with \(ranks) workers")
         }
+        // Each rank kept the optimizer's state of its share; gathered, it is one process's.
+        replica.gatherOptimizerState()
+        let names = local.model.parameters.indices.map { "p\($0)" }
+        let shapes = local.model.parameters.map(\.shape)
+        let expectedState = local.optimizer.state(names: names, shapes: shapes).tensors
+        let gatheredState = replica.optimizer.state(names: names, shapes: shapes).tensors
+        #expect(expectedState.count == gatheredState.count)
+        for (a, b) in zip(expectedState, gatheredState) {
+            #expect(a.0 == b.0 && zip(a.1.scalars, b.1.scalars).allSatisfy { $0 == $1 },
+                    "rank \(rank), \(S.self): optimizer state \(a.0) differs from one process's after gathering")
+        }
         // And every rank holds the same weights as rank 0.
         var weights = replica.model.parameters.flatMap(\.value.scalars)
         let own = weights

@@ -81,6 +81,12 @@ void ck_smomentum(long n, float *w, const float *g, float *v, float lr, float de
 
 /// Adam on n floats: g' = g + decay·w; m = b1·m + (1-b1)·g'; v = b2·v + (1-b2)·g'·g';
 /// w = w - lr·m / (√v + eps) (as `ck_ssgd`, same bits).
+/// Makes this thread treat subnormal floating-point inputs and results as zero (x86 FTZ and
+/// DAZ, arm64 FZ) until ck_flush_subnormals_end(saved); returns the previous mode.
+unsigned long ck_flush_subnormals_begin(void);
+/// Restores the mode ck_flush_subnormals_begin returned.
+void ck_flush_subnormals_end(unsigned long saved);
+
 void ck_sadam(long n, float *w, const float *g, float *m, float *v, float lr, float decay, float b1, float b2,
               float eps, int path);
 

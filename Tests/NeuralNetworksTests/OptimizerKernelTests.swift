@@ -50,4 +50,36 @@ struct OptimizerKernelTests {
             #expect(state == adam, "Adam, \(set), n \(n)")
         }
     }
+
+    /// A moment decaying without gradient must not linger among the subnormals (each operation on
+    /// one a microcode assist on x86): the update reads and writes them as zero, on every path.
+    @Test("updates treat subnormal moments as zero, on every kernel set, Float and Double")
+    func subnormalsFlushed() {
+        let saved = ComputeSettings.instructionSet
+        defer { ComputeSettings.instructionSet = saved }
+        for set in ComputeSettings.supportedInstructionSets {
+            ComputeSettings.instructionSet = set
+            flushes(Float.self, set)
+            flushes(Double.self, set)
+        }
+    }
+
+    func flushes<S: TensorScalar>(_: S.Type, _ set: KernelInstructionSet) {
+        let n = 37  // vectors and a tail
+        let tape = Tape<S>()
+        let w = tape.parameter(Tensor(shape: [n], scalars: (0..<n).map { S($0 + 1) }))
+        for kind in [OptimizerKind.adam(beta1: 0.9, beta2: 0.999), .momentum(0.9)] {
+            var optimizer = kind.make(for: [w])
+            let subnormal = S.leastNonzeroMagnitude * 5
+            if !optimizer.first.isEmpty { optimizer.first = [S](repeating: subnormal, count: n) }
+            if !optimizer.second.isEmpty { optimizer.second = [S](repeating: subnormal, count: n) }
+            tape.reset()
+            tape.backward((w * 0).sum())
+            let before = w.value.scalars
+            optimizer.step([w], learningRate: 0.1)
+            #expect(optimizer.first.allSatisfy { $0 == 0 }, "\(kind), \(S.self), \(set): a subnormal first moment stayed: \(optimizer.first.prefix(3))")
+            #expect(optimizer.second.allSatisfy { $0 == 0 }, "\(kind), \(S.self), \(set): a subnormal second moment stayed")
+            #expect(w.value.scalars == before, "\(kind), \(S.self), \(set): weights moved by a subnormal step")
+        }
+    }
 }

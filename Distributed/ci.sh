@@ -71,6 +71,17 @@ status=0
     || { echo "mismatched ranks were not refused (exit $status)"; cat "$work/mismatch.txt"; exit 1; }
 echo "mismatched settings: refused, naming rank 1"
 
-# The benchmark's lines, small.
-"${mpi[@]}" -np 2 .build/release/bench-distributed --rounds 1 --steps 5 --data ../Data/mnist
+# Every `mpirun -np` command README.md prints, from the repository's root as a user runs it
+# (not as root: Open MPI's variables stand in for that), with small settings. The hostfile
+# command needs machines named node1 and node2 and is left out.
+grep -o '^mpirun -np [^#]*' ../README.md | sed 's/ *$//' | while read -r command; do
+    small=(--epochs 1 --hidden 16 --out "$work/readme" --save "$work/readme.safetensors")
+    case $command in
+    *bench-distributed*) small=(--rounds 1 --steps 5) ;;
+    *--model\ cnn*) small=(--epochs 1 --out "$work/readme" --save "$work/readme.safetensors") ;;
+    esac
+    (cd .. && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 \
+        $command "${small[@]}" </dev/null >"$work/readme.txt" 2>&1) || { echo "README command failed: $command"; tail -5 "$work/readme.txt"; exit 1; }
+    echo "ok   $command  ($(grep -E 'test accuracy|train: median' "$work/readme.txt" | head -1))"
+done
 echo "Distributed passed"

@@ -194,6 +194,23 @@ public enum Checkpoint {
         for (name, parameter) in parameters { parameter.tape.assign(contents.tensors[name]!, to: parameter) }
     }
 
+    /// Assigns the tensors of `contents` to a model's buffers (``BatchNorm``'s running
+    /// statistics) by name, checked as ``apply(_:to:path:)`` checks parameters.
+    public static func apply<S: TensorScalar>(
+        _ contents: CheckpointContents<S>, toBuffers buffers: [(name: String, buffer: LayerBuffer<S>)], path: String
+    ) throws(CheckpointError) {
+        for (name, buffer) in buffers {
+            guard let tensor = contents.tensors[name] else { throw .incompatible(path: path, reason: "no tensor named '\(name)'") }
+            guard tensor.shape == buffer.value.shape else {
+                throw .incompatible(path: path, reason: "'\(name)' has shape \(tensor.shape), the model needs \(buffer.value.shape)")
+            }
+            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw .incompatible(path: path, reason: "'\(name)' holds \(tensor.scalars[bad]) at element \(bad); a model needs finite statistics")
+            }
+        }
+        for (name, buffer) in buffers { buffer.value = contents.tensors[name]! }
+    }
+
     /// Checks that `contents` holds a tensor of each expected name and shape, and nothing else
     /// (``checkNoStrayTensors(_:parameters:path:)``); `source` says what expects them in the
     /// messages ("the layers", "the metadata's sizes 784,16,10").

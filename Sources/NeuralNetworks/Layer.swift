@@ -9,6 +9,14 @@ public protocol Layer<Scalar>: CustomStringConvertible {
     func callAsFunction(_ x: Variable<Scalar>, training: Bool) -> Variable<Scalar>
     /// The trainable parameters, in order, named relative to the layer (`weight`, `bias`).
     var namedParameters: [(name: String, parameter: Variable<Scalar>)] { get }
+    /// State saved with the model but not trained (``BatchNorm``'s running statistics), named
+    /// relative to the layer; none by default.
+    var namedBuffers: [(name: String, buffer: LayerBuffer<Scalar>)] { get }
+}
+
+extension Layer {
+    /// None.
+    public var namedBuffers: [(name: String, buffer: LayerBuffer<Scalar>)] { [] }
 }
 
 extension Dense: Layer {

@@ -16,6 +16,9 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
     public let namedParameters: [(name: String, parameter: Variable<Scalar>)]
     /// Every parameter in order.
     public let parameters: [Variable<Scalar>]
+    /// The layers' buffers (``BatchNorm``'s running statistics), named as the parameters:
+    /// `layers.K.running_mean`, K counting the layers that have parameters.
+    public let namedBuffers: [(name: String, buffer: LayerBuffer<Scalar>)]
 
     /// A model of `layers`.
     public init(_ layers: [any Layer<Scalar>]) {
@@ -24,6 +27,9 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
             layer.namedParameters.map { ("layers.\(k).\($0.name)", $0.parameter) }
         }
         parameters = namedParameters.map(\.parameter)
+        namedBuffers = layers.filter { !$0.namedParameters.isEmpty }.enumerated().flatMap { k, layer in
+            layer.namedBuffers.map { ("layers.\(k).\($0.name)", $0.buffer) }
+        }
     }
 
     /// The MLP's layers with its activations between them: the same parameters (not copies),
@@ -71,6 +77,7 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
         if let reshape = layer as? Reshape<Scalar> { return reshape(x, training: training) }
         if let dropout = layer as? Dropout<Scalar> { return dropout(x, training: training) }
         if let dense = layer as? Dense<Scalar> { return dense(x) }
+        if let norm = layer as? BatchNorm<Scalar> { return norm(x, training: training) }
         return layer(x, training: training)
     }
 

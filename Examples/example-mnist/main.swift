@@ -182,8 +182,11 @@ func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, 
     }
     if let weights = architecture.weights {
         let converted = CheckpointContents<S>(converting: weights)
-        do { try Checkpoint.apply(converted, to: model.namedParameters, path: options.string("load") ?? defaultModelPath) }
-        catch { exitWithError(program, "\(error)") }
+        do {
+            let path = options.string("load") ?? defaultModelPath
+            try Checkpoint.apply(converted, to: model.namedParameters, path: path)
+            try Checkpoint.apply(converted, toBuffers: model.namedBuffers, path: path)
+        } catch { exitWithError(program, "\(error)") }
     }
     return model
 }
@@ -399,7 +402,7 @@ var iteration = startIteration
 var curves = (trainLoss: [Double](), trainAccuracy: [Double](), testLoss: [Double](), testAccuracy: [Double]())
 let trainingStart = Date()
 // With a validation set, the weights of the best validation epoch are kept (and saved).
-var best: (accuracy: Double, epoch: Int, weights: [Tensor<Float>])?
+var best: (accuracy: Double, epoch: Int, weights: [Tensor<Float>], buffers: [Tensor<Float>])?
 for epoch in 1...max(epochs, 1) where epochs > 0 {
     batches.shuffle()
     let epochStart = Date()
@@ -451,7 +454,7 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
     curves.testLoss.append(epochTest.loss)
     curves.testAccuracy.append(epochTest.accuracy)
     if let accuracy = validationAccuracy {
-        if accuracy > (best?.accuracy ?? -1) { best = (accuracy, epoch, model.parameters.map(\.value)) }
+        if accuracy > (best?.accuracy ?? -1) { best = (accuracy, epoch, model.parameters.map(\.value), model.buffers.map(\.value)) }
         if let patience, let best, epoch - best.epoch >= patience {
             print("early stop: validation accuracy has not improved for \(patience) epochs (best \(String(format: "%.2f%%", 100 * best.accuracy)) in epoch \(best.epoch))")
             break
@@ -460,6 +463,7 @@ for epoch in 1...max(epochs, 1) where epochs > 0 {
 }
 if let best, best.epoch < curves.trainLoss.count {
     for (parameter, weights) in zip(model.parameters, best.weights) { parameter.tape.assign(weights, to: parameter) }
+    for (buffer, value) in zip(model.buffers, best.buffers) { buffer.value = value }
     print(String(format: "kept the weights of epoch %d, the best on validation (%.2f%%)", best.epoch, 100 * best.accuracy))
 }
 
@@ -475,7 +479,8 @@ if epochs > 0 || options.isSet("save") {
         let names = model.namedParameters.map(\.name)
         let optimizerState = trainer.optimizer.state(names: names, shapes: model.parameters.map(\.shape))
         let progressMetadata = ["iteration": "\(iteration)", "epochs": "\(epochsBefore + curves.trainLoss.count)"]
-        try Checkpoint.save(model.namedParameters.map { ($0.name, $0.parameter.value) } + optimizerState.tensors,
+        try Checkpoint.save(model.namedParameters.map { ($0.name, $0.parameter.value) }
+                            + model.namedBuffers.map { ($0.name, $0.buffer.value) } + optimizerState.tensors,
                             metadata: architecture.metadata.merging(optimizerState.metadata) { a, _ in a }.merging(progressMetadata) { a, _ in a },
                             to: savePath)
         print("checkpoint: \(savePath)")

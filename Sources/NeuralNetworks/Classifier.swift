@@ -12,9 +12,14 @@ public protocol ClassifierModel<Scalar>: SendableMetatype {
     func callAsFunction(_ x: Variable<Scalar>, training: Bool) -> Variable<Scalar>
     /// Every trainable parameter.
     var parameters: [Variable<Scalar>] { get }
+    /// State saved with the model but not trained (``BatchNorm``'s running statistics).
+    var buffers: [LayerBuffer<Scalar>] { get }
 }
 
 extension ClassifierModel {
+    /// None.
+    public var buffers: [LayerBuffer<Scalar>] { [] }
+
     /// The model in inference form, for models without training-only behaviour.
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>, training: Bool) -> Variable<Scalar> { self(x) }
@@ -107,10 +112,13 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
     /// The number of threads a step runs on.
     public var workers: Int { replicas.count + 1 }
 
-    /// Copies the first model's parameters to the other workers' copies.
+    /// Copies the first model's parameters and buffers to the other workers' copies (the
+    /// running statistics the model keeps are the first worker's, as PyTorch DDP broadcasts
+    /// rank 0's buffers).
     @usableFromInline
     func synchronizeReplicas() {
         for replica in replicas {
+            for (source, target) in zip(model.buffers, replica.buffers) { target.value = source.value }
             for (source, target) in zip(parameters, replica.parameters) {
                 source.tape.withValue(of: source) { value in
                     target.tape.withMutableValue(of: target) { $0.baseAddress!.update(from: value.baseAddress!, count: value.count) }

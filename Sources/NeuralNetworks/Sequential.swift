@@ -43,6 +43,9 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
         self.init(layers)
     }
 
+    /// The layers' buffers, in order.
+    public var buffers: [LayerBuffer<Scalar>] { namedBuffers.map(\.buffer) }
+
     /// The output in inference mode.
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> { self(x, training: false) }

@@ -7,7 +7,7 @@ import Foundation
 /// `reshape 1×28×28`, `flatten`, `conv2d 1→32 3×3` (then `stride a,b`, `padding a,b`,
 /// `dilation a,b`, `groups g`, `no-bias` where they differ from the defaults), an activation
 /// name (`relu`), `maxpool 2×2` or `avgpool 2×2` (then `stride a,b`, `padding a,b`),
-/// `dropout 0.25`, `dense 9216→128`.
+/// `dropout 0.25`, `dense 9216→128`, `batchnorm 32`.
 public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertible {
     /// One layer and its sizes.
     public enum LayerSpec: Equatable, Sendable {
@@ -25,6 +25,8 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
         case dropout(Double)
         /// ``Dense``.
         case dense(inputs: Int, outputs: Int)
+        /// ``BatchNorm`` over this many channels.
+        case batchNorm(Int)
     }
 
     /// The layers, input first.
@@ -61,6 +63,7 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
         case let .avgPool(kernel, stride, padding): return pooling("avgpool", kernel, stride, padding)
         case let .dropout(probability): return "dropout \(probability)"
         case let .dense(inputs, outputs): return "dense \(inputs)→\(outputs)"
+        case let .batchNorm(channels): return "batchnorm \(channels)"
         }
     }
 
@@ -70,7 +73,7 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
         var layers: [LayerSpec] = []
         for part in text.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             guard let layer = Self.parseLayer(part) else {
-                problem = "'\(part)' is not a layer (conv2d, maxpool, avgpool, dense, dropout, reshape, flatten or an activation)"
+                problem = "'\(part)' is not a layer (conv2d, maxpool, avgpool, dense, dropout, batchnorm, reshape, flatten or an activation)"
                 return nil
             }
             layers.append(layer)
@@ -127,6 +130,8 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
             return .dropout(p)
         case "dense" where words.count == 2:
             return arrow(words[1]).map { .dense(inputs: $0.0, outputs: $0.1) }
+        case "batchnorm" where words.count == 2:
+            return Int(words[1]).map { .batchNorm($0) }
         default:
             return words.count == 1 ? Activation(name: head).map { .activation($0) } : nil
         }
@@ -186,6 +191,12 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
                     out.append((padded - kernel[axis]) / stride[axis] + 1)
                 }
                 shape = out
+            case let .batchNorm(channels):
+                guard channels > 0 else { return fail("the channel count must be positive") }
+                guard (shape.count == 1 || shape.count == 3) && shape[0] == channels else {
+                    return fail("takes [\(channels)] or [\(channels), H, W] samples, gets \(shape)")
+                }
+                parameters += 2 * channels
             case let .dense(inputs, outputs):
                 guard inputs > 0, outputs > 0 else { return fail("sizes must be positive") }
                 guard shape == [inputs] else { return fail("takes samples of [\(inputs)], gets \(shape)") }
@@ -224,6 +235,7 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
             case let .dropout(probability): return Dropout<S>(probability: probability, seed: seed &+ UInt64(i))
             case let .dense(inputs, outputs):
                 return Dense(inputs: inputs, outputs: outputs, initializer: initializer, on: tape, using: &generator)
+            case let .batchNorm(channels): return BatchNorm<S>(features: channels, on: tape)
             }
         })
     }
@@ -251,7 +263,7 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
         self = parsed
     }
 
-    /// For each layer with parameters, in order: their names and shapes.
+    /// For each layer with parameters, in order: their names and shapes, buffers included.
     var parameterShapes: [([String], [[Int]])] {
         layers.compactMap { layer in
             switch layer {
@@ -259,6 +271,8 @@ public struct SequentialArchitecture: Equatable, Sendable, CustomStringConvertib
                 let weight = [outputs, inputs / groups, kernel[0], kernel[1]]
                 return bias ? (["weight", "bias"], [weight, [outputs]]) : (["weight"], [weight])
             case let .dense(inputs, outputs): return (["weight", "bias"], [[inputs, outputs], [outputs]])
+            // The running statistics are saved beside the parameters.
+            case let .batchNorm(channels): return (["weight", "bias", "running_mean", "running_var"], Array(repeating: [channels], count: 4))
             case .reshape, .activation, .maxPool, .avgPool, .dropout: return nil
             }
         }

@@ -92,4 +92,33 @@ struct BatchNormTests {
         }
         #expect(trained.namedBuffers[0].buffer.value.scalars != [0, 0], "the running mean never moved")
     }
+
+    @Test("as text: parsed, described back, checked against its input, and its checkpoint must carry the running statistics")
+    func architecture() throws {
+        var problem = ""
+        let text = "reshape 1×4×4; conv2d 1→2 3×3 padding 1,1; batchnorm 2; relu; flatten; dense 32→3; batchnorm 3"
+        let parsed = try #require(SequentialArchitecture(parsing: text, problem: &problem), "\(problem)")
+        #expect(parsed.description == text)
+        #expect(parsed.outputShape(forSample: [16]) == .success([3]))
+        let wrong = try #require(SequentialArchitecture(parsing: "reshape 1×4×4; conv2d 1→2 3×3; batchnorm 3", problem: &problem))
+        guard case let .failure(reason) = wrong.outputShape(forSample: [16]) else {
+            Issue.record("batchnorm 3 after 2 channels was accepted")
+            return
+        }
+        #expect(reason.description.contains("layer 2 (batchnorm 3): takes [3] or [3, H, W] samples, gets [2, 2, 2]"), "\(reason)")
+        let tape = Tape<Float>()
+        let model: Sequential<Float> = parsed.makeModel(on: tape, seed: 1)
+        #expect(model.namedBuffers.map(\.name) == ["layers.1.running_mean", "layers.1.running_var",
+                                                   "layers.3.running_mean", "layers.3.running_var"])
+        let path = temporaryPath("batchnorm-architecture.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let weights = model.namedParameters.map { ($0.name, $0.parameter.value) }
+        try Checkpoint.save(weights + model.namedBuffers.map { ($0.name, $0.buffer.value) }, metadata: parsed.metadata, to: path)
+        let contents: CheckpointContents<Float> = try Checkpoint.read(from: path)
+        #expect(try SequentialArchitecture(checkpoint: contents, sample: [16], path: path) == parsed)
+        try Checkpoint.save(weights, metadata: parsed.metadata, to: path)
+        expectCheckpointError("need a tensor 'layers.1.running_mean'") {
+            _ = try SequentialArchitecture(checkpoint: try Checkpoint.read(from: path) as CheckpointContents<Float>, sample: [16], path: path)
+        }
+    }
 }

@@ -59,6 +59,15 @@ public final class ProcessGroup<Scalar: TensorScalar & MessageElement>: ReplicaG
         }
     }
 
+    /// Copies process 0's buffers (``BatchNorm``'s running statistics) to every other process.
+    public func broadcast(buffers: [LayerBuffer<Scalar>]) throws(MessagePassingError) {
+        for buffer in buffers {
+            var scalars = buffer.value.scalars
+            try scalars.withUnsafeMutableBufferPointer { b throws(MessagePassingError) in try communicator.broadcast(b, root: 0) }
+            buffer.value = Tensor(shape: buffer.value.shape, scalars: scalars)
+        }
+    }
+
     /// After `backward`: replaces the gradient of every parameter in every process by the sum of
     /// all processes' gradients, added in rank order (the same bits everywhere), in buckets of
     /// at most `bucketElements` scalars. For a user's own loss on the tape, e.g. a

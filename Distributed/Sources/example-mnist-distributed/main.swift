@@ -153,7 +153,10 @@ func makeModel(on tape: Tape<Float>) -> Sequential<Float> {
     case let .sequential(layers): layers.makeModel(on: tape, seed: seed, initializer: initializer)
     }
     if let checkpoint {
-        do { try Checkpoint.apply(checkpoint, to: model.namedParameters, path: loadPath ?? "") } catch { stopEverywhere("\(error)") }
+        do {
+            try Checkpoint.apply(checkpoint, to: model.namedParameters, path: loadPath ?? "")
+            try Checkpoint.apply(checkpoint, toBuffers: model.namedBuffers, path: loadPath ?? "")
+        } catch { stopEverywhere("\(error)") }
     }
     return model
 }
@@ -199,7 +202,8 @@ default: .cosine(initial: learningRate, minimum: learningRate / 100, total: star
     let state = trainer.optimizer.state(names: names, shapes: model.parameters.map(\.shape))
     let progress = ["iteration": "\(iteration)", "epochs": "\(epochs)"]
     do {
-        try Checkpoint.save(model.namedParameters.map { ($0.name, $0.parameter.value) } + state.tensors,
+        try Checkpoint.save(model.namedParameters.map { ($0.name, $0.parameter.value) }
+                            + model.namedBuffers.map { ($0.name, $0.buffer.value) } + state.tensors,
                             metadata: architecture.metadata.merging(state.metadata) { a, _ in a }.merging(progress) { a, _ in a },
                             to: savePath)
     } catch {
@@ -207,8 +211,10 @@ default: .cosine(initial: learningRate, minimum: learningRate / 100, total: star
     }
 }
 
-/// Test accuracy and loss, each rank evaluating its share of the test set.
+/// Test accuracy and loss, each rank evaluating its share of the test set (with rank 0's
+/// running statistics, the ones its checkpoint keeps).
 @MainActor func evaluate() -> (accuracy: Double, loss: Double) {
+    do { try group.broadcast(buffers: model.buffers) } catch { group.stop("\(error)") }
     let share = ClassifierTrainer<Sequential<Float>>.rows(ofRank: rank, of: ranks, batchRows: data.test.count)
     let part = data.test.subset(Array(share))
     let result = share.isEmpty ? (accuracy: 0, loss: 0) : trainer.evaluate(part.features, labels: part.labels)

@@ -71,6 +71,15 @@ status=0
     || { echo "mismatched ranks were not refused (exit $status)"; cat "$work/mismatch.txt"; exit 1; }
 echo "mismatched settings: refused, naming rank 1"
 
+# A file missing on one machine (here: one rank) ends the job at once, naming the rank, instead
+# of leaving the others waiting for it.
+status=0
+timeout 60 "${mpi[@]}" -np 1 $example "${flags[@]}" --epochs 1 --out "$work/m" : -np 1 $example --hidden 16 --schedule constant --data "$work/nowhere" --epochs 1 --out "$work/m" \
+    >"$work/missing.txt" 2>&1 || status=$?
+[ "$status" != 0 ] && [ "$status" != 124 ] && grep -q "rank 1 of 2: $work/nowhere/train-images" "$work/missing.txt" \
+    || { echo "a rank without data did not end the job naming itself (exit $status)"; cat "$work/missing.txt"; exit 1; }
+echo "data missing on rank 1: the job ended (exit $status), naming rank 1"
+
 # Every `mpirun -np` command README.md prints, from the repository's root as a user runs it
 # (not as root: Open MPI's variables stand in for that), with small settings. The hostfile
 # command needs machines named node1 and node2 and is left out.

@@ -94,15 +94,21 @@ public final class Communicator: @unchecked Sendable {
     /// Starts MPI (once per process) and returns all its processes. Errors are returned to the
     /// caller as ``MessagePassingError`` instead of ending the job inside MPI.
     ///
+    /// With `finishAtExit` (the default) MPI is ended when the process exits, however it exits.
+    /// A program that may stop with an error on one rank only (a file missing on one machine)
+    /// passes false and calls ``finish()`` when it ends normally: a rank that exits without it is
+    /// taken by mpirun as failed, and the job is ended at once, instead of the other ranks
+    /// waiting in a collective call for a rank that is waiting in MPI_Finalize for them.
+    ///
     /// Run outside `mpirun`, it is a job of one process.
-    public static func world() throws(MessagePassingError) -> Communicator {
+    public static func world(finishAtExit: Bool = true) throws(MessagePassingError) -> Communicator {
         var started: Int32 = 0
         try MessagePassingError.check(MPI_Initialized(&started), "MPI_Initialized")
         if started == 0 {
             var provided: Int32 = 0
             try MessagePassingError.check(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided), "MPI_Init_thread")
             // A process that ends without MPI_Finalize is reported by mpirun as failed.
-            atexit { Communicator.finish() }
+            if finishAtExit { atexit { Communicator.finish() } }
         }
         try MessagePassingError.check(MPI_Comm_set_errhandler(cmpi_comm_world(), cmpi_errors_return()), "MPI_Comm_set_errhandler")
         return try Communicator(handle: cmpi_comm_world())

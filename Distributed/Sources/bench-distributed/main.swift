@@ -15,8 +15,6 @@ import NeuralNetworks
 /// default finds `Data/mnist` (three folders up) when run from elsewhere.
 let repositoryFolderChild = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 let program = "bench-distributed"
-let world: Communicator
-do { world = try Communicator.world() } catch { exitWithError(program, "\(error)") }
 let options: CommandLineOptions = {
     var options = CommandLineOptions(program: program, summary: "Data-parallel training throughput over the ranks of an MPI job.")
     options.option("model", "NAME", "mlp (example-mnist's 784-256-128-10 ReLU, batch 128), cnn (its CNN, batch 64), both (the default), or sum: the gradient sum alone, in rank order and MPI's own, for buffers of 1k to 4M floats")
@@ -28,6 +26,10 @@ let options: CommandLineOptions = {
     options.parse()
     return options
 }()
+let world: Communicator
+// MPI starts after the flags are read (--help and a bad flag end a plain process, not an MPI
+// one), and is ended by this program's normal end only: a rank that stops with an error ends the job.
+do { world = try Communicator.world(finishAtExit: false) } catch { exitWithError(program, "\(error)") }
 ComputeSettings.maxThreads = options.int("threads", 1, in: 1...64)
 let rounds = options.int("rounds", 7, in: 1...1000)
 let which = options.parsed("model", "both", accepted: "mlp, cnn, both, sum") { ["mlp", "cnn", "both", "sum"].contains($0) ? $0 : nil }
@@ -131,3 +133,4 @@ if which == "cnn" || which == "both" {
         layers.makeModel(on: tape, seed: 1, initializer: .he)
     }
 }
+Communicator.finish()

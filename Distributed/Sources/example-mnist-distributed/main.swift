@@ -16,10 +16,6 @@ import Plotting
 /// default finds `Data/mnist` (three folders up) when run from elsewhere.
 let repositoryFolderChild = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 let program = "example-mnist-distributed"
-let world: Communicator
-do { world = try Communicator.world() } catch { exitWithError(program, "\(error)") }
-let (rank, ranks) = (world.rank, world.size)
-let isFirst = rank == 0
 
 let options: CommandLineOptions = {
     var options = CommandLineOptions(
@@ -45,11 +41,23 @@ let options: CommandLineOptions = {
     options.parse()
     return options
 }()
+let world: Communicator
+// MPI starts after the flags are read (--help and a bad flag end a plain process, not an MPI
+// one), and is ended by this program's normal end only: a rank that stops with an error ends the job.
+do { world = try Communicator.world(finishAtExit: false) } catch { exitWithError(program, "\(error)") }
+let (rank, ranks) = (world.rank, world.size)
+let isFirst = rank == 0
 
-/// Stops every rank with `message` (printed once, by rank 0) when `condition` failed in any rank.
+/// Stops with `message`, printed once, by rank 0: for what every rank finds alike (the flags).
 func stopEverywhere(_ message: String) -> Never {
     if isFirst { exitWithError(program, message) }
     exit(1)
+}
+
+/// Stops this rank with `message`, naming the rank: for files, which may differ from machine to
+/// machine (mpirun then ends the others).
+func stopHere(_ message: String) -> Never {
+    exitWithError(program, ranks > 1 ? "rank \(rank) of \(ranks): \(message)" : message)
 }
 
 let datasetName = options.string("data").map(ClassNames.datasetName) ?? "mnist"
@@ -84,7 +92,7 @@ enum Architecture {
 }
 
 let checkpoint: CheckpointContents<Float>? = loadPath.map { path in
-    do { return try Checkpoint.read(from: path) } catch { stopEverywhere("\(error)") }
+    do { return try Checkpoint.read(from: path) } catch { stopHere("\(error)") }
 }
 let architecture: Architecture = {
     if let checkpoint, let path = loadPath {
@@ -94,7 +102,7 @@ let architecture: Architecture = {
             }
             return .mlp(try MLPArchitecture(checkpoint: checkpoint, path: path))
         } catch {
-            stopEverywhere("\(error)")
+            stopHere("\(error)")
         }
     }
     if modelName == "cnn" {
@@ -132,8 +140,8 @@ if isFirst && (epochs > 0 || options.isSet("save")) {
 
 let start = Date()
 let data: MNIST<Float>
-do { data = try MNIST(directory: options.mnistDirectory(sourceFile: repositoryFolderChild)) } catch { stopEverywhere("\(error)") }
-guard data.imageSize == 784 else { stopEverywhere("the data's images have \(data.imageSize) pixels; these models take 28×28 digits") }
+do { data = try MNIST(directory: options.mnistDirectory(sourceFile: repositoryFolderChild)) } catch { stopHere("\(error)") }
+guard data.imageSize == 784 else { stopHere("the data's images have \(data.imageSize) pixels; these models take 28×28 digits") }
 
 // The settings every rank must share: the flags as parsed, the model, and the data it read
 // (a rank on another machine may have other files).
@@ -156,7 +164,7 @@ func makeModel(on tape: Tape<Float>) -> Sequential<Float> {
         do {
             try Checkpoint.apply(checkpoint, to: model.namedParameters, path: loadPath ?? "")
             try Checkpoint.apply(checkpoint, toBuffers: model.namedBuffers, path: loadPath ?? "")
-        } catch { stopEverywhere("\(error)") }
+        } catch { stopHere("\(error)") }
     }
     return model
 }
@@ -181,7 +189,7 @@ if let checkpoint, let path = loadPath, epochs > 0 {
             if isFirst { print("resuming: \(optimizerKind) state after \(trainer.optimizer.stepCount) steps, epoch \(epochsBefore + 1), iteration \(startIteration)") }
         }
     } catch {
-        stopEverywhere("\(error)")
+        stopHere("\(error)")
     }
 }
 for _ in 0..<epochsBefore { batches.shuffle() }
@@ -287,3 +295,4 @@ if isFirst {
         pictures.writeIndex(title: "\(program) on \(datasetName): \(architecture.summary), \(ranks) ranks")
     }
 }
+Communicator.finish()

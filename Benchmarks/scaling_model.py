@@ -39,12 +39,17 @@ print(f"machine: {name}, cpu family {family} model {model_number}; 1 thread per 
 models = {"mlp": 235_146, "cnn": 16 * 25 + 16 + 32 * 16 * 25 + 32 + 1568 * 128 + 128 + 128 * 10 + 10}
 batches = {"mlp": [16, 32, 64, 128, 256], "cnn": [16, 32, 64, 128]}
 fits = {}
+repeats = 2 if quick else 3
 for model, sizes in batches.items():
-    times = []
-    for b in sizes:
-        steps = str(max(5, (40 if model == "mlp" else 4) * 128 // b)) if quick else str(max(10, (100 if model == "mlp" else 10) * 128 // b))
-        speed = samples_per_second(run(1, "--model", model, "--batch", str(b), "--steps", steps), model)
-        times.append(b / speed)
+    # Each size measured `repeats` times, the sizes interleaved; the fastest median is kept (the
+    # host drifts by tens of percent: the fastest is the least disturbed).
+    best = {b: float("inf") for b in sizes}
+    for _ in range(repeats):
+        for b in sizes:
+            steps = str(max(5, (40 if model == "mlp" else 4) * 128 // b)) if quick else str(max(10, (100 if model == "mlp" else 10) * 128 // b))
+            speed = samples_per_second(run(1, "--model", model, "--batch", str(b), "--steps", steps), model)
+            best[b] = min(best[b], b / speed)
+    times = [best[b] for b in sizes]
     fits[model] = (sizes, times)
     print(f"{model}: {models[model]:,} parameters ({4 * models[model] / 1e6:.2f} MB of Float gradients); 1 rank, step time "
           + ", ".join(f"b={b}: {t * 1e6:.0f} µs" for b, t in zip(sizes, times)))
@@ -73,7 +78,8 @@ for model in models:
               re.finditer(r"floats=235146 ranks=2 addends-shared-memory: median ([0-9.]+)", sums)][0] * models[model] / 235_146
     predicted = batch / (compute(model, batch / 2) + shared)
     print(f"{model} batch {batch}: measured 2 ranks {measured_two:.0f} samples/s ({measured_two / measured_one:.2f}× 1 rank); "
-          f"model {predicted:.0f} ({predicted / measured_one:.2f}×) with the measured shared-memory sum")
+          f"model {predicted:.0f} ({predicted / measured_one:.2f}×) with the measured shared-memory sum "
+          f"(the model leaves out that each rank runs the optimizer on 1/p of the parameters)")
 
 links = {"10 Gb/s Ethernet (α = 30 µs, assumed: TCP)": (10e9 / 8, 30e-6),
          "100 Gb/s InfiniBand (α = 3 µs, assumed: RDMA)": (100e9 / 8, 3e-6)}
@@ -86,5 +92,6 @@ for link, (bandwidth, alpha) in links.items():
             allreduce = 2 * (p - 1) / p * size / bandwidth + 2 * (p - 1) * alpha
             efficiency = lambda b: compute(model, b) / (compute(model, b) + allreduce)
             cells = "  ".join(f"{100 * efficiency(b):5.1f}%" for b in [32, 64, 128, 256, 512])
-            need = next((b for b in range(1, 1 << 17) if efficiency(b) >= 0.9), None)
-            print(f"{model:5} {p:<3} {cells}  {need if need else '> 131072'}")
+            smallest = batches[model][0]
+            need = next((b for b in range(smallest, 1 << 17) if efficiency(b) >= 0.9), None)
+            print(f"{model:5} {p:<3} {cells}  {'≤ %d' % smallest if need == smallest else need if need else '> 131072'}")

@@ -17,6 +17,7 @@ let options: CommandLineOptions = {
     options.option("optimizer", "NAME", "sgd, momentum, adagrad, rmsprop or adam (default adam)")
     options.option("schedule", "NAME", "constant, step (×0.9 every 5000 iterations) or cosine (default cosine)")
     options.option("model", "NAME", "mlp (the default) or cnn (two 5×5 convolutions with max-pooling, a dense layer with dropout)")
+    options.option("layers", "TEXT", "any stack of layers instead, separated by ';': reshape 1×28×28, conv2d 1→8 3×3 [stride a,b] [padding a,b], batchnorm 8, relu, maxpool 2×2, avgpool 2×2, dropout 0.25, flatten, dense 1352→10 (trained as --model cnn is)")
     options.option("hidden", "SIZES", "hidden layer widths, e.g. 256,128 (default 256,128)")
     options.option("activation", "NAME", "relu, sigmoid, tanh or leaky-relu[:alpha], for every hidden layer or one each: relu,tanh (default relu)")
     options.option("init", "NAME", "zeros, normal[:sigma], xavier or he (default he)")
@@ -48,9 +49,14 @@ let defaultModelPath = "\(datasetName)-model.safetensors"
 ComputeSettings.maxThreads = options.int("threads", ComputeSettings.maxThreads, in: 1...64)
 let seed = options.seed(1)
 /// --model: mlp or cnn.
-let modelName = options.parsed("model", "mlp", accepted: "mlp, cnn") { ["mlp", "cnn"].contains($0) ? $0 : nil }
-if modelName == "cnn" && (options.isSet("hidden") || options.isSet("activation")) {
-    options.fail("--hidden and --activation describe the MLP; --model cnn has its own layers")
+/// mlp, cnn, or layers (--layers).
+let modelName = options.isSet("layers") ? "layers"
+    : options.parsed("model", "mlp", accepted: "mlp, cnn") { ["mlp", "cnn"].contains($0) ? $0 : nil }
+if options.isSet("layers") && options.isSet("model") {
+    options.fail("--layers describes the whole model; leave out --model \(options.string("model", ""))")
+}
+if modelName != "mlp" && (options.isSet("hidden") || options.isSet("activation")) {
+    options.fail("--hidden and --activation describe the MLP; --\(modelName == "cnn" ? "model cnn" : "layers") has its own layers")
 }
 /// --hidden and --activation, read (and refused when malformed) before any file is opened.
 /// With --load and no --hidden the layers are the checkpoint's, so a list of activations is
@@ -97,9 +103,17 @@ struct Architecture {
 
     init(options: CommandLineOptions, inputWidth: Int) {
         switch modelName {
-        case "cnn":
+        case "cnn", "layers":
             var problem = ""
-            guard let layers = SequentialArchitecture(parsing: cnnLayers, problem: &problem) else { exitWithError(program, problem) }
+            guard let layers = SequentialArchitecture(parsing: options.string("layers") ?? cnnLayers, problem: &problem) else {
+                options.fail("--layers: \(problem)")
+            }
+            switch layers.outputShape(forSample: [inputWidth]) {
+            case let .failure(reason): exitWithError(program, "--layers: \(reason) (a sample is [\(inputWidth)] pixels)")
+            case let .success(shape) where shape != [10]:
+                exitWithError(program, "--layers: the model gives \(shape) per sample; it must end in 10 class scores")
+            case .success: break
+            }
             kind = .sequential(layers)
         default:
             let sizes = [inputWidth] + hiddenLayers.widths + [10]
@@ -129,6 +143,9 @@ struct Architecture {
             weights = contents
         } catch {
             exitWithError(program, "\(error)")
+        }
+        if options.isSet("layers") {
+            exitWithError(program, "--layers describes a new model; \(path) holds its own (\(summary)); leave --layers out to use it")
         }
         if options.isSet("model") && (modelName == "cnn") != { if case .sequential = kind { true } else { false } }() {
             exitWithError(program, "--model \(modelName) asks for another kind of model than \(path) holds (\(summary)); leave --model out to use the saved one")
@@ -295,7 +312,7 @@ let start = Date()
 let loadPath = options.string("load")
 // A checkpoint is read and checked first: its kind of model sets the defaults below.
 let checkpointArchitecture = loadPath.map { Architecture(checkpoint: $0) }
-let convolutional = checkpointArchitecture.map { if case .sequential = $0.kind { true } else { false } } ?? (modelName == "cnn")
+let convolutional = checkpointArchitecture.map { if case .sequential = $0.kind { true } else { false } } ?? (modelName != "mlp")
 let epochs = options.int("epochs", loadPath == nil ? (convolutional ? 6 : 10) : 0, in: 0...10_000)
 let batchSize = options.int("batch-size", 128, in: 1...60_000)
 let optimizerKind = options.parsed("optimizer", "adam", accepted: "sgd, momentum, adagrad, rmsprop, adam", OptimizerKind.init(name:))

@@ -27,6 +27,7 @@ let options: CommandLineOptions = {
     options.option("optimizer", "NAME", "sgd, momentum, adagrad, rmsprop or adam (default adam)")
     options.option("schedule", "NAME", "constant, step (×0.9 every 5000 iterations) or cosine (default cosine)")
     options.option("model", "NAME", "mlp (the default) or cnn")
+    options.option("layers", "TEXT", "any stack of layers instead, as example-mnist --layers takes it")
     options.option("hidden", "SIZES", "hidden layer widths of the MLP (default 256,128)")
     options.option("activation", "NAME", "relu, sigmoid, tanh or leaky-relu[:alpha], for every hidden layer or one each (default relu)")
     options.option("init", "NAME", "zeros, normal[:sigma], xavier or he (default he)")
@@ -105,9 +106,15 @@ let architecture: Architecture = {
             stopHere("\(error)")
         }
     }
-    if modelName == "cnn" {
+    if modelName == "cnn" || options.isSet("layers") {
         var problem = ""
-        guard let layers = SequentialArchitecture(parsing: ExampleModels.mnistCNN, problem: &problem) else { stopEverywhere(problem) }
+        guard let layers = SequentialArchitecture(parsing: options.string("layers") ?? ExampleModels.mnistCNN, problem: &problem) else {
+            options.fail("--layers: \(problem)")
+        }
+        if case let .failure(reason) = layers.outputShape(forSample: [784]) { stopEverywhere("--layers: \(reason)") }
+        guard case .success([10]) = layers.outputShape(forSample: [784]) else {
+            stopEverywhere("--layers: the model must end in 10 class scores")
+        }
         return .sequential(layers)
     }
     let widths: [Int] = options.list("hidden", "256,128", of: "layer widths 1-100000") { (1...100_000).contains($0) }

@@ -85,6 +85,7 @@ public struct MLP<Scalar: TensorScalar> {
         }
         self.activations = activations
         self.sizes = sizes
+        parameters = layers.flatMap { [$0.weight, $0.bias] }
     }
 
     /// The logits for a batch `[batch, sizes.first]` → `[batch, sizes.last]`.
@@ -97,8 +98,9 @@ public struct MLP<Scalar: TensorScalar> {
         return h
     }
 
-    /// Every parameter in order: weight then bias of each layer.
-    public var parameters: [Variable<Scalar>] { layers.flatMap { [$0.weight, $0.bias] } }
+    /// Every parameter in order: weight then bias of each layer (worked out once: the trainer
+    /// reads them every step, and a step allocates nothing).
+    public let parameters: [Variable<Scalar>]
 
     /// Parameters with the names checkpoints use: `layers.0.weight`, `layers.0.bias`, ….
     public var namedParameters: [(name: String, parameter: Variable<Scalar>)] {

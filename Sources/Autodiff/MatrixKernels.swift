@@ -196,6 +196,12 @@ extension Tensor {
 extension MatrixKernels {
     /// (m, k, n) of a product, or a stop naming the op and both shapes.
     @usableFromInline
+    static func checkedDimensions(_ a: UnsafeBufferPointer<Int>, _ b: UnsafeBufferPointer<Int>, op: StaticString) -> (Int, Int, Int) {
+        guard a.count == 2, b.count == 2, a[1] == b[0] else { return checkedDimensions(Array(a), Array(b), op: op) }
+        return (a[0], a[1], b[1])
+    }
+
+    @inlinable
     static func checkedDimensions(_ a: [Int], _ b: [Int], op: StaticString) -> (Int, Int, Int) {
         guard a.count == 2, b.count == 2 else {
             Failure.stop("\(op): \(ShapeMath.describe(a)) × \(ShapeMath.describe(b)): both operands must be matrices")

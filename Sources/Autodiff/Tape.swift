@@ -96,6 +96,19 @@ public final class Tape<Scalar: TensorScalar> {
         return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
     }
 
+    /// ``constant(shape:copying:)`` for a matrix `[rows, columns]`, without a shape array: how
+    /// a trainer's minibatch reaches the tape with no allocation per step.
+    @usableFromInline package func constant(rows: Int, columns: Int, copying source: UnsafeBufferPointer<Scalar>) -> Variable<Scalar> {
+        Failure.check(rows >= 0 && columns >= 0 && rows.multipliedReportingOverflow(by: columns) == (source.count, false),
+                      "constant: shape [\(rows), \(columns)] needs \(rows * columns) scalars, got \(source.count)")
+        let index = storage.pointee.append(op: "constant", rows: rows, columns: columns, inputs: (-1, -1, -1),
+                                           requiresGradient: false, auxScalar: 0, auxInt: 0, savedScalars: 0, savedInts: 0)
+        if let base = source.baseAddress {
+            (storage.pointee.values + storage.pointee.entries[index].valueOffset).update(from: base, count: source.count)
+        }
+        return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
+    }
+
     /// A constant filled from a buffer of `shape` (row-major), without building a Tensor first;
     /// this is how minibatches reach the tape without an allocation per step.
     public func constant(shape: [Int], copying source: UnsafeBufferPointer<Scalar>) -> Variable<Scalar> {
@@ -179,6 +192,21 @@ public final class Tape<Scalar: TensorScalar> {
         list[0] = inputs.count
         for (i, input) in inputs.enumerated() { list[1 + i] = Int(input.index) }
         storage.pointee.entries[index].flags |= TapeEntry<Scalar>.inputListFlag
+        return finishRecording(index, needsGradient, forward, pullback)
+    }
+
+    /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for a
+    /// result of shape `[rows, columns]`, without building a shape array.
+    @inlinable @inline(__always)
+    func record(
+        _ op: StaticString, rows: Int, columns: Int,
+        _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil, _ c: Variable<Scalar>? = nil, auxInt: Int = 0,
+        forward: (OpContext<Scalar>) -> Void,
+        pullback: @escaping Pullback
+    ) -> Variable<Scalar> {
+        let (inputs, needsGradient) = recordedInputs(op, a, b, c)
+        let index = storage.pointee.append(op: op, rows: rows, columns: columns, inputs: inputs, requiresGradient: needsGradient,
+                                           auxScalar: 0, auxInt: auxInt, savedScalars: 0, savedInts: 0)
         return finishRecording(index, needsGradient, forward, pullback)
     }
 

@@ -284,6 +284,22 @@ struct TapeStorage<Scalar: TensorScalar> {
         return index
     }
 
+    /// Appends an entry of shape `[rows, columns]` (no shape array is built: a training step
+    /// allocates nothing).
+    @inlinable @inline(__always)
+    mutating func append(
+        op: StaticString, rows: Int, columns: Int, inputs: (Int32, Int32, Int32), requiresGradient: Bool,
+        auxScalar: Scalar, auxInt: Int, savedScalars: Int, savedInts: Int
+    ) -> Int {
+        let (elements, overflow) = rows.multipliedReportingOverflow(by: columns)
+        if overflow || rows < 0 || columns < 0 { _ = ShapeMath.checkedCount([rows, columns], op: "tape") }
+        let index = append(op: op, rank: 2, elements: elements, inputs: inputs, requiresGradient: requiresGradient,
+                           auxScalar: auxScalar, auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
+        let offset = entries[index].shapeOffset
+        (ints[offset], ints[offset + 1]) = (rows, columns)
+        return index
+    }
+
     /// Appends an entry with the same shape as entry `source` (no shape array is built, which
     /// keeps elementwise ops on scalars free of reference counting).
     @inlinable @inline(__always)

@@ -153,7 +153,10 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: [Int], file: Sta
 /// minibatch). - Precondition: one label per row, each in 0..<classes.
 @inlinable
 public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { logits.at(file, line) {
-    let (batch, classes) = checkedLabels(logits.shape, labels, op: "softmaxCrossEntropy")
+    // The shape read in place: the loss of a training step allocates nothing.
+    let shape = logits.shapeBuffer("softmaxCrossEntropy")
+    let (batch, classes) = shape.count == 2 && labels.count == shape[0] && labels.allSatisfy({ (0..<shape[1]).contains($0) })
+        ? (shape[0], shape[1]) : checkedLabels(Array(shape), labels, op: "softmaxCrossEntropy")
     return softmaxCrossEntropy(logits: logits, labels: labels, batch: batch, classes: classes)
 } }
 

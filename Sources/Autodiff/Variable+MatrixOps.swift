@@ -105,10 +105,12 @@ public func linear<S>(
 /// `linear` with an optional fused activation: the one recording of both public forms.
 @inlinable
 func fusedLinear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, activation: FusedActivation?) -> Variable<S> {
-    let (m, k, n) = MatrixKernels.checkedDimensions(x.shape, weight.shape, op: "linear")
-    let biasShape = bias.shape
-    Failure.check(biasShape == [n] || biasShape == [1, n],
-                 "linear: bias \(ShapeMath.describe(biasShape)) for a weight \(ShapeMath.describe(weight.shape)): bias must be [\(n)]")
+    // Shapes read in place and a pullback that captures nothing: a training step allocates nothing.
+    let (m, k, n) = MatrixKernels.checkedDimensions(x.shapeBuffer("linear"), weight.shapeBuffer("linear"), op: "linear")
+    let biasShape = bias.shapeBuffer("linear")
+    if !((biasShape.count == 1 && biasShape[0] == n) || (biasShape.count == 2 && biasShape[0] == 1 && biasShape[1] == n)) {
+        Failure.stop("linear: bias \(ShapeMath.describe(Array(biasShape))) for a weight \(ShapeMath.describe(weight.shape)): bias must be [\(n)]")
+    }
     let name: StaticString
     switch activation {
     case nil: name = "linear"
@@ -116,7 +118,13 @@ func fusedLinear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, ac
     case .sigmoid: name = "linear sigmoid"
     case .tanh: name = "linear tanh"
     }
-    return x.tape.record(name, shape: [m, n], x, weight, bias, forward: { ctx in
+    let code: Int = switch activation {
+    case nil: 0
+    case .relu: 1
+    case .sigmoid: 2
+    case .tanh: 3
+    }
+    return x.tape.record(name, rows: m, columns: n, x, weight, bias, auxInt: code, forward: { ctx in
         let y = ctx.output.value
         let b = ctx.c.value
         guard let activation else {
@@ -145,11 +153,12 @@ func fusedLinear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, ac
         case .tanh: S.evaluate(TanhRule.self, z, into: y, count: m * n, 0)
         }
     }, pullback: { ctx in
-        let shape = ctx.output.shape
+        let shape = ctx.output.shapeBuffer
         let (m, n) = (shape[0], shape[1])
         let k = ctx.a.count / Swift.max(m, 1)
         var g = ctx.output.gradient.unsafelyUnwrapped
-        if let activation {
+        if ctx.auxInt > 0 {
+            let activation: FusedActivation = ctx.auxInt == 1 ? .relu : ctx.auxInt == 2 ? .sigmoid : .tanh
             // G' from the output, once, for the two products and the bias.
             let y = ctx.output.value
             let masked = ctx.scratch(m * n)

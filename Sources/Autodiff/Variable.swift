@@ -69,6 +69,14 @@ public struct Variable<Scalar: TensorScalar> {
 
     /// The shape of the value.
     @inlinable public var shape: [Int] { tape.shape(of: self) }
+    /// The shape in place in the tape's int arena, without building an array (valid until the
+    /// tape is reset): for ops that check shapes on every step without allocating.
+    @inlinable
+    func shapeBuffer(_ op: StaticString) -> UnsafeBufferPointer<Int> {
+        tape.validate(self, op)
+        let entry = storage.pointee.entries[Int(index)]
+        return UnsafeBufferPointer(start: storage.pointee.ints + entry.shapeOffset, count: entry.rank)
+    }
     /// A copy of the value.
     public var value: Tensor<Scalar> { tape.value(of: self) }
     /// The only element of a one-element value.

@@ -135,7 +135,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         let tape = model.parameters[0].tape
         tape.reset()
         let rows = labels.count
-        let x = tape.constant(shape: [rows, features.count / max(rows, 1)], copying: features)
+        let x = tape.constant(rows: rows, columns: features.count / max(rows, 1), copying: features)
         let logits = model(x, training: true)
         let loss: Variable<Scalar>
         switch lossKind {

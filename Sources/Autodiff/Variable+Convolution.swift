@@ -14,21 +14,21 @@ struct ConvolutionGeometry: Sendable {
     @inlinable
     init(
         op: StaticString, input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
-        dilation: (Int, Int), describeKernel: String
+        dilation: (Int, Int), describeKernel: @autoclosure () -> String
     ) {
         Failure.check(input.count == 4,
                       "\(op): input \(ShapeMath.describe(input)) must be [batch, channels, height, width] (NCHW)")
         Failure.check(stride.0 >= 1 && stride.1 >= 1, "\(op): stride \(stride) must be at least 1")
         Failure.check(dilation.0 >= 1 && dilation.1 >= 1, "\(op): dilation \(dilation) must be at least 1")
         Failure.check(padding.0 >= 0 && padding.1 >= 0, "\(op): padding \(padding) must not be negative")
-        Failure.check(kernel.0 >= 1 && kernel.1 >= 1, "\(op): kernel \(describeKernel) must be at least 1×1")
+        Failure.check(kernel.0 >= 1 && kernel.1 >= 1, "\(op): kernel \(describeKernel()) must be at least 1×1")
         (batch, channels, height, width) = (input[0], input[1], input[2], input[3])
         (kernelHeight, kernelWidth) = kernel
         (strideY, strideX, paddingY, paddingX, dilationY, dilationX) = (stride.0, stride.1, padding.0, padding.1, dilation.0, dilation.1)
         let spanY = dilation.0 * (kernel.0 - 1) + 1, spanX = dilation.1 * (kernel.1 - 1) + 1
         let (paddedY, paddedX) = (height + 2 * padding.0, width + 2 * padding.1)
         Failure.check(spanY <= paddedY && spanX <= paddedX,
-                      "\(op): input \(ShapeMath.describe(input)) and kernel \(describeKernel): the kernel spans \(spanY)×\(spanX), more than the padded input's \(paddedY)×\(paddedX)")
+                      "\(op): input \(ShapeMath.describe(input)) and kernel \(describeKernel()): the kernel spans \(spanY)×\(spanX), more than the padded input's \(paddedY)×\(paddedX)")
         (outputHeight, outputWidth) = ((paddedY - spanY) / stride.0 + 1, (paddedX - spanX) / stride.1 + 1)
     }
 
@@ -125,16 +125,17 @@ public func conv2d<S>(
     file: StaticString = #fileID, line: UInt = #line
 ) -> Variable<S> { x.at(file, line) {
     let (xs, ws) = (x.shape, weight.shape)
-    let shapes = "input \(ShapeMath.describe(xs)), weight \(ShapeMath.describe(ws))"
-    Failure.check(ws.count == 4, "conv2d: \(shapes): the weight must be [out channels, in channels / groups, KH, KW]")
+    // Built only for a message: a training step makes no strings.
+    func shapesText() -> String { "input \(ShapeMath.describe(xs)), weight \(ShapeMath.describe(ws))" }
+    Failure.check(ws.count == 4, "conv2d: \(shapesText()): the weight must be [out channels, in channels / groups, KH, KW]")
     let geometry = ConvolutionGeometry(op: "conv2d", input: xs, kernel: (ws[2], ws[3]), stride: stride, padding: padding,
-                                       dilation: dilation, describeKernel: "\(ws[2])×\(ws[3]) (\(shapes))")
+                                       dilation: dilation, describeKernel: "\(ws[2])×\(ws[3]) (\(shapesText()))")
     Failure.check(groups >= 1 && xs[1] % groups == 0 && ws[0] % groups == 0,
-                  "conv2d: \(shapes): \(groups) groups must divide the \(xs[1]) input and \(ws[0]) output channels")
+                  "conv2d: \(shapesText()): \(groups) groups must divide the \(xs[1]) input and \(ws[0]) output channels")
     Failure.check(ws[1] * groups == xs[1],
-                  "conv2d: \(shapes): the weight takes \(ws[1]) channels per group, \(groups) group(s) make \(ws[1] * groups), the input has \(xs[1])")
+                  "conv2d: \(shapesText()): the weight takes \(ws[1]) channels per group, \(groups) group(s) make \(ws[1] * groups), the input has \(xs[1])")
     if let bias {
-        Failure.check(bias.shape == [ws[0]], "conv2d: \(shapes): bias \(ShapeMath.describe(bias.shape)) must be [\(ws[0])]")
+        Failure.check(bias.shape == [ws[0]], "conv2d: \(shapesText()): bias \(ShapeMath.describe(bias.shape)) must be [\(ws[0])]")
     }
     let (outputs, groupInputs) = (ws[0], ws[1])
     let groupOutputs = outputs / groups

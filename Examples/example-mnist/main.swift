@@ -200,9 +200,7 @@ func makeModel<S: TensorScalar>(on tape: Tape<S>, _ architecture: Architecture, 
     if let weights = architecture.weights {
         let converted = CheckpointContents<S>(converting: weights)
         do {
-            let path = options.string("load") ?? defaultModelPath
-            try Checkpoint.apply(converted, to: model.namedParameters, path: path)
-            try Checkpoint.apply(converted, toBuffers: model.namedBuffers, path: path)
+            try Checkpoint.apply(converted, to: model, path: options.string("load") ?? defaultModelPath)
         } catch { exitWithError(program, "\(error)") }
     }
     return model
@@ -316,14 +314,7 @@ let convolutional = checkpointArchitecture.map { if case .sequential = $0.kind {
 let epochs = options.int("epochs", loadPath == nil ? (convolutional ? 6 : 10) : 0, in: 0...10_000)
 let batchSize = options.int("batch-size", 128, in: 1...60_000)
 let optimizerKind = options.parsed("optimizer", "adam", accepted: "sgd, momentum, adagrad, rmsprop, adam", OptimizerKind.init(name:))
-let defaultRate: Double
-switch optimizerKind {
-case .sgd, .momentum: defaultRate = 0.1
-case .adaGrad: defaultRate = 0.01
-case .rmsProp: defaultRate = 0.001
-case .adam: defaultRate = convolutional ? 0.002 : 0.001
-}
-let learningRate = options.double("lr", defaultRate, in: 1e-12...100)
+let learningRate = options.double("lr", ExampleModels.defaultLearningRate(optimizerKind, convolutional: convolutional), in: 1e-12...100)
 let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
 let weightDecay = options.double("weight-decay", 0, in: 0...10)
 let validationFraction = options.double("validation", 0, in: 0...0.9)
@@ -496,8 +487,7 @@ if epochs > 0 || options.isSet("save") {
         let names = model.namedParameters.map(\.name)
         let optimizerState = trainer.optimizer.state(names: names, shapes: model.parameters.map(\.shape))
         let progressMetadata = ["iteration": "\(iteration)", "epochs": "\(epochsBefore + curves.trainLoss.count)"]
-        try Checkpoint.save(model.namedParameters.map { ($0.name, $0.parameter.value) }
-                            + model.namedBuffers.map { ($0.name, $0.buffer.value) } + optimizerState.tensors,
+        try Checkpoint.save(model.namedTensors + optimizerState.tensors,
                             metadata: architecture.metadata.merging(optimizerState.metadata) { a, _ in a }.merging(progressMetadata) { a, _ in a },
                             to: savePath)
         print("checkpoint: \(savePath)")

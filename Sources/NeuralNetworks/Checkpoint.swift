@@ -194,6 +194,13 @@ public enum Checkpoint {
         for (name, parameter) in parameters { parameter.tape.assign(contents.tensors[name]!, to: parameter) }
     }
 
+    /// Assigns the tensors of `contents` to a model's parameters and buffers
+    /// (``Sequential/namedTensors``), each checked before any is changed.
+    public static func apply<S: TensorScalar>(_ contents: CheckpointContents<S>, to model: Sequential<S>, path: String) throws(CheckpointError) {
+        try apply(contents, to: model.namedParameters, path: path)
+        try apply(contents, toBuffers: model.namedBuffers, path: path)
+    }
+
     /// Assigns the tensors of `contents` to a model's buffers (``BatchNorm``'s running
     /// statistics) by name, checked as ``apply(_:to:path:)`` checks parameters.
     public static func apply<S: TensorScalar>(

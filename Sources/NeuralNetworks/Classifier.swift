@@ -172,7 +172,6 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         features: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>, learningRate: Scalar
     ) -> (loss: Scalar, correct: Int) {
         let rows = labels.count
-        let width = features.count / max(rows, 1)
         if replicas.isEmpty || rows < 2 * workers {
             let result = Self.forwardBackward(model, features: features, labels: labels, lossKind: loss)
             // One tape: the update stays on this thread (splitting it measured no faster at 2
@@ -183,32 +182,46 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         // Each worker takes a contiguous share of the rows; the loss is a mean over rows, so
         // the full-batch gradient is the row-weighted mean of the workers' gradients.
         let parts = workers
-        // Worker `part` takes rows bound(part)..<bound(part + 1).
-        @inline(__always) func bound(_ part: Int) -> Int { part * rows / parts }
+        let (loss, correct) = runWorkers(features: features, labels: labels, batchRows: rows, parts: parts, firstPart: 0)
+        updateParameters(rows: rows, contributors: parts, threads: parts, learningRate: learningRate)
+        return (loss, correct)
+    }
+
+    /// Forward and backward of every worker at once, worker t on part `firstPart + t` of a batch
+    /// of `batchRows` rows cut in `parts` (part k: rows k·batchRows/parts..<(k+1)·batchRows/parts;
+    /// `features` and `labels` start at part `firstPart`'s first row). Returns the loss weighted
+    /// by each part's share of the batch, added in part order, and how many rows were right.
+    @inlinable
+    func runWorkers(
+        features: UnsafeBufferPointer<Scalar>, labels: UnsafeBufferPointer<Int>, batchRows: Int, parts: Int, firstPart: Int
+    ) -> (loss: Scalar, correct: Int) {
+        let threads = workers
+        let width = features.count / max(labels.count, 1)
+        @Sendable @inline(__always) func bound(_ part: Int) -> Int { part * batchRows / parts }
+        let offset = bound(firstPart)
         let models = workerModels
         let lossKind = self.loss
         let featureAddress = UInt(bitPattern: features.baseAddress)
         let labelAddress = UInt(bitPattern: labels.baseAddress)
-        var loss: Scalar = 0
-        var correct = 0
         // The per-worker results live on the stack: a training step allocates nothing here.
-        withUnsafeTemporaryAllocation(of: (loss: Scalar, correct: Int).self, capacity: parts) { buffer in
+        return withUnsafeTemporaryAllocation(of: (loss: Scalar, correct: Int).self, capacity: threads) { buffer in
             let results = UncheckedSendable(buffer)
-            ComputeSettings.parallelParts(parts, threads: parts) { part in
-                let start = part * rows / parts, end = (part + 1) * rows / parts
+            ComputeSettings.parallelParts(threads, threads: threads) { t in
+                let (start, end) = (bound(firstPart + t) - offset, bound(firstPart + t + 1) - offset)
+                guard end > start else { results.value[t] = (0, 0); return }
                 let f = UnsafePointer<Scalar>(bitPattern: featureAddress)!
                 let l = UnsafePointer<Int>(bitPattern: labelAddress)!
-                results.value[part] = Self.forwardBackward(
-                    models.value[part], features: UnsafeBufferPointer(start: f + start * width, count: (end - start) * width),
+                results.value[t] = Self.forwardBackward(
+                    models.value[t], features: UnsafeBufferPointer(start: f + start * width, count: (end - start) * width),
                     labels: UnsafeBufferPointer(start: l + start, count: end - start), lossKind: lossKind)
             }
-            for part in 0..<parts {
-                loss += Scalar(bound(part + 1) - bound(part)) / Scalar(rows) * buffer[part].loss
-                correct += buffer[part].correct
+            var loss: Scalar = 0, correct = 0
+            for t in 0..<threads {
+                loss += Scalar(bound(firstPart + t + 1) - bound(firstPart + t)) / Scalar(batchRows) * buffer[t].loss
+                correct += buffer[t].correct
             }
+            return (loss, correct)
         }
-        updateParameters(rows: rows, contributors: parts, threads: parts, learningRate: learningRate)
-        return (loss, correct)
     }
 
     /// The rows of a batch of `batchRows` rows that process `rank` of `count` trains on in a
@@ -249,39 +262,19 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         // rank·threads..<(rank + 1)·threads, whose rows start at mine.lowerBound.
         @Sendable @inline(__always) func bound(_ part: Int) -> Int { part * batchRows / parts }
         let models = workerModels
-        let lossKind = self.loss
         let firstPart = rank * threads
-        let offset = mine.lowerBound
-        let featureAddress = UInt(bitPattern: features.baseAddress)
-        let labelAddress = UInt(bitPattern: labels.baseAddress)
         let total = parameterElements + 2
         let sums = group.addend(count: total)
         // Each part weighted by its share of the whole batch, as one process weights its workers'.
         @inline(__always) func weight(_ t: Int) -> Scalar {
             Scalar(bound(firstPart + t + 1) - bound(firstPart + t)) / Scalar(batchRows)
         }
-        withUnsafeTemporaryAllocation(of: (loss: Scalar, correct: Int).self, capacity: threads) { results in
-            let out = UncheckedSendable(results)
-            ComputeSettings.parallelParts(threads, threads: threads) { t in
-                let (start, end) = (bound(firstPart + t) - offset, bound(firstPart + t + 1) - offset)
-                guard end > start else { out.value[t] = (0, 0); return }
-                let f = UnsafePointer<Scalar>(bitPattern: featureAddress)!
-                let l = UnsafePointer<Int>(bitPattern: labelAddress)!
-                out.value[t] = Self.forwardBackward(
-                    models.value[t], features: UnsafeBufferPointer(start: f + start * width, count: (end - start) * width),
-                    labels: UnsafeBufferPointer(start: l + start, count: end - start), lossKind: lossKind)
-            }
-            var loss: Scalar = 0, correct = 0
-            for t in 0..<threads {
-                loss += weight(t) * results[t].loss
-                correct += results[t].correct
-            }
-            sums[total - 2] = loss
-            sums[total - 1] = Scalar(correct)
-        }
+        let (loss, correct) = runWorkers(features: features, labels: labels, batchRows: batchRows, parts: parts, firstPart: firstPart)
+        sums[total - 2] = loss
+        sums[total - 1] = Scalar(correct)
         var start = 0
         for p in 0..<parameters.count {
-            let count = parameters[p].shape.reduce(1, *)
+            let count = optimizer.counts[p]
             let target = sums.baseAddress! + start
             for t in 0..<threads {
                 let share = weight(t)
@@ -329,7 +322,7 @@ public struct ClassifierTrainer<Model: ClassifierModel> {
         let all = group.gatherShares(count: total)
         var flat = 0
         for p in 0..<parameterCount where ranks > 1 || threads > 1 {
-            let count = parameters[p].shape.reduce(1, *)
+            let count = optimizer.counts[p]
             for (t, model) in models.value.enumerated() {
                 let parameter = model.parameters[p]
                 parameter.tape.withMutableValue(of: parameter) { w in

@@ -43,6 +43,11 @@ public struct Sequential<Scalar: TensorScalar>: ClassifierModel, CustomStringCon
         self.init(layers)
     }
 
+    /// What a checkpoint of the model holds, by name: the parameters' values, then the buffers.
+    public var namedTensors: [(name: String, tensor: Tensor<Scalar>)] {
+        namedParameters.map { ($0.name, $0.parameter.value) } + namedBuffers.map { ($0.name, $0.buffer.value) }
+    }
+
     /// The layers' buffers, in order.
     public var buffers: [LayerBuffer<Scalar>] { namedBuffers.map(\.buffer) }
 

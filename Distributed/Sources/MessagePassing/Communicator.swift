@@ -78,12 +78,9 @@ public final class Communicator: @unchecked Sendable {
     /// ``addend(count:of:)`` buffer: the same bits in every process, those of
     /// ``sumInRankOrder(_:)``. Read-only, valid until the sum after next.
     public func sumAddends<T: MessageElement>(count: Int, of type: T.Type) throws(MessagePassingError) -> UnsafeBufferPointer<T> {
-        if let shared { return try shared.sum(count: count, of: type) }
-        let buffer = UnsafeMutableBufferPointer(
-            start: (privateAddend! + privateArea * privateAddendBytes).assumingMemoryBound(to: T.self), count: count)
-        privateArea ^= 1
-        try sumInRankOrder(buffer)
-        return UnsafeBufferPointer(buffer)
+        // The two halves with nothing written between them.
+        _ = try sumShare(count: count, of: type)
+        return try gatherShares(count: count, of: type)
     }
 
     deinit {

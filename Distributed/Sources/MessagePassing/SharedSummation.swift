@@ -37,27 +37,9 @@ final class SharedSummation {
             start: (segments[rank] + area * areaBytes).bindMemory(to: T.self, capacity: count), count: count)
     }
 
-    /// The rank-order sum of every process's addend (``addend(count:of:)``), valid until the sum
-    /// after next.
-    func sum<T: MessageElement>(count: Int, of: T.Type) throws(MessagePassingError) -> UnsafeBufferPointer<T> {
-        precondition(count * MemoryLayout<T>.stride <= areaBytes, "SharedSummation: \(count) elements without an addend buffer")
-        let offset = area * areaBytes
-        area ^= 1
-        try synchronize()
-        // Chunk `rank`, added in rank order into process 0's area (only this process touches it now).
-        let (low, high) = (rank * count / size, (rank + 1) * count / size)
-        if high > low {
-            let target = (segments[0] + offset).assumingMemoryBound(to: T.self) + low
-            for r in 1..<size {
-                T.add((segments[r] + offset).assumingMemoryBound(to: T.self) + low, into: target, count: high - low)
-            }
-        }
-        try synchronize()
-        return UnsafeBufferPointer(start: (segments[0] + offset).assumingMemoryBound(to: T.self), count: count)
-    }
-
-    /// The sum of ``sum(count:of:)``, of which this process gets only chunk `rank`, in process
-    /// 0's area, where it may overwrite it with its share of a result for ``gatherShares(count:of:)``.
+    /// The rank-order sum of every process's addend (``addend(count:of:)``), of which this
+    /// process makes and gets only chunk `rank`, in process 0's area, where it may overwrite it
+    /// with its share of a result for ``gatherShares(count:of:)``.
     func sumShare<T: MessageElement>(count: Int, of: T.Type) throws(MessagePassingError) -> UnsafeMutableBufferPointer<T> {
         precondition(count * MemoryLayout<T>.stride <= areaBytes, "SharedSummation: \(count) elements without an addend buffer")
         let offset = area * areaBytes
@@ -72,7 +54,8 @@ final class SharedSummation {
         return UnsafeMutableBufferPointer(start: target, count: high - low)
     }
 
-    /// Every process's share, once all have written theirs.
+    /// Every process's share, once all have written theirs (the whole sum when they wrote
+    /// nothing over it), valid until the sum after next.
     func gatherShares<T: MessageElement>(count: Int, of: T.Type) throws(MessagePassingError) -> UnsafeBufferPointer<T> {
         try synchronize()
         return UnsafeBufferPointer(start: (segments[0] + lastOffset).assumingMemoryBound(to: T.self), count: count)

@@ -127,13 +127,7 @@ let convolutional = if case .sequential = architecture { true } else { false }
 let epochs = options.int("epochs", loadPath == nil ? (convolutional ? 6 : 10) : 0, in: 0...10_000)
 let batchSize = options.int("batch-size", 128, in: 1...60_000)
 let optimizerKind = options.parsed("optimizer", "adam", accepted: "sgd, momentum, adagrad, rmsprop, adam", OptimizerKind.init(name:))
-let defaultRate: Double = switch optimizerKind {
-case .sgd, .momentum: 0.1
-case .adaGrad: 0.01
-case .rmsProp: 0.001
-case .adam: convolutional ? 0.002 : 0.001
-}
-let learningRate = options.double("lr", defaultRate, in: 1e-12...100)
+let learningRate = options.double("lr", ExampleModels.defaultLearningRate(optimizerKind, convolutional: convolutional), in: 1e-12...100)
 let initializer = options.parsed("init", "he", accepted: "zeros, normal[:sigma], xavier, he", Initializer.init(name:))
 let weightDecay = options.double("weight-decay", 0, in: 0...10)
 let lossKind = options.parsed("loss", "ce", accepted: "ce, mse", ClassifierLoss.init(rawValue:))
@@ -169,8 +163,7 @@ func makeModel(on tape: Tape<Float>) -> Sequential<Float> {
     }
     if let checkpoint {
         do {
-            try Checkpoint.apply(checkpoint, to: model.namedParameters, path: loadPath ?? "")
-            try Checkpoint.apply(checkpoint, toBuffers: model.namedBuffers, path: loadPath ?? "")
+            try Checkpoint.apply(checkpoint, to: model, path: loadPath ?? "")
         } catch { stopHere("\(error)") }
     }
     return model
@@ -217,8 +210,7 @@ default: .cosine(initial: learningRate, minimum: learningRate / 100, total: star
     let state = trainer.optimizer.state(names: names, shapes: model.parameters.map(\.shape))
     let progress = ["iteration": "\(iteration)", "epochs": "\(epochs)"]
     do {
-        try Checkpoint.save(model.namedParameters.map { ($0.name, $0.parameter.value) }
-                            + model.namedBuffers.map { ($0.name, $0.buffer.value) } + state.tensors,
+        try Checkpoint.save(model.namedTensors + state.tensors,
                             metadata: architecture.metadata.merging(state.metadata) { a, _ in a }.merging(progress) { a, _ in a },
                             to: savePath)
     } catch {

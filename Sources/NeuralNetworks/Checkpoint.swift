@@ -178,44 +178,52 @@ public enum Checkpoint {
         _ contents: CheckpointContents<S>, to parameters: [(name: String, parameter: Variable<S>)], path: String
     ) throws(CheckpointError) {
         for (name, parameter) in parameters {
-            guard let tensor = contents.tensors[name] else {
-                if let dtype = contents.unsupported[name] {
-                    throw .incompatible(path: path, reason: "tensor '\(name)' has dtype \(dtype); F32 and F64 are supported")
-                }
-                throw .incompatible(path: path, reason: "no tensor named '\(name)'")
-            }
-            guard tensor.shape == parameter.shape else {
-                throw .incompatible(path: path, reason: "'\(name)' has shape \(tensor.shape), the model needs \(parameter.shape)")
-            }
-            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
-                throw .incompatible(path: path, reason: "'\(name)' holds \(tensor.scalars[bad]) at element \(bad); a model needs finite weights")
-            }
+            try checkTensor(contents, name: name, shape: parameter.shape, holds: "weights", path: path)
         }
         for (name, parameter) in parameters { parameter.tape.assign(contents.tensors[name]!, to: parameter) }
     }
 
     /// Assigns the tensors of `contents` to a model's parameters and buffers
-    /// (``Sequential/namedTensors``), each checked before any is changed.
-    public static func apply<S: TensorScalar>(_ contents: CheckpointContents<S>, to model: Sequential<S>, path: String) throws(CheckpointError) {
+    /// (``Sequential/namedTensors``); nothing is changed unless all of them fit.
+    public static func apply<S: TensorScalar>(
+        _ contents: CheckpointContents<S>, to model: Sequential<S>, path: String
+    ) throws(CheckpointError) {
+        for (name, buffer) in model.namedBuffers {
+            try checkTensor(contents, name: name, shape: buffer.value.shape, holds: "statistics", path: path)
+        }
         try apply(contents, to: model.namedParameters, path: path)
         try apply(contents, toBuffers: model.namedBuffers, path: path)
     }
 
     /// Assigns the tensors of `contents` to a model's buffers (``BatchNorm``'s running
-    /// statistics) by name, checked as ``apply(_:to:path:)`` checks parameters.
+    /// statistics) by name, each present with the buffer's shape and finite before any is changed.
     public static func apply<S: TensorScalar>(
         _ contents: CheckpointContents<S>, toBuffers buffers: [(name: String, buffer: LayerBuffer<S>)], path: String
     ) throws(CheckpointError) {
         for (name, buffer) in buffers {
-            guard let tensor = contents.tensors[name] else { throw .incompatible(path: path, reason: "no tensor named '\(name)'") }
-            guard tensor.shape == buffer.value.shape else {
-                throw .incompatible(path: path, reason: "'\(name)' has shape \(tensor.shape), the model needs \(buffer.value.shape)")
-            }
-            if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
-                throw .incompatible(path: path, reason: "'\(name)' holds \(tensor.scalars[bad]) at element \(bad); a model needs finite statistics")
-            }
+            try checkTensor(contents, name: name, shape: buffer.value.shape, holds: "statistics", path: path)
         }
         for (name, buffer) in buffers { buffer.value = contents.tensors[name]! }
+    }
+
+    /// Checks that `contents` holds a tensor `name` of a supported dtype, of `shape`, all finite;
+    /// `holds` names what a model needs finite ("weights", "statistics").
+    private static func checkTensor<S: TensorScalar>(
+        _ contents: CheckpointContents<S>, name: String, shape: [Int], holds: String, path: String
+    ) throws(CheckpointError) {
+        guard let tensor = contents.tensors[name] else {
+            if let dtype = contents.unsupported[name] {
+                throw .incompatible(path: path, reason: "tensor '\(name)' has dtype \(dtype); F32 and F64 are supported")
+            }
+            throw .incompatible(path: path, reason: "no tensor named '\(name)'")
+        }
+        guard tensor.shape == shape else {
+            throw .incompatible(path: path, reason: "'\(name)' has shape \(tensor.shape), the model needs \(shape)")
+        }
+        if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw .incompatible(
+                path: path, reason: "'\(name)' holds \(tensor.scalars[bad]) at element \(bad); a model needs finite \(holds)")
+        }
     }
 
     /// Checks that `contents` holds a tensor of each expected name and shape, and nothing else

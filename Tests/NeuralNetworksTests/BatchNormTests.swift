@@ -66,8 +66,8 @@ struct BatchNormTests {
 
     @Test("in a Sequential model: buffers named as the parameters, and a checkpoint carries them back")
     func sequentialCheckpoint() throws {
-        func model(_ tape: Tape<Float>) -> Sequential<Float> {
-            var generator = SeededGenerator(seed: 1)
+        func model(_ tape: Tape<Float>, seed: UInt64 = 1) -> Sequential<Float> {
+            var generator = SeededGenerator(seed: seed)
             return Sequential([
                 Reshape([1, 4, 4]),
                 Conv2D(inputs: 1, outputs: 2, kernel: (3, 3), padding: (1, 1), on: tape, using: &generator),
@@ -81,12 +81,22 @@ struct BatchNormTests {
         _ = trained(tape.constant(randomTensor([6, 16], seed: 5).converted(to: Float.self)), training: true)
         let path = temporaryPath("batchnorm.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try Checkpoint.save(trained.namedParameters.map { ($0.name, $0.parameter.value) } + trained.namedBuffers.map { ($0.name, $0.buffer.value) },
-                            to: path)
-        let fresh = model(Tape<Float>())
+        try Checkpoint.save(trained.namedTensors, to: path)
+        let fresh = model(Tape<Float>(), seed: 2)
         let contents: CheckpointContents<Float> = try Checkpoint.read(from: path)
-        try Checkpoint.apply(contents, to: fresh.namedParameters, path: path)
-        try Checkpoint.apply(contents, toBuffers: fresh.namedBuffers, path: path)
+        let lackingPath = temporaryPath("batchnorm-lacking.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: lackingPath) }
+        try Checkpoint.save(trained.namedTensors.filter { $0.name != "layers.1.running_var" }, to: lackingPath)
+        let lacking: CheckpointContents<Float> = try Checkpoint.read(from: lackingPath)
+        let untouched = fresh.namedParameters.map(\.parameter.value)
+        #expect(throws: CheckpointError.self, "a checkpoint without a running variance was applied") {
+            try Checkpoint.apply(lacking, to: fresh, path: path)
+        }
+        #expect(fresh.namedParameters.map(\.parameter.value) == untouched, "a refused checkpoint changed the weights")
+        try Checkpoint.apply(contents, to: fresh, path: path)
+        for (a, b) in zip(trained.namedParameters, fresh.namedParameters) {
+            #expect(a.parameter.value == b.parameter.value, "\(a.name) was not restored")
+        }
         for (a, b) in zip(trained.namedBuffers, fresh.namedBuffers) {
             #expect(a.buffer.value == b.buffer.value, "\(a.name) was not restored")
         }

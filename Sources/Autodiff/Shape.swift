@@ -90,7 +90,8 @@ enum ShapeMath {
 
     /// Splits a shape around `axis` into (elements before, length of axis, elements after).
     @inlinable
-    static func split(_ shape: [Int], axis: Int) -> (outer: Int, length: Int, inner: Int) {
+    static func split<C: RandomAccessCollection<Int>>(_ shape: C, axis: Int) -> (outer: Int, length: Int, inner: Int)
+    where C.Index == Int {
         var outer = 1
         var inner = 1
         for i in 0..<axis { outer *= shape[i] }

@@ -94,9 +94,7 @@ extension Variable {
     func softmaxOp(_ op: StaticString, axis: Int, logarithm: Bool, pullback: @escaping Tape<Scalar>.Pullback) -> Variable {
         let s = shape
         let axis = ShapeMath.axis(axis, rank: s.count, op: op)
-        let (outer, length, inner) = ShapeMath.split(s, axis: axis)
-        return tape.record(op, shape: s, self, auxInt: axis, forward: { ctx in
-            SoftmaxKernels.softmax(ctx.a.value, ctx.output.value, outer: outer, length: length, inner: inner, logarithm: logarithm)
-        }, pullback: pullback)
+        return tape.record(op, shape: s, self, auxScalar: logarithm ? 1 : 0, auxInt: axis, kernel: SoftmaxForward.self,
+                           pullback: pullback)
     }
 }

@@ -93,6 +93,7 @@ public final class Tape<Scalar: TensorScalar> {
             shape: [], inputs: (-1, -1, -1), requiresGradient: false, auxScalar: 0, auxInt: 0,
             savedScalars: 0, savedInts: 0)
         storage.pointee.values[storage.pointee.entries[index].valueOffset] = value
+        storage.pointee.replayKinds[index] = .leaf
         return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
     }
 
@@ -106,6 +107,7 @@ public final class Tape<Scalar: TensorScalar> {
         if let base = source.baseAddress {
             (storage.pointee.values + storage.pointee.entries[index].valueOffset).update(from: base, count: source.count)
         }
+        storage.pointee.replayKinds[index] = .leaf
         return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
     }
 
@@ -120,6 +122,7 @@ public final class Tape<Scalar: TensorScalar> {
         if let base = source.baseAddress {
             (storage.pointee.values + storage.pointee.entries[index].valueOffset).update(from: base, count: source.count)
         }
+        storage.pointee.replayKinds[index] = .leaf
         return Variable(storage: storage, index: index, generation: storage.pointee.generation, owner: self)
     }
 
@@ -127,6 +130,7 @@ public final class Tape<Scalar: TensorScalar> {
         let index = storage.pointee.append(op: op, 
             shape: value.shape, inputs: (-1, -1, -1), requiresGradient: requiresGradient,
             auxScalar: 0, auxInt: 0, savedScalars: 0, savedInts: 0)
+        storage.pointee.replayKinds[index] = .leaf
         value.withUnsafeBufferPointer { source in
             (storage.pointee.values + storage.pointee.entries[index].valueOffset)
                 .update(from: source.baseAddress!, count: source.count)
@@ -195,6 +199,18 @@ public final class Tape<Scalar: TensorScalar> {
         return finishRecording(index, needsGradient, forward, pullback)
     }
 
+    /// ``record(_:shape:inputs:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` with a
+    /// forward a compiled program can run again.
+    @usableFromInline
+    func record<Kernel: ForwardKernel>(
+        _ op: StaticString, shape: [Int], inputs: [Variable<Scalar>], auxInt: Int = 0, kernel: Kernel.Type,
+        pullback: @escaping Pullback
+    ) -> Variable<Scalar> {
+        let result = record(op, shape: shape, inputs: inputs, auxInt: auxInt, forward: { Kernel.forward($0) }, pullback: pullback)
+        storage.pointee.replayKinds[Int(result.index)] = .kernel(Kernel.self)
+        return result
+    }
+
     /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for a
     /// result of shape `[rows, columns]`, without building a shape array.
     @inlinable @inline(__always)
@@ -225,6 +241,38 @@ public final class Tape<Scalar: TensorScalar> {
             shapeOf: Int(a.index), inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
             auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
         return finishRecording(index, needsGradient, forward, pullback)
+    }
+
+    /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for a
+    /// built-in op whose forward is `kernel`: a compiled program can run it again. `save` writes
+    /// what the kernel reads besides the inputs (labels, indices) to the saved ints, once.
+    @inlinable @inline(__always)
+    func record<Kernel: ForwardKernel>(
+        _ op: StaticString, shape: [Int],
+        _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil, _ c: Variable<Scalar>? = nil,
+        auxScalar: Scalar = 0, auxInt: Int = 0, savedScalars: Int = 0, savedInts: Int = 0,
+        kernel: Kernel.Type, saving save: (OpContext<Scalar>) -> Void = { _ in }, pullback: @escaping Pullback
+    ) -> Variable<Scalar> {
+        let (inputs, needsGradient) = recordedInputs(op, a, b, c)
+        let index = storage.pointee.append(op: op,
+            shape: shape, inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
+            auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
+        storage.pointee.replayKinds[index] = .kernel(Kernel.self)
+        return finishRecording(index, needsGradient, { save($0); Kernel.forward($0) }, pullback)
+    }
+
+    /// The same for a result of shape `[rows, columns]`, without building a shape array.
+    @inlinable @inline(__always)
+    func record<Kernel: ForwardKernel>(
+        _ op: StaticString, rows: Int, columns: Int,
+        _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil, _ c: Variable<Scalar>? = nil, auxInt: Int = 0,
+        kernel: Kernel.Type, pullback: @escaping Pullback
+    ) -> Variable<Scalar> {
+        let (inputs, needsGradient) = recordedInputs(op, a, b, c)
+        let index = storage.pointee.append(op: op, rows: rows, columns: columns, inputs: inputs, requiresGradient: needsGradient,
+                                           auxScalar: 0, auxInt: auxInt, savedScalars: 0, savedInts: 0)
+        storage.pointee.replayKinds[index] = .kernel(Kernel.self)
+        return finishRecording(index, needsGradient, { Kernel.forward($0) }, pullback)
     }
 
     /// ``record(_:shape:_:_:_:auxScalar:auxInt:savedScalars:savedInts:forward:pullback:)`` for
@@ -259,6 +307,7 @@ public final class Tape<Scalar: TensorScalar> {
         forward(OpContext(storage: storage, entry: index))
         storage.pointee.endScratch()
         storage.pointee.entries[index].rule = rule
+        if rule != .none { storage.pointee.replayKinds[index] = .rule }
         if storage.pointee.anomalyDetection != .off { storage.pointee.checkForward(index) }
         return Variable(storage: storage, index: index, generation: storage.pointee.generation)
     }
@@ -316,6 +365,7 @@ public final class Tape<Scalar: TensorScalar> {
     public func backward(_ loss: Variable<Scalar>, seed: Tensor<Scalar>? = nil) {
         validate(loss, "backward")
         let s = storage
+        if s.pointee.compiling { s.pointee.replayBlocker = "the function runs a backward pass" }
         let lossEntry = s.pointee.entries[Int(loss.index)]
         if let seed {
             Failure.check(seed.shape == s.pointee.shape(Int(loss.index)),
@@ -425,10 +475,14 @@ public final class Tape<Scalar: TensorScalar> {
     /// Drops every entry except the parameters, keeping all memory for reuse. Variables
     /// recorded before the reset (other than parameters) must not be used afterwards.
     @inlinable
-    public func reset() { storage.pointee.reset() }
+    public func reset() {
+        if storage.pointee.compiling { storage.pointee.replayBlocker = "the function resets the tape" }
+        storage.pointee.reset()
+    }
 
     /// Drops every entry, parameters included.
     public func removeAll() {
+        if storage.pointee.compiling { storage.pointee.replayBlocker = "the function resets the tape" }
         storage.pointee.persistentCount = 0
         storage.pointee.persistentValuesUsed = 0
         storage.pointee.persistentIntsUsed = 0
@@ -454,6 +508,7 @@ public final class Tape<Scalar: TensorScalar> {
     /// A copy of a variable's value.
     public func value(of variable: Variable<Scalar>) -> Tensor<Scalar> {
         validate(variable, "value")
+        if storage.pointee.compiling { storage.pointee.noteValueRead(Int(variable.index)) }
         let entry = storage.pointee.entries[Int(variable.index)]
         return Tensor(shape: storage.pointee.shape(Int(variable.index))) { out in
             out.baseAddress!.update(from: storage.pointee.values + entry.valueOffset, count: entry.count)
@@ -532,6 +587,7 @@ public final class Tape<Scalar: TensorScalar> {
     @inlinable
     public func withValue<R>(of variable: Variable<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
         validate(variable, "value")
+        if storage.pointee.compiling { storage.pointee.noteValueRead(Int(variable.index)) }
         let entry = storage.pointee.entries[Int(variable.index)]
         return try body(UnsafeBufferPointer(start: storage.pointee.values + entry.valueOffset, count: entry.count))
     }

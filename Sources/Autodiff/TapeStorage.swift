@@ -77,6 +77,9 @@ struct TapeStorage<Scalar: TensorScalar> {
     @usableFromInline var pullbacks: UnsafeMutablePointer<Pullback?>
     /// The op name of each entry recorded by the general path (see ``TapeGraph``).
     @usableFromInline var names: UnsafeMutablePointer<StaticString>
+    /// How a compiled program runs each entry's forward again (rank-0 rule results need none:
+    /// their flag and code say it).
+    @usableFromInline var replayKinds: UnsafeMutablePointer<ReplayKind>
     @usableFromInline var count = 0
     @usableFromInline var capacity: Int
 
@@ -117,6 +120,16 @@ struct TapeStorage<Scalar: TensorScalar> {
     @usableFromInline var sites: [SourceSite] = []
     /// The first anomaly found (``AnomalyDetection/record``).
     @usableFromInline var anomaly: Anomaly?
+    /// Set while a ``CompiledFunction`` records: every value the recorded code reads is noted in
+    /// ``valueReads`` (a decision the replay must check), and what a replay cannot repeat in
+    /// ``replayBlocker``.
+    @usableFromInline var compiling = false
+    /// The entries whose values were read while compiling, with the entry count at the read.
+    @usableFromInline var valueReads: [(entry: Int, after: Int)] = []
+    /// The comparisons of one-element values the code branched on while compiling.
+    @usableFromInline var comparisons: [RecordedComparison<Scalar>] = []
+    /// Why the recording cannot be replayed (a backward pass or a reset inside it), or nil.
+    @usableFromInline var replayBlocker: String?
     /// The ID of the tape using this storage; 0 once that tape is deallocated (see
     /// ``TapeHeaderPool``). Every ``Variable`` carries the ID of its tape.
     @usableFromInline var tapeID: UInt64 = 0
@@ -130,6 +143,8 @@ struct TapeStorage<Scalar: TensorScalar> {
         pullbacks.initialize(repeating: nil, count: capacity)
         names = .allocate(capacity: capacity)
         names.initialize(repeating: "", count: capacity)
+        replayKinds = .allocate(capacity: capacity)
+        replayKinds.initialize(repeating: .closure, count: capacity)
         valuesCapacity = 1024
         values = .allocate(capacity: valuesCapacity)
         intsCapacity = 256
@@ -143,6 +158,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         entries = old.entries
         pullbacks = old.pullbacks
         names = old.names
+        replayKinds = old.replayKinds
         valuesCapacity = old.valuesCapacity
         values = old.values
         intsCapacity = old.intsCapacity
@@ -167,7 +183,8 @@ struct TapeStorage<Scalar: TensorScalar> {
         tapeID = 0
         owner = nil
         let scalars = valuesCapacity + gradientsCapacity + scratchCapacity
-        let bytes = scalars * MemoryLayout<Scalar>.stride + capacity * (MemoryLayout<TapeEntry<Scalar>>.stride + 8 + MemoryLayout<StaticString>.stride)
+        let bytes = scalars * MemoryLayout<Scalar>.stride + capacity * (MemoryLayout<TapeEntry<Scalar>>.stride + 8 + MemoryLayout<StaticString>.stride
+                                                                 + MemoryLayout<ReplayKind>.stride)
             + intsCapacity * 8
         guard bytes <= Self.keptArenaBytes else {
             release()
@@ -182,6 +199,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         pullbacks.deinitialize(count: capacity)
         pullbacks.deallocate()
         names.deallocate()
+        replayKinds.deallocate()
         UnsafeMutableRawPointer(entries).deallocate()
         values.deallocate()
         gradients?.deallocate()
@@ -224,6 +242,11 @@ struct TapeStorage<Scalar: TensorScalar> {
         (newNames + capacity).initialize(repeating: "", count: newCapacity - capacity)
         names.deallocate()
         names = newNames
+        let newKinds = UnsafeMutablePointer<ReplayKind>.allocate(capacity: newCapacity)
+        newKinds.moveInitialize(from: replayKinds, count: capacity)
+        (newKinds + capacity).initialize(repeating: .closure, count: newCapacity - capacity)
+        replayKinds.deallocate()
+        replayKinds = newKinds
         capacity = newCapacity
     }
 
@@ -323,6 +346,8 @@ struct TapeStorage<Scalar: TensorScalar> {
         if count == capacity { growEntries() }
         // The name, for the graph and for anomaly reports (rank-0 rule results are named by their code).
         names[count] = op
+        // Not replayable unless the recording says otherwise (a leaf, a rule, a forward kernel).
+        replayKinds[count] = .closure
         let valueOffset = reserveValues(elements)
         let savedOffset = savedScalars > 0 ? reserveValues(savedScalars) : valueOffset
         let shapeOffset = rank + savedInts > 0 ? reserveInts(rank + savedInts) : intsUsed

@@ -42,9 +42,7 @@ extension Variable {
     /// path stays small enough to inline.
     @inlinable @inline(never)
     func elementwiseOnTensor<Rule: UnaryRule & CodedRule>(_ op: StaticString, _: Rule.Type, constant: Scalar) -> Variable {
-        tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { ctx in
-            Scalar.evaluate(Rule.self, ctx.a.value, into: ctx.output.value, count: ctx.output.count, ctx.auxScalar)
-        }
+        tape.record(op, shapeOfFirstInput: self, auxScalar: constant, rule: Rule.code) { $0.evaluateUnary(Rule.self) }
     }
 
     /// Applies a unary rule of your own elementwise, with the op's constant `c`: the value from
@@ -52,9 +50,8 @@ extension Variable {
     /// a closure; the built-in rules are recorded by code).
     @inlinable
     public func applying<Rule: UnaryRule>(_: Rule.Type, constant c: Scalar = 0, file: StaticString = #fileID, line: UInt = #line) -> Variable { at(file, line) {
-        tape.record("applying", shapeOfFirstInput: self, auxScalar: c, forward: { ctx in
-            Scalar.evaluate(Rule.self, ctx.a.value, into: ctx.output.value, count: ctx.output.count, ctx.auxScalar)
-        }, pullback: { ctx in ctx.accumulateUnary(Rule.self) })
+        tape.record("applying", shape: shape, self, auxScalar: c, kernel: UnaryRuleForward<Rule>.self,
+                    pullback: { ctx in ctx.accumulateUnary(Rule.self) })
     } }
 
     /// Records the built-in binary `rule` with numpy broadcasting: the lean scalar path for two
@@ -78,16 +75,7 @@ extension Variable {
         _ op: StaticString, _: Rule.Type, _ lhs: Variable, _ rhs: Variable
     ) -> Variable {
         let tape = lhs.tape
-        let forward: (OpContext<Scalar>) -> Void = { ctx in
-            let out = ctx.output
-            if ctx.a.count == out.count && ctx.b.count == out.count {
-                let a = ctx.a.value
-                let b = ctx.b.value
-                for i in 0..<out.count { out.value[i] = Scalar.evaluate(Rule.self, a[i], b[i]) }
-            } else {
-                BroadcastKernels.binary(BinaryRuleValue<Rule>.self, ctx.a.value, ctx.a.shapeBuffer, ctx.b.value, ctx.b.shapeBuffer, out.value, out.shapeBuffer)
-            }
-        }
+        let forward: (OpContext<Scalar>) -> Void = { $0.evaluateBinary(Rule.self) }
         if tape.storage.pointee.sameShape(Int(lhs.index), Int(rhs.index)) {
             return tape.record(op, shapeOfFirstInput: lhs, rhs, rule: Rule.code, forward: forward)
         }
@@ -101,9 +89,8 @@ extension Variable {
     @inlinable
     public static func applying<Rule: BinaryRule>(_: Rule.Type, _ lhs: Variable, _ rhs: Variable) -> Variable {
         let shape = ShapeMath.broadcast(lhs.shape, rhs.shape, op: "applying")
-        return lhs.tape.record("applying", shape: shape, lhs, rhs, forward: { ctx in
-            BroadcastKernels.binary(BinaryRuleValue<Rule>.self, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, ctx.output.value, ctx.output.shape)
-        }, pullback: { ctx in ctx.accumulateBinary(Rule.self) })
+        return lhs.tape.record("applying", shape: shape, lhs, rhs, kernel: BinaryRuleForward<Rule>.self,
+                               pullback: { ctx in ctx.accumulateBinary(Rule.self) })
     }
 
     /// `value` recorded as a constant on this variable's tape (the other operand of a mixed op).

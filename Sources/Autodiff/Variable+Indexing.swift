@@ -37,12 +37,8 @@ extension Variable {
         var outShape = s
         if dropAxis { outShape.remove(at: axis) } else { outShape[axis] = r.count }
         let (start, width) = (r.lowerBound, r.count)
-        return tape.record(op, shape: outShape, self, forward: { ctx in
-            let (x, y) = (ctx.a.value, ctx.output.value)
-            for o in 0..<outer {
-                (y + o * width * inner).update(from: x + (o * length + start) * inner, count: width * inner)
-            }
-        }, pullback: { ctx in
+        return tape.record(op, shape: outShape, self, auxInt: axis, savedInts: 1, kernel: SliceForward.self,
+                           saving: { $0.savedInts[0] = start }, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             for o in 0..<outer {
@@ -89,12 +85,9 @@ extension Variable {
         var permuted = AxisValues()
         for axis in permutation { permuted.append(strides[axis]) }
         let layout = BroadcastLayout(shape: outShape, stridesA: permuted)
-        return tape.record("transposed", shape: outShape, self, forward: { ctx in
-            let (x, y) = (ctx.a.value, ctx.output.value)
-            layout.forEachRow { o, ix, _, length, so, sx, _ in
-                for j in 0..<length { y[o + j * so] = x[ix + j * sx] }
-            }
-        }, pullback: { ctx in
+        return tape.record("transposed", shape: outShape, self, savedInts: s.count, kernel: PermuteForward.self,
+                           saving: { ctx in for (i, axis) in permutation.enumerated() { ctx.savedInts[i] = axis } },
+                           pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             layout.forEachRow { o, ix, _, length, so, sx, _ in
@@ -122,17 +115,8 @@ public func concatenate<S>(_ parts: [Variable<S>], alongAxis axis: Int = 0) -> V
     var outShape = first
     outShape[axis] = total
     let (outer, _, inner) = ShapeMath.split(first, axis: axis)
-    return parts[0].tape.record("concatenate", shape: outShape, inputs: parts, forward: { ctx in
-        let y = ctx.output.value
-        var start = 0
-        for (i, length) in lengths.enumerated() {
-            let x = ctx.input(i).value
-            for o in 0..<outer {
-                (y + (o * total + start) * inner).update(from: x + o * length * inner, count: length * inner)
-            }
-            start += length
-        }
-    }, pullback: { ctx in
+    return parts[0].tape.record("concatenate", shape: outShape, inputs: parts, auxInt: axis, kernel: ConcatenateForward.self,
+                                pullback: { ctx in
         let g = ctx.output.gradient.unsafelyUnwrapped
         var start = 0
         for (i, length) in lengths.enumerated() {

@@ -19,12 +19,8 @@ func checkSameShape<S>(_ a: Variable<S>, _ b: Variable<S>, op: StaticString) {
 @inlinable
 public func meanSquaredError<S>(_ predictions: Variable<S>, _ targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { predictions.at(file, line) {
     checkSameShape(predictions, targets, op: "meanSquaredError")
-    return predictions.tape.record("meanSquaredError", shape: [], predictions, targets, forward: { ctx in
-        let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
-        var total = CompensatedSum<S>()
-        for i in 0..<n { total.add((p[i] - t[i]) * (p[i] - t[i])) }
-        ctx.output.value[0] = total.value / S(n)
-    }, pullback: { ctx in
+    return predictions.tape.record("meanSquaredError", shape: [], predictions, targets, kernel: MeanSquaredErrorForward.self,
+                                   pullback: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
         let scale = 2 * ctx.output.gradient.unsafelyUnwrapped[0] / S(n)
         if let gp = ctx.a.gradient { for i in 0..<n { gp[i] += scale * (p[i] - t[i]) } }
@@ -38,16 +34,8 @@ public func meanSquaredError<S>(_ predictions: Variable<S>, _ targets: Variable<
 @inlinable
 public func binaryCrossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { probabilities.at(file, line) {
     checkSameShape(probabilities, targets, op: "binaryCrossEntropy")
-    return probabilities.tape.record("binaryCrossEntropy", shape: [], probabilities, targets, forward: { ctx in
-        let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
-        let eps = probabilityEpsilon(S.self)
-        var total = CompensatedSum<S>()
-        for i in 0..<n {
-            let q = clampedProbability(p[i], eps)
-            total.add(-(t[i] * S.log(q) + (1 - t[i]) * S.log(1 - q)))
-        }
-        ctx.output.value[0] = total.value / S(n)
-    }, pullback: { ctx in
+    return probabilities.tape.record("binaryCrossEntropy", shape: [], probabilities, targets,
+                                     kernel: BinaryCrossEntropyForward.self, pullback: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
         let eps = probabilityEpsilon(S.self)
         let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(n)
@@ -71,13 +59,8 @@ public func binaryCrossEntropy<S>(_ probabilities: Variable<S>, _ targets: Varia
 @inlinable
 public func binaryCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>, file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { logits.at(file, line) {
     checkSameShape(logits, targets, op: "binaryCrossEntropy(logits:)")
-    return logits.tape.record("binaryCrossEntropy(logits:)", shape: [], logits, targets, forward: { ctx in
-        let (z, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
-        var total = CompensatedSum<S>()
-        // softplus as its rule, so that dual numbers take σ(z) as the derivative at z = 0 too.
-        for i in 0..<n { total.add(S.evaluate(SoftplusRule.self, z[i], 0) - z[i] * t[i]) }
-        ctx.output.value[0] = total.value / S(n)
-    }, pullback: { ctx in
+    return logits.tape.record("binaryCrossEntropy(logits:)", shape: [], logits, targets,
+                              kernel: BinaryCrossEntropyOfLogitsForward.self, pullback: { ctx in
         let (z, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
         let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(n)
         if let gz = ctx.a.gradient { for i in 0..<n { gz[i] += scale * (ScalarMath.sigmoid(z[i]) - t[i]) } }
@@ -93,13 +76,8 @@ public func crossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>
     checkSameShape(probabilities, targets, op: "crossEntropy")
     let s = probabilities.shape
     let batch = s.count >= 2 ? s[0] : 1
-    return probabilities.tape.record("crossEntropy", shape: [], probabilities, targets, auxInt: batch, forward: { ctx in
-        let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
-        let eps = probabilityEpsilon(S.self)
-        var total = CompensatedSum<S>()
-        for i in 0..<n where t[i] != 0 { total.add(-t[i] * S.log(p[i] < eps ? eps : p[i])) }
-        ctx.output.value[0] = total.value / S(batch)
-    }, pullback: { ctx in
+    return probabilities.tape.record("crossEntropy", shape: [], probabilities, targets, auxInt: batch,
+                                     kernel: CrossEntropyForward.self, pullback: { ctx in
         let (p, t, n) = (ctx.a.value, ctx.b.value, ctx.a.count)
         let eps = probabilityEpsilon(S.self)
         let scale = ctx.output.gradient.unsafelyUnwrapped[0] / S(ctx.auxInt)
@@ -114,16 +92,9 @@ public func crossEntropy<S>(_ probabilities: Variable<S>, _ targets: Variable<S>
 @inlinable
 public func crossEntropy<S>(_ probabilities: Variable<S>, labels: [Int], file: StaticString = #fileID, line: UInt = #line) -> Variable<S> { probabilities.at(file, line) {
     let (batch, classes) = checkedLabels(probabilities.shape, labels, op: "crossEntropy")
-    return probabilities.tape.record("crossEntropy", shape: [], probabilities, auxInt: classes, savedInts: batch, forward: { ctx in
-        let p = ctx.a.value
-        let eps = probabilityEpsilon(S.self)
-        var total = CompensatedSum<S>()
-        for (i, label) in labels.enumerated() {
-            ctx.savedInts[i] = label
-            let q = p[i * classes + label]
-            total.add(-S.log(q < eps ? eps : q))
-        }
-        ctx.output.value[0] = total.value / S(batch)
+    return probabilities.tape.record("crossEntropy", shape: [], probabilities, auxInt: classes, savedInts: batch,
+                                     kernel: CrossEntropyOfLabelsForward.self, saving: { ctx in
+        for (i, label) in labels.enumerated() { ctx.savedInts[i] = label }
     }, pullback: { ctx in
         guard let gp = ctx.a.gradient else { return }
         let p = ctx.a.value
@@ -162,16 +133,9 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPoin
 
 @inlinable
 func softmaxCrossEntropy<S>(logits: Variable<S>, labels: UnsafeBufferPointer<Int>, batch: Int, classes: Int) -> Variable<S> {
-    logits.tape.record("softmaxCrossEntropy", shape: [], logits, auxInt: classes,
-                       savedScalars: batch * classes, savedInts: batch, forward: { ctx in
-        let z = ctx.a.value
-        let saved = ctx.savedInts
-        var total = CompensatedSum<S>()
-        SoftmaxKernels.rowSoftmax(z, ctx.savedScalars, rows: batch, classes: classes) { i, maximum, logTotal in
-            saved[i] = labels[i]
-            total.add((maximum - z[i * classes + labels[i]]) + logTotal)
-        }
-        ctx.output.value[0] = total.value / S(batch)
+    logits.tape.record("softmaxCrossEntropy", shape: [], logits, auxInt: classes, savedScalars: batch * classes,
+                       savedInts: batch, kernel: SoftmaxCrossEntropyOfLabelsForward.self, saving: { ctx in
+        for i in 0..<batch { ctx.savedInts[i] = labels[i] }
     }, pullback: { ctx in
         guard let gz = ctx.a.gradient else { return }
         let classes = ctx.auxInt
@@ -196,18 +160,8 @@ public func softmaxCrossEntropy<S>(logits: Variable<S>, targets: Variable<S>, fi
     Failure.check(s.count == 2, "softmaxCrossEntropy: logits \(ShapeMath.describe(s)) must be [batch, classes]")
     let (batch, classes) = (s[0], s[1])
     return logits.tape.record("softmaxCrossEntropy", shape: [], logits, targets, auxInt: classes,
-                              savedScalars: batch * classes + 2 * batch, forward: { ctx in
-        let z = ctx.a.value
-        let t = ctx.b.value
-        let lseSaved = ctx.savedScalars + batch * classes
-        var total = CompensatedSum<S>()
-        SoftmaxKernels.rowSoftmax(z, ctx.savedScalars, rows: batch, classes: classes) { i, maximum, logTotal in
-            lseSaved[2 * i] = maximum
-            lseSaved[2 * i + 1] = logTotal
-            for j in 0..<classes { total.add(t[i * classes + j] * ((maximum - z[i * classes + j]) + logTotal)) }
-        }
-        ctx.output.value[0] = total.value / S(batch)
-    }, pullback: { ctx in
+                              savedScalars: batch * classes + 2 * batch, kernel: SoftmaxCrossEntropyForward.self,
+                              pullback: { ctx in
         let classes = ctx.auxInt
         let batch = ctx.a.count / Swift.max(classes, 1)
         let (z, t, p) = (ctx.a.value, ctx.b.value, ctx.savedScalars)

@@ -32,13 +32,7 @@ func batchedProduct<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
     Failure.check(k == k2 && (ba == bb || ba == 1 || bb == 1),
                   "matmul: \(ShapeMath.describe(sa)) × \(ShapeMath.describe(sb)): " + (k != k2 ? "inner dimensions differ" : "batch sizes differ"))
     let batch = Swift.max(ba, bb)
-    return a.tape.record("matmul", shape: [batch, m, n], a, b, forward: { ctx in
-        for i in 0..<batch {
-            MatrixKernels.gemm(m: m, n: n, k: k, a: ctx.a.value + (ba == 1 ? 0 : i) * m * k, rsa: k, csa: 1,
-                               b: ctx.b.value + (bb == 1 ? 0 : i) * k * n, rsb: n, csb: 1,
-                               c: ctx.output.value + i * m * n, ldc: n, beta: 0, threads: ctx.matrixThreads)
-        }
-    }, pullback: { ctx in
+    return a.tape.record("matmul", shape: [batch, m, n], a, b, kernel: BatchedProductForward.self, pullback: { ctx in
         let g = ctx.output.gradient.unsafelyUnwrapped
         for i in 0..<batch {
             let (ia, ib) = ((ba == 1 ? 0 : i) * m * k, (bb == 1 ? 0 : i) * k * n)
@@ -58,11 +52,8 @@ func batchedProduct<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
 /// The product of two matrices, `[m, k] × [k, n] → [m, n]`. ∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G.
 @inlinable
 func matrixProduct<S>(_ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
-    let (m, k, n) = MatrixKernels.checkedDimensions(a.shape, b.shape, op: "matmul")
-    return a.tape.record("matmul", shape: [m, n], a, b, forward: { ctx in
-        MatrixKernels.gemm(m: m, n: n, k: k, a: ctx.a.value, rsa: k, csa: 1, b: ctx.b.value, rsb: n, csb: 1,
-                           c: ctx.output.value, ldc: n, beta: 0, threads: ctx.matrixThreads)
-    }, pullback: { ctx in
+    let (m, _, n) = MatrixKernels.checkedDimensions(a.shape, b.shape, op: "matmul")
+    return a.tape.record("matmul", shape: [m, n], a, b, kernel: MatrixProductForward.self, pullback: { ctx in
         let shape = ctx.output.shape
         let (m, n) = (shape[0], shape[1])
         let k = ctx.a.count / Swift.max(m, 1)
@@ -106,7 +97,7 @@ public func linear<S>(
 @inlinable
 func fusedLinear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, activation: FusedActivation?) -> Variable<S> {
     // Shapes read in place and a pullback that captures nothing: a training step allocates nothing.
-    let (m, k, n) = MatrixKernels.checkedDimensions(x.shapeBuffer("linear"), weight.shapeBuffer("linear"), op: "linear")
+    let (m, _, n) = MatrixKernels.checkedDimensions(x.shapeBuffer("linear"), weight.shapeBuffer("linear"), op: "linear")
     let biasShape = bias.shapeBuffer("linear")
     if !((biasShape.count == 1 && biasShape[0] == n) || (biasShape.count == 2 && biasShape[0] == 1 && biasShape[1] == n)) {
         Failure.stop("linear: bias \(ShapeMath.describe(Array(biasShape))) for a weight \(ShapeMath.describe(weight.shape)): bias must be [\(n)]")
@@ -124,35 +115,8 @@ func fusedLinear<S>(_ x: Variable<S>, weight: Variable<S>, bias: Variable<S>, ac
     case .sigmoid: 2
     case .tanh: 3
     }
-    return x.tape.record(name, rows: m, columns: n, x, weight, bias, auxInt: code, forward: { ctx in
-        let y = ctx.output.value
-        let b = ctx.c.value
-        guard let activation else {
-            for i in 0..<m { (y + i * n).update(from: b, count: n) }
-            MatrixKernels.gemm(m: m, n: n, k: k, a: ctx.a.value, rsa: k, csa: 1, b: ctx.b.value, rsb: n, csb: 1,
-                               c: y, ldc: n, beta: 1, threads: ctx.matrixThreads)
-            return
-        }
-        // The product goes to scratch memory and the bias and the activation are applied on the
-        // way to the output: a loop reading and writing the same memory through two pointers
-        // fails the vectoriser's overlap check and runs as branchy scalar code (12% of an MLP
-        // step for ReLU).
-        let z = ctx.scratch(m * n)
-        MatrixKernels.gemm(m: m, n: n, k: k, a: ctx.a.value, rsa: k, csa: 1, b: ctx.b.value, rsb: n, csb: 1,
-                           c: z, ldc: n, beta: 0, threads: ctx.matrixThreads)
-        for i in 0..<m {
-            let (row, out) = (z + i * n, y + i * n)
-            switch activation {
-            case .relu: for j in 0..<n { out[j] = S.evaluate(ReluRule.self, row[j] + b[j], 0) }
-            case .sigmoid, .tanh: for j in 0..<n { row[j] += b[j] }
-            }
-        }
-        switch activation {
-        case .relu: break
-        case .sigmoid: S.evaluate(SigmoidRule.self, z, into: y, count: m * n, 0)
-        case .tanh: S.evaluate(TanhRule.self, z, into: y, count: m * n, 0)
-        }
-    }, pullback: { ctx in
+    return x.tape.record(name, rows: m, columns: n, x, weight, bias, auxInt: code, kernel: FusedLinearForward.self,
+                         pullback: { ctx in
         let shape = ctx.output.shapeBuffer
         let (m, n) = (shape[0], shape[1])
         let k = ctx.a.count / Swift.max(m, 1)
@@ -209,11 +173,7 @@ extension Variable {
         let s = shape
         Failure.check(s.count == 2, "transpose: \(ShapeMath.describe(s)) is not a matrix")
         let (m, n) = (s[0], s[1])
-        return tape.record("transpose", shape: [n, m], self, forward: { ctx in
-            let x = ctx.a.value
-            let y = ctx.output.value
-            for i in 0..<m { for j in 0..<n { y[j * m + i] = x[i * n + j] } }
-        }, pullback: { ctx in
+        return tape.record("transpose", shape: [n, m], self, kernel: TransposeForward.self, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             let s = ctx.a.shape

@@ -10,9 +10,7 @@ extension Variable {
     /// Σ over all elements (pairwise), times `scale` (1 for sum, 1/n for mean).
     @inlinable
     func reduceAll(_ op: StaticString, scale: Scalar) -> Variable {
-        tape.record(op, shape: [], self, auxScalar: scale, forward: { ctx in
-            ctx.output.value[0] = Summation.sum(ctx.a.value, count: ctx.a.count) * ctx.auxScalar
-        }, pullback: { ctx in
+        tape.record(op, shape: [], self, auxScalar: scale, kernel: SumAllForward.self, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped[0] * ctx.auxScalar
             for i in 0..<ctx.a.count { gx[i] += g }
@@ -24,12 +22,10 @@ extension Variable {
     func reduce(_ op: StaticString, axis: Int, keepingDimensions: Bool, mean: Bool) -> Variable {
         let inShape = shape
         let axis = ShapeMath.axis(axis, rank: inShape.count, op: op)
-        let (outer, length, inner) = ShapeMath.split(inShape, axis: axis)
+        let length = inShape[axis]
         let scale: Scalar = mean ? 1 / Scalar(length) : 1
         return tape.record(op, shape: Self.reducedShape(inShape, axis: axis, keepingDimensions: keepingDimensions),
-                           self, auxScalar: scale, auxInt: axis, forward: { ctx in
-            ReductionKernels.sum(ctx.a.value, outer: outer, length: length, inner: inner, into: ctx.output.value, scale: ctx.auxScalar)
-        }, pullback: { ctx in
+                           self, auxScalar: scale, auxInt: axis, kernel: SumAlongAxisForward.self, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             let (outer, length, inner) = ShapeMath.split(ctx.a.shape, axis: ctx.auxInt)
@@ -145,10 +141,8 @@ extension Variable {
         let (outer, length, inner) = ShapeMath.split(inShape, axis: axis)
         Failure.check(length > 0, "\(op): axis \(axis) of \(ShapeMath.describe(inShape)) is empty")
         return tape.record(op, shape: Self.reducedShape(inShape, axis: axis, keepingDimensions: keepingDimensions),
-                           self, auxInt: axis, savedInts: outer * inner, forward: { ctx in
-            ReductionKernels.extremum(ctx.a.value, outer: outer, length: length, inner: inner, largest: largest,
-                                      into: ctx.output.value, position: ctx.savedInts)
-        }, pullback: { ctx in
+                           self, auxScalar: largest ? 1 : 0, auxInt: axis, savedInts: outer * inner,
+                           kernel: ExtremumForward.self, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             let (outer, length, inner) = ShapeMath.split(ctx.a.shape, axis: ctx.auxInt)
@@ -171,10 +165,7 @@ extension Variable {
         let axis = ShapeMath.axis(axis, rank: inShape.count, op: "logSumExp")
         let (outer, length, inner) = ShapeMath.split(inShape, axis: axis)
         return tape.record("logSumExp", shape: Self.reducedShape(inShape, axis: axis, keepingDimensions: keepingDimensions),
-                           self, auxInt: axis, forward: { ctx in
-            ReductionKernels.logSumExp(ctx.a.value, outer: outer, length: length, inner: inner, into: ctx.output.value,
-                                       scratch: ctx.scratch(length))
-        }, pullback: { ctx in
+                           self, auxInt: axis, kernel: LogSumExpForward.self, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let (x, y, g) = (ctx.a.value, ctx.output.value, ctx.output.gradient.unsafelyUnwrapped)
             for o in 0..<outer {

@@ -11,6 +11,16 @@ extension Tape {
             shape: shape, inputs: inputs, requiresGradient: false, auxScalar: 0, auxInt: 0, savedScalars: 0, savedInts: 0)
         return finishRecording(index, rule: .none, forward)
     }
+
+    /// ``recordConstant(_:shape:_:_:forward:)`` with a forward a compiled program can run again.
+    @inlinable
+    func recordConstant<Kernel: ForwardKernel>(
+        _ op: StaticString, shape: [Int], _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil, kernel: Kernel.Type
+    ) -> Variable<Scalar> {
+        let variable = recordConstant(op, shape: shape, a, b) { Kernel.forward($0) }
+        storage.pointee.replayKinds[Int(variable.index)] = .kernel(Kernel.self)
+        return variable
+    }
 }
 
 extension Variable {
@@ -18,9 +28,7 @@ extension Variable {
     @inlinable
     static func mask<F: BinaryFunction>(_ op: StaticString, _: F.Type, _ lhs: Variable, _ rhs: Variable) -> Variable {
         let shape = ShapeMath.broadcast(lhs.shape, rhs.shape, op: op)
-        return lhs.tape.recordConstant(op, shape: shape, lhs, rhs) { ctx in
-            BroadcastKernels.binary(F.self, ctx.a.value, ctx.a.shape, ctx.b.value, ctx.b.shape, ctx.output.value, ctx.output.shape)
-        }
+        return lhs.tape.recordConstant(op, shape: shape, lhs, rhs, kernel: MaskForward<F>.self)
     }
 
     /// The mask of a > b (1 or 0, a constant; numpy broadcasting).
@@ -112,11 +120,7 @@ extension Tensor {
 @inlinable
 public func select<S>(_ mask: Variable<S>, _ a: Variable<S>, _ b: Variable<S>) -> Variable<S> {
     let shape = ShapeMath.broadcast(ShapeMath.broadcast(mask.shape, a.shape, op: "select"), b.shape, op: "select")
-    return mask.tape.record("select", shape: shape, inputs: [mask, a, b], forward: { ctx in
-        let (m, x, z) = (ctx.input(0), ctx.input(1), ctx.input(2))
-        BroadcastKernels.select(m.value, m.shape, x.value, x.shape, z.value, z.shape, into: ctx.output.value, shape,
-                                scratch: ctx.scratch(3 * ctx.output.count))
-    }, pullback: { ctx in
+    return mask.tape.record("select", shape: shape, inputs: [mask, a, b], kernel: SelectForward.self, pullback: { ctx in
         let n = ctx.output.count
         let g = ctx.output.gradient.unsafelyUnwrapped
         let m = ctx.scratch(n)
@@ -161,11 +165,11 @@ public func select<S>(_ mask: Tensor<S>, _ a: Tensor<S>, _ b: Tensor<S>) -> Tens
 extension BroadcastKernels {
     /// out = a where mask ≠ 0, else b, the three broadcast to `shape`; `scratch` holds 3·count.
     @inlinable
-    static func select<S: TensorScalar>(
-        _ mask: UnsafePointer<S>, _ maskShape: [Int], _ a: UnsafePointer<S>, _ aShape: [Int],
-        _ b: UnsafePointer<S>, _ bShape: [Int], into out: UnsafeMutablePointer<S>, _ shape: [Int],
+    static func select<S: TensorScalar, Shape: RandomAccessCollection<Int>>(
+        _ mask: UnsafePointer<S>, _ maskShape: Shape, _ a: UnsafePointer<S>, _ aShape: Shape,
+        _ b: UnsafePointer<S>, _ bShape: Shape, into out: UnsafeMutablePointer<S>, _ shape: Shape,
         scratch: UnsafeMutablePointer<S>
-    ) {
+    ) where Shape.Index == Int {
         let n = ShapeMath.count(shape)
         let (m, x, z) = (scratch, scratch + n, scratch + 2 * n)
         broadcast(mask, maskShape, into: m, shape)
@@ -180,10 +184,7 @@ extension BroadcastKernels {
 /// `jvp`, Jacobians and Hessians treat it as a constant too (as JAX's `stop_gradient`). ∂/∂x = 0.
 @inlinable
 public func stopGradient<S>(_ x: Variable<S>) -> Variable<S> {
-    x.tape.recordConstant("stopGradient", shape: x.shape, x) { ctx in
-        let (a, out) = (ctx.a.value, ctx.output.value)
-        for i in 0..<ctx.output.count { out[i] = a[i].constantPart }
-    }
+    x.tape.recordConstant("stopGradient", shape: x.shape, x, kernel: ConstantPartForward.self)
 }
 
 extension Variable: CustomStringConvertible {

@@ -4,9 +4,7 @@ extension Variable {
     public func reshaped(to newShape: [Int]) -> Variable {
         let count = tape.storage.pointee.entries[Int(index)].count
         let resolved = ShapeMath.resolveReshape(newShape, count: count, from: shape)
-        return tape.record("reshape", shape: resolved, self, forward: { ctx in
-            ctx.output.value.update(from: ctx.a.value, count: ctx.output.count)
-        }, pullback: { ctx in
+        return tape.record("reshape", shape: resolved, self, kernel: CopyForward.self, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped
             for i in 0..<ctx.output.count { gx[i] += g[i] }
@@ -20,9 +18,7 @@ extension Variable {
         let s = shape
         Failure.check(ShapeMath.canBroadcast(s, to: newShape),
                      "broadcast: \(ShapeMath.describe(s)) cannot be broadcast to \(ShapeMath.describe(newShape))")
-        return tape.record("broadcast", shape: newShape, self, forward: { ctx in
-            BroadcastKernels.broadcast(ctx.a.value, s, into: ctx.output.value, newShape)
-        }, pullback: { ctx in
+        return tape.record("broadcast", shape: newShape, self, kernel: BroadcastForward.self, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             BroadcastKernels.accumulateReduced(ctx.output.gradient.unsafelyUnwrapped, ctx.output.shape,
                                                  into: gx, ctx.a.shape)
@@ -41,12 +37,9 @@ extension Variable {
         var outShape = s
         outShape[0] = indices.count
         let rowLength = s.dropFirst().reduce(1, *)
-        return tape.record("gatherRows", shape: outShape, self, auxInt: rowLength, savedInts: indices.count, forward: { ctx in
-            let saved = ctx.savedInts
-            for (position, i) in indices.enumerated() {
-                saved[position] = i
-                (ctx.output.value + position * rowLength).update(from: ctx.a.value + i * rowLength, count: rowLength)
-            }
+        return tape.record("gatherRows", shape: outShape, self, auxInt: rowLength, savedInts: indices.count,
+                           kernel: GatherRowsForward.self, saving: { ctx in
+            for (position, i) in indices.enumerated() { ctx.savedInts[position] = i }
         }, pullback: { ctx in
             guard let gx = ctx.a.gradient else { return }
             let g = ctx.output.gradient.unsafelyUnwrapped

@@ -85,6 +85,7 @@ public struct Variable<Scalar: TensorScalar> {
         checkUsable("scalar")
         let entry = storage.pointee.entries[Int(index)]
         Failure.check(entry.count == 1, "scalar: value of shape \(ShapeMath.describe(shape)) has \(entry.count) elements")
+        if storage.pointee.compiling { storage.pointee.noteValueRead(Int(index)) }
         return storage.pointee.values[entry.valueOffset]
     }
     /// A copy of the gradient from the last backward pass.

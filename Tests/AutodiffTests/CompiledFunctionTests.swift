@@ -1,0 +1,220 @@
+@testable import Autodiff
+import Foundation
+import Testing
+
+/// Expects a compiled function recorded at `first` and replayed at `second` to give the value
+/// and gradients a fresh tape gives at `second`, bit for bit (the same ops in the same order),
+/// from a replay (not a new recording).
+func expectReplayMatchesFreshTape(
+    _ what: String, at first: [Tensor<Double>], then second: [Tensor<Double>],
+    _ f: @escaping ([Variable<Double>]) -> Variable<Double>, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let compiled = CompiledFunction(at: first, f)
+    #expect(compiled.replayBlocker == nil, "\(what): \(compiled.replayBlocker ?? "")", sourceLocation: sourceLocation)
+    let replayed = compiled.valueWithGradients(at: second)
+    let fresh = valueWithGradient(at: second, of: f)
+    #expect(compiled.recordings == 1 && compiled.replays == 1,
+            "\(what): expected 1 recording and 1 replay, got \(compiled.recordings) and \(compiled.replays)", sourceLocation: sourceLocation)
+    #expect(replayed.value.bitPattern == fresh.value.bitPattern,
+            "\(what): replayed value \(replayed.value), fresh tape \(fresh.value)", sourceLocation: sourceLocation)
+    for (i, (r, t)) in zip(replayed.gradients, fresh.gradients).enumerated() {
+        #expect(r.shape == t.shape && zip(r.scalars, t.scalars).allSatisfy { $0.bitPattern == $1.bitPattern },
+                "\(what): gradient \(i) replayed \(r.scalars.prefix(4)), fresh tape \(t.scalars.prefix(4))", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("Compiled functions: record once, replay")
+struct CompiledFunctionTests {
+    @Test("every rule replays as a fresh tape computes, bit for bit: tensors, broadcasting, rank 0",
+          arguments: RuleTableTests.codes)
+    func rules(_ code: RuleCode) {
+        let c = RuleTableTests.exercise(code)!
+        func inputs(_ shape: [Int], _ seed: UInt64) -> Tensor<Double> { randomTensor(shape, seed: seed, in: c.range) }
+        let f: ([Variable<Double>]) -> Variable<Double> = { c.op($0).sum() }
+        if c.binary {
+            expectReplayMatchesFreshTape("\(code) [3, 5]", at: [inputs([3, 5], 1), inputs([3, 5], 2)],
+                                         then: [inputs([3, 5], 3), inputs([3, 5], 4)], f)
+            expectReplayMatchesFreshTape("\(code) [3, 5] with [5]", at: [inputs([3, 5], 1), inputs([5], 2)],
+                                         then: [inputs([3, 5], 3), inputs([5], 4)], f)
+            expectReplayMatchesFreshTape("\(code) rank 0", at: [inputs([], 1), inputs([], 2)],
+                                         then: [inputs([], 3), inputs([], 4)], { c.op($0) })
+        } else {
+            expectReplayMatchesFreshTape("\(code) [3, 5]", at: [inputs([3, 5], 1)], then: [inputs([3, 5], 3)], f)
+            expectReplayMatchesFreshTape("\(code) rank 0", at: [inputs([], 1)], then: [inputs([], 3)], { c.op($0) })
+        }
+    }
+
+    /// The built-in ops that are not rules, each used once; every one must replay.
+    typealias Function = @Sendable ([Variable<Double>]) -> Variable<Double>
+    static let ops: [(String, [[Int]], Function)] = [
+        ("reshape", [[3, 4]], { ($0[0].reshaped(to: [2, 6]) * Tensor(shape: [2, 6], scalars: (0..<12).map(Double.init))).sum() }),
+        ("broadcast", [[3, 1]], { $0[0].broadcast(to: [3, 4]).squared().sum() }),
+        ("sum and mean", [[3, 4]], { $0[0].squared().sum() + $0[0].mean() * 3 }),
+        ("sum and mean along an axis", [[3, 4]], { $0[0].sum(alongAxis: 0).squared().sum() + $0[0].mean(alongAxis: 1).squared().sum() }),
+        ("max and min along an axis", [[3, 4]], { $0[0].max(alongAxis: 1).sum() - $0[0].min(alongAxis: 0).squared().sum() }),
+        ("logSumExp", [[3, 4]], { $0[0].logSumExp(alongAxis: 1).squared().sum() }),
+        ("softmax and logSoftmax", [[3, 4]], {
+            ($0[0].softmax(alongAxis: 1) * Tensor(shape: [4], scalars: [1, 2, 3, 4])).sum() + $0[0].logSoftmax(alongAxis: 0).sum()
+        }),
+        ("matmul", [[3, 4], [4, 2]], { matmul($0[0], $0[1]).squared().sum() }),
+        ("batched matmul", [[2, 3, 4], [2, 4, 2]], { matmul($0[0], $0[1]).squared().sum() }),
+        ("linear, each activation", [[3, 4], [4, 2], [2]], { v in
+            linear(v[0], weight: v[1], bias: v[2]).squared().sum()
+                + linear(v[0], weight: v[1], bias: v[2], activation: .relu).sum()
+                + linear(v[0], weight: v[1], bias: v[2], activation: .sigmoid).sum()
+                + linear(v[0], weight: v[1], bias: v[2], activation: .tanh).sum()
+        }),
+        ("transposes", [[3, 4], [2, 3, 4]], { $0[0].transposed().squared().sum() + ($0[1].transposed([2, 0, 1]) * Tensor(shape: [4, 1, 1], scalars: [1, 2, 3, 4])).sum() }),
+        ("slices, subscript, split", [[4, 3]], { v in
+            v[0][1..<3].squared().sum() + v[0][2].sum() * 2 + v[0].split(alongAxis: 1, sizes: [1, 2])[1].squared().sum()
+        }),
+        ("concatenate", [[2, 3], [2, 2]], { (concatenate([$0[0], $0[1]], alongAxis: 1) * Tensor(shape: [5], scalars: [1, 2, 3, 4, 5])).squared().sum() }),
+        ("gatherRows", [[4, 3]], { $0[0].gatherRows([3, 0, 3]).squared().sum() }),
+        ("masks and select", [[3, 4], [3, 4]], { v in select(v[0] .> v[1], v[0] * 2, v[1].squared()).sum() + (v[0] .<= 0).sum() }),
+        ("stopGradient", [[3, 4]], { $0[0].squared().sum() * stopGradient($0[0]).sum() }),
+        ("meanSquaredError", [[3, 4], [3, 4]], { meanSquaredError($0[0], $0[1]) }),
+        ("binaryCrossEntropy", [[3, 4], [3, 4]], { binaryCrossEntropy(sigmoid($0[0]), sigmoid($0[1])) + binaryCrossEntropy(logits: $0[0], targets: sigmoid($0[1])) }),
+        ("crossEntropy", [[3, 4], [3, 4]], { crossEntropy($0[0].softmax(alongAxis: 1), $0[1].softmax(alongAxis: 1)) + crossEntropy($0[0].softmax(alongAxis: 1), labels: [3, 0, 1]) }),
+        ("softmaxCrossEntropy", [[3, 4], [3, 4]], { softmaxCrossEntropy(logits: $0[0], labels: [1, 3, 0]) + softmaxCrossEntropy(logits: $0[0], targets: $0[1].softmax(alongAxis: 1)) }),
+        ("rules of one's own", [[3, 4], [4]], { v in v[0].applying(CubeRule.self).sum() + Variable.applying(HypotenuseRule.self, v[0], v[1]).sum() }),
+    ]
+
+    @Test("every op that is not a rule replays as a fresh tape computes, bit for bit", arguments: 0..<Self.ops.count)
+    func otherOps(_ i: Int) {
+        let (name, shapes, f) = Self.ops[i]
+        let first = shapes.enumerated().map { randomTensor($1, seed: UInt64(10 + $0)) }
+        let second = shapes.enumerated().map { randomTensor($1, seed: UInt64(20 + $0)) }
+        expectReplayMatchesFreshTape(name, at: first, then: second, f)
+    }
+
+    @Test("a branch on a comparison replays while it holds and records again when it flips")
+    func comparison() {
+        let f: (Variable<Double>) -> Variable<Double> = { x in x > 0 ? x.squared() * 3 : sin(x) }
+        let compiled = CompiledFunction(at: Tensor(1.0), f)
+        for x in [2.0, 0.5, -1.0, -2.0, 3.0] {
+            let (value, gradient) = compiled.valueWithGradient(at: Tensor(x))
+            let expected = x > 0 ? (3 * x * x, 6 * x) : (Foundation.sin(x), Foundation.cos(x))
+            #expect(value == expected.0 && gradient.scalar == expected.1, "at \(x): expected \(expected), got \((value, gradient.scalar))")
+        }
+        // Recorded at 1; -1 flips the branch (a new recording), -2 replays it, 3 flips back.
+        #expect(compiled.recordings == 3 && compiled.replays == 3, "recordings \(compiled.recordings), replays \(compiled.replays)")
+    }
+
+    @Test("a loop until a traced value is small records again whenever the value read differs")
+    func valueDependentLoop() {
+        // Newton's iteration for √a, stopping when the step is below 1e-12: the trip count depends on a.
+        let f: (Variable<Double>) -> Variable<Double> = { a in
+            var y = a * 0 + 1
+            while true {
+                let next = (y + a / y) * 0.5
+                if abs(next - y).scalar < 1e-12 { return next }
+                y = next
+            }
+        }
+        let compiled = CompiledFunction(at: Tensor(2.0), f)
+        for a in [2.0, 9.0, 1e6, 2.0] {
+            let (value, gradient) = compiled.valueWithGradient(at: Tensor(a))
+            let fresh = valueWithGradient(at: Tensor(a), of: f)
+            #expect(value == fresh.value && gradient == fresh.gradient, "√\(a): \(value), \(gradient.scalar); fresh tape \(fresh.value), \(fresh.gradient.scalar)")
+            #expect(Swift.abs(gradient.scalar - 0.5 / a.squareRoot()) < 1e-9, "d√a/da at \(a): \(gradient.scalar)")
+        }
+        // The first call is at the recorded point (the values read are the same: a replay); the
+        // others read other values and record again.
+        #expect(compiled.replays == 1 && compiled.recordings == 4, "replays \(compiled.replays), recordings \(compiled.recordings)")
+    }
+
+    @Test("with .stop, a flipped comparison stops naming the op and what to do")
+    func stopPolicy() async {
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let compiled = CompiledFunction(at: Tensor(1.0), onChangedDecision: .stop) { (x: Variable<Double>) in
+                x > 0 ? x.squared() : -x
+            }
+            _ = compiled.valueWithGradient(at: Tensor(-1.0))
+        }, "CompiledFunction: a comparison of 'variable' that the function branched on was true when it was recorded and is false now")
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let compiled = CompiledFunction(at: Tensor(1.0), onChangedDecision: .stop) { (x: Variable<Double>) in
+                x.squared().sum(file: "Model.swift", line: 7) * x.value.scalar
+            }
+            _ = compiled.valueWithGradient(at: Tensor(2.0))
+        }, "the function read the value of 'variable' while it was recorded, after the op at Model.swift:7")
+    }
+
+    @Test("an op recorded with a closure, a backward pass inside, new shapes: each call records, and is right")
+    func recordsAgain() {
+        let custom: (Variable<Double>) -> Variable<Double> = { x in
+            x.tape.record("cube", shape: x.shape, x, forward: { ctx in
+                for i in 0..<ctx.output.count { ctx.output.value[i] = ctx.a.value[i] * ctx.a.value[i] * ctx.a.value[i] }
+            }, pullback: { ctx in
+                guard let gx = ctx.a.gradient else { return }
+                for i in 0..<ctx.output.count { gx[i] += 3 * ctx.a.value[i] * ctx.a.value[i] * ctx.output.gradient![i] }
+            }).sum()
+        }
+        let compiled = CompiledFunction(at: Tensor([1.0, 2.0]), custom)
+        #expect(compiled.replayBlocker == "'cube' is recorded with a closure, which cannot run again")
+        let (value, gradient) = compiled.valueWithGradient(at: Tensor([2.0, 3.0]))
+        #expect(value == 35 && gradient.scalars == [12, 27] && compiled.recordings == 2 && compiled.replays == 0)
+
+        let inner = CompiledFunction(at: Tensor([1.0, 2.0])) { x in
+            x.tape.backward(x.squared().sum())
+            return x.squared().sum()
+        }
+        #expect(inner.replayBlocker == "the function runs a backward pass")
+
+        let sum = CompiledFunction(at: Tensor([1.0, 2.0])) { $0.squared().sum() }
+        #expect(sum.valueWithGradient(at: Tensor([1.0, 2.0, 3.0])).gradient.scalars == [2, 4, 6])
+        #expect(sum.valueWithGradient(at: Tensor([4.0, 5.0, 6.0])).gradient.scalars == [8, 10, 12])
+        #expect(sum.recordings == 2 && sum.replays == 1, "new shapes record once, then replay")
+    }
+
+    @Test("the flat, allocation-free form, vjp, a value only, and an output that does not depend on the input")
+    func otherForms() {
+        let compiled = CompiledFunction(at: [Tensor([1.0, 2.0]), Tensor(3.0)]) { v in (v[0] * v[1]).squared().sum() }
+        var gradient = [Double](repeating: 0, count: 3)
+        let value = [2.0, -1.0, 0.5].withUnsafeBufferPointer { x in
+            gradient.withUnsafeMutableBufferPointer { compiled.valueWithGradient(at: x, into: $0) }
+        }
+        // f = (x0·y)² + (x1·y)²: ∂x_i = 2·x_i·y², ∂y = 2·y·(x0² + x1²).
+        #expect(value == 1.25 && gradient == [1, -0.5, 5], "value \(value), gradient \(gradient)")
+        #expect(compiled.value(at: [Tensor([1.0, 1.0]), Tensor(2.0)]).scalar == 8)
+
+        let vector = CompiledFunction(at: [Tensor([1.0, 2.0])]) { $0[0].squared() }
+        let (y, pullback) = vector.vjp(at: [Tensor([3.0, 4.0])])
+        #expect(y.scalars == [9, 16] && pullback(Tensor([1.0, 10.0]))[0].scalars == [6, 80])
+
+        let constant = CompiledFunction(at: Tensor([1.0, 2.0])) { x in x.tape.constant(5.0) }
+        let result = constant.valueWithGradient(at: Tensor([3.0, 4.0]))
+        #expect(result.value == 5 && result.gradient.scalars == [0, 0])
+    }
+
+    @Test("calls from several threads take turns and each gets its own result")
+    func threads() async {
+        let compiled = CompiledFunction(at: Tensor([1.0, 2.0, 3.0])) { x in (x * x * x).sum() }
+        let wrong = await withTaskGroup(of: Int.self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    var wrong = 0
+                    for i in 0..<500 {
+                        let x = Double(t * 1000 + i)
+                        let (value, gradient) = compiled.valueWithGradient(at: Tensor([x, 1, 2]))
+                        if value != x * x * x + 9 || gradient.scalars != [3 * x * x, 3, 12] { wrong += 1 }
+                    }
+                    return wrong
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(wrong == 0, "\(wrong) of 2,000 calls from 4 tasks gave another call's result")
+    }
+}
+
+/// x³, a rule of the user's. dy/dx = 3x².
+enum CubeRule: UnaryRule {
+    static func value<S: TensorScalar>(_ x: S, _ c: S) -> S { x * x * x }
+    static func derivative<S: TensorScalar>(_ x: S, _ y: S, _ c: S) -> S { 3 * x * x }
+}
+
+/// √(a² + b²), a binary rule of the user's.
+enum HypotenuseRule: BinaryRule {
+    static func value<S: TensorScalar>(_ a: S, _ b: S) -> S { (a * a + b * b).squareRoot() }
+    static func partials<S: TensorScalar>(_ a: S, _ b: S, _ y: S) -> (S, S) { (a / y, b / y) }
+}

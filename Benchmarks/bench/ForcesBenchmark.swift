@@ -5,7 +5,8 @@ import Foundation
 /// Lennard-Jones energy and forces of N particles (ε = σ = 1) on the tape: the energy as a plain
 /// broadcasting expression (pairwise differences, a mask for the diagonal, squared distances,
 /// integer powers r⁻⁶ and r⁻¹², a sum) and the forces as minus its gradient; beside it, in the same run, a
-/// hand-written loop over all pairs, whose forces the tape's must match.
+/// hand-written loop over all pairs, whose forces the tape's must match, and the energy as a
+/// ``CompiledFunction`` replayed on the positions (the same bits as the tape).
 func forcesBenchmark(_ options: CommandLineOptions) {
     let sizes: [Int] = options.list("sizes", "64,512", of: "particle counts") { $0 >= 2 && $0 <= 4096 }
     let runs = options.int("runs", 21, in: 1...10_000)
@@ -52,6 +53,20 @@ func forces<S: TensorScalar>(_: S.Type, _ name: String, n: Int, runs: Int, toler
         return (energy.scalar, tape.withGradient(of: x) { $0.map { -$0 } })
     }
 
+    // The same energy compiled: recorded once, then replayed on the positions each call.
+    let compiled = CompiledFunction(at: Tensor(shape: [n, 3], scalars: positions)) { x in
+        let difference = x.reshaped(to: [n, 1, 3]) - x.reshaped(to: [1, n, 3])
+        let squared = (difference * difference).sum(alongAxis: -1) + eye
+        let inverse6 = pow(squared, -3)
+        return ((inverse6.squared() - inverse6) * (1 - eye)).sum() * 2
+    }
+    var compiledGradient = [S](repeating: 0, count: 3 * n)
+    func compiledForces() -> S {
+        positions.withUnsafeBufferPointer { p in
+            compiledGradient.withUnsafeMutableBufferPointer { compiled.valueWithGradient(at: p, into: $0) }
+        }
+    }
+
     var handForces = [S](repeating: 0, count: 3 * n)
     func loopForces() -> S {
         var energy: S = 0
@@ -82,20 +97,29 @@ func forces<S: TensorScalar>(_: S.Type, _ name: String, n: Int, runs: Int, toler
     guard worst / largest < tolerance && energyError < tolerance else {
         fail("forces N=\(n) \(name): the tape and the loop disagree (force error \(worst / largest), energy error \(energyError))")
     }
+    let compiledEnergy = compiledForces()
+    guard compiledEnergy == energy && zip(compiledGradient, onTape).allSatisfy({ -$0 == $1 }) else {
+        fail("forces N=\(n) \(name): the compiled function and the tape disagree (energy \(compiledEnergy) vs \(energy))")
+    }
     // Enough evaluations per sample for ~20 ms.
     let once = seconds { _ = tapeForces() }
     let repeats = Swift.max(1, Int(0.02 / Swift.max(once, 1e-7)))
-    var tapeSample = Sample(), loopSample = Sample(), ratios = Sample()
+    var tapeSample = Sample(), loopSample = Sample(), compiledSample = Sample(), ratios = Sample(), compiledRatios = Sample()
     var sink: S = 0
     for _ in 0..<runs {
         let t = seconds { for _ in 0..<repeats { sink += tapeForces().0 } } / Double(repeats) * 1e6
         let l = seconds { for _ in 0..<repeats { sink += loopForces() } } / Double(repeats) * 1e6
+        let c = seconds { for _ in 0..<repeats { sink += compiledForces() } } / Double(repeats) * 1e6
         tapeSample.add(t)
         loopSample.add(l)
+        compiledSample.add(c)
         ratios.add(t / l)
+        compiledRatios.add(c / l)
     }
     if sink.isNaN { fail("forces: NaN energy") }
     print(tapeSample.line("forces N=\(n) \(name) tape", unit: "µs"))
     print(loopSample.line("forces N=\(n) \(name) loop", unit: "µs"))
+    print(compiledSample.line("forces N=\(n) \(name) compiled", unit: "µs"))
     print(ratios.line("forces N=\(n) \(name) tape/loop", unit: "×", digits: 2))
+    print(compiledRatios.line("forces N=\(n) \(name) compiled/loop", unit: "×", digits: 2))
 }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// What a ``CompiledFunction`` does when a value that the function's code read while it was
 /// recorded (`.scalar`, `.value`, `withValue`: the input of an `if`, a loop bound) is different
 /// on a later call, so that the recorded branches may not be the ones the code would take now.
@@ -36,33 +34,16 @@ public enum ChangedDecisionPolicy: Sendable {
 /// and the few built-in ops still written that way, such as convolutions and dropout) cannot be
 /// replayed: such a function records on every call, and ``replayBlocker`` says why.
 ///
-/// Calls from several threads are safe: they take turns. For parallel evaluations, give each
-/// thread its own compiled function.
-public final class CompiledFunction<Scalar: TensorScalar>: @unchecked Sendable {
+/// **Threads.** A compiled function holds the memory its replays run in, so it is not
+/// `Sendable`: Swift 6 refuses to share one between tasks or threads at compile time (never a
+/// data race). For parallel evaluations, make one in each task; they share nothing.
+public final class CompiledFunction<Scalar: TensorScalar> {
     @usableFromInline let function: ([Variable<Scalar>]) -> Variable<Scalar>
     @usableFromInline let policy: ChangedDecisionPolicy
-    @usableFromInline let lock = Mutex<Void>(())
     @usableFromInline let tape = Tape<Scalar>()
-    @usableFromInline var inputs: [Variable<Scalar>] = []
-    @usableFromInline var inputShapes: [[Int]] = []
-    @usableFromInline var inputCounts: [Int] = []
-    @usableFromInline var output: Variable<Scalar>
-    /// Entries 0..<programEnd are the program (the output is the last).
-    @usableFromInline var programEnd = 0
-    /// The values the code read while recording: the entry, the entry count at the read, a copy.
-    @usableFromInline var reads: [(entry: Int, after: Int, value: [Scalar])] = []
-    /// The comparisons the code branched on while recording.
-    @usableFromInline var comparisons: [RecordedComparison<Scalar>] = []
-    /// Why the recording cannot be replayed, or nil.
-    @usableFromInline var blocker: String?
-    /// Bumped by every call: a pullback from ``vjp(at:)`` is valid until the next call.
-    @usableFromInline var calls = 0
-    @usableFromInline var recordingCount = 0
-    @usableFromInline var replayCount = 0
-    /// How many times the function has been recorded (1 after the initializer).
-    public var recordings: Int { lock.withLock { _ in recordingCount } }
-    /// How many calls replayed the recording.
-    public var replays: Int { lock.withLock { _ in replayCount } }
+    /// The recording and the counters, behind a pointer: stored properties of a class would pay
+    /// a runtime exclusivity check on every access (as ``TapeStorage`` does for the tape).
+    @usableFromInline let program: UnsafeMutablePointer<RecordedProgram<Scalar>>
 
     /// Records `function` of several inputs at `inputs` (their values and shapes).
     /// - Parameter onChangedDecision: what a call does when a value the code read while recording
@@ -71,7 +52,8 @@ public final class CompiledFunction<Scalar: TensorScalar>: @unchecked Sendable {
                 _ function: @escaping ([Variable<Scalar>]) -> Variable<Scalar>) {
         self.function = function
         self.policy = onChangedDecision
-        output = tape.constant(0)
+        program = .allocate(capacity: 1)
+        program.initialize(to: RecordedProgram(output: tape.constant(0)))
         record(at: inputs)
     }
 
@@ -81,21 +63,31 @@ public final class CompiledFunction<Scalar: TensorScalar>: @unchecked Sendable {
         self.init(at: [x], onChangedDecision: onChangedDecision) { function($0[0]) }
     }
 
+    deinit {
+        program.deinitialize(count: 1)
+        program.deallocate()
+    }
+
+    /// How many times the function has been recorded (1 after the initializer).
+    public var recordings: Int { program.pointee.recordings }
+    /// How many calls replayed the recording.
+    public var replays: Int { program.pointee.replays }
     /// Why every call records the function again instead of replaying it (an op recorded with
     /// a closure, a backward pass inside the function), or nil when calls replay.
-    public var replayBlocker: String? { lock.withLock { _ in blocker } }
+    public var replayBlocker: String? { program.pointee.blocker }
 
     /// f and the gradient of every input, each shaped like it (zeros when f does not depend on
     /// it). - Precondition: f has one element.
+    @inlinable
     public func valueWithGradients(at inputs: [Tensor<Scalar>]) -> (value: Scalar, gradients: [Tensor<Scalar>]) {
-        lock.withLock { _ in
-            evaluate(at: inputs)
-            let value = scalarOutput("valueWithGradients")
-            return (value, backwardGradients())
-        }
+        evaluate(at: inputs)
+        let value = scalarOutput("valueWithGradients")
+        let ran = runBackward(seed: nil)
+        return (value, gradients(ran: ran))
     }
 
     /// f and its gradient for a function of one input.
+    @inlinable
     public func valueWithGradient(at x: Tensor<Scalar>) -> (value: Scalar, gradient: Tensor<Scalar>) {
         let (value, gradients) = valueWithGradients(at: [x])
         return (value, gradients[0])
@@ -104,61 +96,62 @@ public final class CompiledFunction<Scalar: TensorScalar>: @unchecked Sendable {
     /// f and its gradients without allocating: `inputs` holds every input's elements one after
     /// the other (row-major, in order), and the gradients are written to `gradient` the same
     /// way. - Precondition: both hold as many elements as the inputs together.
+    @inlinable
     public func valueWithGradient(at inputs: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
-        lock.withLock { _ in
-            let total = inputCounts.reduce(0, +)
-            Failure.check(inputs.count == total && gradient.count == total,
-                          "CompiledFunction: \(inputs.count) input and \(gradient.count) gradient elements for inputs of \(total)")
-            evaluate(flat: inputs)
-            let value = scalarOutput("valueWithGradient")
-            if runBackward(seed: nil) {
-                var offset = 0
-                for input in self.inputs {
-                    tape.withGradient(of: input) { g in
-                        (gradient.baseAddress! + offset).update(from: g.baseAddress!, count: g.count)
-                        offset += g.count
-                    }
-                }
-            } else {
-                gradient.update(repeating: 0)
-            }
+        let p = program
+        let total = p.pointee.totalCount
+        if inputs.count != total || gradient.count != total {
+            Failure.stop("CompiledFunction: \(inputs.count) input and \(gradient.count) gradient elements for inputs of \(total)")
+        }
+        evaluate(flat: inputs)
+        let value = scalarOutput("valueWithGradient")
+        let s = tape.storage
+        if p.pointee.isScalar && p.pointee.blocker == nil {
+            // Rank 0 throughout: the pullbacks straight after the forwards, no bookkeeping.
+            tape.replayScalarBackward(p.pointee.end - 1)
+        } else if !runBackward(seed: nil) {
+            gradient.update(repeating: 0)
             return value
         }
+        let gradients = s.pointee.gradients.unsafelyUnwrapped
+        var offset = 0
+        for i in 0..<p.pointee.inputCount {
+            let entry = s.pointee.entries[i]
+            (gradient.baseAddress.unsafelyUnwrapped + offset).update(from: gradients + entry.valueOffset, count: entry.count)
+            offset &+= entry.count
+        }
+        return value
     }
 
     /// f at `inputs`, without a backward pass.
+    @inlinable
     public func value(at inputs: [Tensor<Scalar>]) -> Tensor<Scalar> {
-        lock.withLock { _ in
-            evaluate(at: inputs)
-            return tape.value(of: output)
-        }
+        evaluate(at: inputs)
+        return tape.value(of: program.pointee.output)
     }
 
     /// f at `inputs` and its pullback: a cotangent shaped like f ↦ the vector-Jacobian product
     /// for each input. The pullback is valid until the next call of this compiled function.
+    @inlinable
     public func vjp(at inputs: [Tensor<Scalar>]) -> (value: Tensor<Scalar>, pullback: (Tensor<Scalar>) -> [Tensor<Scalar>]) {
-        lock.withLock { _ in
-            evaluate(at: inputs)
-            let call = calls
-            let value = tape.value(of: output)
-            return (value, { seed in
-                self.lock.withLock { _ in
-                    Failure.check(self.calls == call, "CompiledFunction: a pullback used after a later call of its function")
-                    Failure.check(seed.shape == value.shape,
-                                  "vjp: a cotangent of shape \(ShapeMath.describe(seed.shape)) for a value of shape \(ShapeMath.describe(value.shape))")
-                    _ = self.runBackward(seed: seed)
-                    return self.backwardGradients(ran: self.output.requiresGradient)
-                }
-            })
-        }
+        evaluate(at: inputs)
+        let call = program.pointee.calls
+        let value = tape.value(of: program.pointee.output)
+        return (value, { seed in
+            Failure.check(self.program.pointee.calls == call, "CompiledFunction: a pullback used after a later call of its function")
+            Failure.check(seed.shape == value.shape,
+                          "vjp: a cotangent of shape \(ShapeMath.describe(seed.shape)) for a value of shape \(ShapeMath.describe(value.shape))")
+            return self.gradients(ran: self.runBackward(seed: seed))
+        })
     }
 
-    // MARK: Recording and replaying (under the lock)
+    // MARK: Recording and replaying
 
     /// Records the function at `point`: a new program.
     @usableFromInline
     func record(at point: [Tensor<Scalar>]) {
         let s = tape.storage
+        let p = program
         tape.removeAll()
         s.pointee.compiling = true
         s.pointee.valueReads = []
@@ -167,81 +160,96 @@ public final class CompiledFunction<Scalar: TensorScalar>: @unchecked Sendable {
         // Call sites kept, to name a decision's place; NaN in the recording is the function's
         // business (it shows in the value), so anomalies are only recorded, then dropped.
         tape.anomalyDetection = .record
-        inputs = point.map { tape.variable($0) }
+        let inputs = point.map { tape.variable($0) }
         let result = function(inputs)
         s.pointee.compiling = false
         tape.anomalyDetection = .off
         tape.anomaly = nil
         tape.validate(result, "CompiledFunction")
-        output = result
-        inputShapes = point.map(\.shape)
-        inputCounts = point.map(\.count)
-        programEnd = Int(result.index) + 1
-        reads = s.pointee.valueReads.map { read in
+        p.pointee.inputs = inputs
+        p.pointee.inputCount = inputs.count
+        p.pointee.inputShapes = point.map(\.shape)
+        p.pointee.totalCount = point.reduce(0) { $0 + $1.count }
+        p.pointee.output = result
+        p.pointee.end = Int(result.index) + 1
+        p.pointee.isScalar = (0..<p.pointee.end).allSatisfy { s.pointee.entries[$0].count == 1 && s.pointee.entries[$0].rank == 0 }
+            && (0..<p.pointee.end).allSatisfy { s.pointee.entries[$0].isScalarOp || s.pointee.entries[$0].rule == .none }
+            && s.pointee.entries[p.pointee.end - 1].requiresGradient
+        p.pointee.reads = s.pointee.valueReads.map { read in
             let entry = s.pointee.entries[read.entry]
             return (read.entry, read.after, Array(UnsafeBufferPointer(start: s.pointee.values + entry.valueOffset, count: entry.count)))
         }
-        comparisons = s.pointee.comparisons
-        blocker = s.pointee.replayBlocker
-        if blocker == nil, let index = s.pointee.firstUnreplayable(in: 0..<programEnd) {
-            blocker = "'\(s.pointee.opName(index))' is recorded with a closure, which cannot run again"
+        p.pointee.comparisons = s.pointee.comparisons
+        p.pointee.blocker = s.pointee.replayBlocker
+        if p.pointee.blocker == nil, let index = s.pointee.firstUnreplayable(in: 0..<p.pointee.end) {
+            p.pointee.blocker = "'\(s.pointee.opName(index))' is recorded with a closure, which cannot run again"
         }
-        recordingCount += 1
+        p.pointee.recordings += 1
     }
 
     /// Brings the tape to f at `point`: a replay, or a new recording when shapes changed, the
     /// program cannot replay, or a decision changed.
-    @usableFromInline
+    @inlinable
     func evaluate(at point: [Tensor<Scalar>]) {
-        calls &+= 1
-        guard blocker == nil, point.count == inputShapes.count, zip(point, inputShapes).allSatisfy({ $0.shape == $1 }) else {
+        let p = program
+        p.pointee.calls &+= 1
+        guard p.pointee.blocker == nil, point.count == p.pointee.inputShapes.count,
+              zip(point, p.pointee.inputShapes).allSatisfy({ $0.shape == $1 }) else {
             return record(at: point)
         }
         let s = tape.storage
-        for (input, value) in zip(inputs, point) {
-            value.withUnsafeBufferPointer { p in
-                (s.pointee.values + s.pointee.entries[Int(input.index)].valueOffset).update(from: p.baseAddress!, count: p.count)
+        for (i, value) in point.enumerated() {
+            value.withUnsafeBufferPointer { v in
+                (s.pointee.values + s.pointee.entries[i].valueOffset).update(from: v.baseAddress!, count: v.count)
             }
         }
         replay { record(at: point) }
     }
 
     /// ``evaluate(at:)`` for inputs concatenated in one buffer of the recorded sizes.
-    @usableFromInline
+    @inlinable
     func evaluate(flat: UnsafeBufferPointer<Scalar>) {
-        calls &+= 1
-        func point() -> [Tensor<Scalar>] {
-            var offset = 0
-            return zip(inputShapes, inputCounts).map { shape, count in
-                defer { offset += count }
-                return Tensor(shape: shape, scalars: Array(flat[offset..<(offset + count)]))
-            }
-        }
-        guard blocker == nil else { return record(at: point()) }
+        let p = program
+        p.pointee.calls &+= 1
+        guard p.pointee.blocker == nil else { return record(at: split(flat)) }
         let s = tape.storage
         var offset = 0
-        for (input, count) in zip(inputs, inputCounts) {
-            (s.pointee.values + s.pointee.entries[Int(input.index)].valueOffset).update(from: flat.baseAddress! + offset, count: count)
-            offset += count
+        for i in 0..<p.pointee.inputCount {
+            let entry = s.pointee.entries[i]
+            (s.pointee.values + entry.valueOffset).update(from: flat.baseAddress.unsafelyUnwrapped + offset, count: entry.count)
+            offset &+= entry.count
         }
-        replay { record(at: point()) }
+        replay { record(at: split(flat)) }
+    }
+
+    /// The inputs in `flat`, as tensors of the recorded shapes.
+    @usableFromInline
+    func split(_ flat: UnsafeBufferPointer<Scalar>) -> [Tensor<Scalar>] {
+        var offset = 0
+        return program.pointee.inputShapes.map { shape in
+            let count = ShapeMath.count(shape)
+            defer { offset += count }
+            return Tensor(shape: shape, scalars: Array(flat[offset..<(offset + count)]))
+        }
     }
 
     /// Runs the recorded forwards on the inputs now in place, then checks every decision.
-    @usableFromInline
+    @inlinable
     func replay(recordAgain: () -> Void) {
-        tape.replayForward(0..<programEnd)
-        replayCount += 1
+        let p = program
+        tape.replayForward(0..<p.pointee.end)
+        p.pointee.replays &+= 1
+        if p.pointee.comparisons.isEmpty && p.pointee.reads.isEmpty { return }
         let s = tape.storage
-        let flipped = comparisons.firstIndex { $0.evaluate(s) != $0.result }
-        let changed = reads.isEmpty ? nil : firstChangedRead()
+        let flipped = p.pointee.comparisons.firstIndex { $0.evaluate(s) != $0.result }
+        let changed = p.pointee.reads.isEmpty ? nil : firstChangedRead()
         guard flipped != nil || changed != nil else { return }
         switch policy {
         case .recordAgain:
-            replayCount -= 1
+            p.pointee.replays &-= 1
             recordAgain()
         case .stop:
-            if let flipped { stopAtFlippedComparison(comparisons[flipped]) }
+            if let flipped { stopAtFlippedComparison(p.pointee.comparisons[flipped]) }
             stopAtChangedDecision(changed!)
         }
     }
@@ -250,13 +258,13 @@ public final class CompiledFunction<Scalar: TensorScalar>: @unchecked Sendable {
     @usableFromInline
     func firstChangedRead() -> Int? {
         let s = tape.storage
+        let reads = program.pointee.reads
         return reads.indices.first { i in
             let entry = s.pointee.entries[reads[i].entry]
             let now = UnsafeBufferPointer(start: s.pointee.values + entry.valueOffset, count: entry.count)
             return !zip(now, reads[i].value).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
         }
     }
-
     /// Where code ran that had recorded `after` entries: ", after the op at file:line", or "".
     @usableFromInline
     func place(after: Int) -> String {
@@ -278,7 +286,7 @@ public final class CompiledFunction<Scalar: TensorScalar>: @unchecked Sendable {
     @usableFromInline
     func stopAtChangedDecision(_ i: Int) -> Never {
         let s = tape.storage
-        let read = reads[i]
+        let read = program.pointee.reads[i]
         let op = s.pointee.opName(read.entry)
         let place = s.pointee.site(of: read.entry).map { " (recorded at \($0))" } ?? ""
         let before = self.place(after: read.after)
@@ -288,30 +296,59 @@ public final class CompiledFunction<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// The output's only element. - Precondition: it has one.
-    @usableFromInline
+    @inlinable
     func scalarOutput(_ op: StaticString) -> Scalar {
         let s = tape.storage
-        let entry = s.pointee.entries[Int(output.index)]
-        Failure.check(entry.count == 1, "\(op): the function's value has shape \(ShapeMath.describe(s.pointee.shape(Int(output.index)))), not a single element; use vjp")
+        let index = program.pointee.end - 1
+        let entry = s.pointee.entries[index]
+        if entry.count != 1 {
+            Failure.stop("\(op): the function's value has shape \(ShapeMath.describe(s.pointee.shape(index))), not a single element; use vjp")
+        }
         return s.pointee.values[entry.valueOffset]
     }
 
     /// Runs the backward pass when the output depends on an input; says whether it did.
-    @usableFromInline
+    @inlinable
     func runBackward(seed: Tensor<Scalar>?) -> Bool {
-        guard output.requiresGradient else { return false }
-        tape.backward(output, seed: seed)
+        let s = tape.storage
+        guard s.pointee.entries[program.pointee.end - 1].requiresGradient else { return false }
+        tape.backward(program.pointee.output, seed: seed)
         return true
     }
 
-    /// Runs the backward pass and copies the inputs' gradients.
-    @usableFromInline
-    func backwardGradients() -> [Tensor<Scalar>] {
-        backwardGradients(ran: runBackward(seed: nil))
+    /// Copies of the inputs' gradients (zeros when no backward pass ran).
+    @inlinable
+    func gradients(ran: Bool) -> [Tensor<Scalar>] {
+        zip(program.pointee.inputs, program.pointee.inputShapes).map { ran ? tape.gradient(of: $0) : .zeros($1) }
     }
+}
 
-    @usableFromInline
-    func backwardGradients(ran: Bool) -> [Tensor<Scalar>] {
-        zip(inputs, inputShapes).map { ran ? tape.gradient(of: $0) : .zeros($1) }
-    }
+/// The recording of a ``CompiledFunction``: its inputs and output, the decisions to check, and
+/// the counters.
+@usableFromInline
+struct RecordedProgram<Scalar: TensorScalar> {
+    /// The inputs: entries 0..<inputCount, recorded first.
+    @usableFromInline var inputs: [Variable<Scalar>] = []
+    @usableFromInline var inputCount = 0
+    /// Every entry is rank 0, a leaf or a rule result, and the output needs a gradient: a
+    /// replay runs ``Tape/replayScalarBackward(_:)``.
+    @usableFromInline var isScalar = false
+    @usableFromInline var inputShapes: [[Int]] = []
+    /// The elements of all inputs together.
+    @usableFromInline var totalCount = 0
+    @usableFromInline var output: Variable<Scalar>
+    /// Entries 0..<end are the program (the output is the last).
+    @usableFromInline var end = 0
+    /// The values the code read while recording: the entry, the entry count at the read, a copy.
+    @usableFromInline var reads: [(entry: Int, after: Int, value: [Scalar])] = []
+    /// The comparisons the code branched on while recording.
+    @usableFromInline var comparisons: [RecordedComparison<Scalar>] = []
+    /// Why the recording cannot be replayed, or nil.
+    @usableFromInline var blocker: String?
+    /// Bumped by every call: a pullback from ``CompiledFunction/vjp(at:)`` is valid until the next.
+    @usableFromInline var calls = 0
+    @usableFromInline var recordings = 0
+    @usableFromInline var replays = 0
+
+    @usableFromInline init(output: Variable<Scalar>) { self.output = output }
 }

@@ -5,8 +5,9 @@ enum ReplayKind {
     case leaf
     /// A built-in rule on tensors: its forward is derived from the rule behind the entry's code.
     case rule
-    /// A built-in op whose forward reads everything from its context.
-    case kernel(any ForwardKernel.Type)
+    /// A built-in op whose forward reads everything from its context: a ``ForwardKernel``, kept
+    /// in ``TapeStorage/forwards``.
+    case kernel
     /// An op recorded with a forward closure: it cannot be run again (the closure is gone, and
     /// what it captured may have been values of this recording).
     case closure
@@ -103,8 +104,8 @@ extension Tape {
                 case .rule:
                     entry.rule.runForwardOnTensors(OpContext(storage: s, entry: index))
                     s.pointee.endScratch()
-                case .kernel(let kernel):
-                    kernel.forward(OpContext(storage: s, entry: index))
+                case .kernel:
+                    s.pointee.forwards[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
                     s.pointee.endScratch()
                 case .closure:
                     Failure.stop("replay: entry \(index) ('\(s.pointee.names[index])') was recorded with a closure")
@@ -115,10 +116,45 @@ extension Tape {
     }
 }
 
+extension Tape {
+    /// The backward pass of a replayed program of rank-0 entries only (leaves and rule results)
+    /// from entry `last`: the loop of ``backward(_:seed:)`` for rank-0 ops, without its checks
+    /// and bookkeeping (the program was checked when it was recorded). Gradients are read from
+    /// the arena by the caller.
+    @inlinable
+    func replayScalarBackward(_ last: Int) {
+        let s = storage
+        if s.pointee.gradientsCapacity < s.pointee.valuesCapacity { prepareGradients(upTo: last) }
+        let entries = s.pointee.entries
+        let values = s.pointee.values
+        let gradients = s.pointee.gradients.unsafelyUnwrapped
+        for index in 0..<last { gradients[entries[index].valueOffset] = 0 }
+        gradients[entries[last].valueOffset] = 1
+        var lastWrite = LastGradient<Scalar>()
+        var index = last
+        while index >= 0 {
+            let entry = entries[index]
+            if entry.requiresGradient && entry.rule != .none {
+                entry.rule.runScalar(entry, entries: entries, values: values, gradients: gradients, last: &lastWrite)
+            }
+            index &-= 1
+        }
+    }
+}
+
 extension TapeStorage {
     /// Notes that the recorded code read entry `index`'s value (a decision a replay re-checks).
     @usableFromInline @inline(never)
     mutating func noteValueRead(_ index: Int) {
         valueReads.append((index, count))
+    }
+}
+
+extension TapeStorage {
+    /// Marks entry `index` as recorded by `Kernel`, keeping its forward for replays.
+    @inlinable @inline(__always)
+    mutating func markKernel<Kernel: ForwardKernel>(_ index: Int, _: Kernel.Type) {
+        replayKinds[index] = .kernel
+        forwards[index] = StoredPullback { Kernel.forward($0) }
     }
 }

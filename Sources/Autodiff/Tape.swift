@@ -207,7 +207,7 @@ public final class Tape<Scalar: TensorScalar> {
         pullback: @escaping Pullback
     ) -> Variable<Scalar> {
         let result = record(op, shape: shape, inputs: inputs, auxInt: auxInt, forward: { Kernel.forward($0) }, pullback: pullback)
-        storage.pointee.replayKinds[Int(result.index)] = .kernel(Kernel.self)
+        storage.pointee.markKernel(Int(result.index), Kernel.self)
         return result
     }
 
@@ -257,7 +257,7 @@ public final class Tape<Scalar: TensorScalar> {
         let index = storage.pointee.append(op: op,
             shape: shape, inputs: inputs, requiresGradient: needsGradient, auxScalar: auxScalar,
             auxInt: auxInt, savedScalars: savedScalars, savedInts: savedInts)
-        storage.pointee.replayKinds[index] = .kernel(Kernel.self)
+        storage.pointee.markKernel(index, Kernel.self)
         return finishRecording(index, needsGradient, { save($0); Kernel.forward($0) }, pullback)
     }
 
@@ -271,7 +271,7 @@ public final class Tape<Scalar: TensorScalar> {
         let (inputs, needsGradient) = recordedInputs(op, a, b, c)
         let index = storage.pointee.append(op: op, rows: rows, columns: columns, inputs: inputs, requiresGradient: needsGradient,
                                            auxScalar: 0, auxInt: auxInt, savedScalars: 0, savedInts: 0)
-        storage.pointee.replayKinds[index] = .kernel(Kernel.self)
+        storage.pointee.markKernel(index, Kernel.self)
         return finishRecording(index, needsGradient, { Kernel.forward($0) }, pullback)
     }
 

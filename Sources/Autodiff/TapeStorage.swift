@@ -75,6 +75,9 @@ struct TapeStorage<Scalar: TensorScalar> {
 
     @usableFromInline var entries: UnsafeMutablePointer<TapeEntry<Scalar>>
     @usableFromInline var pullbacks: UnsafeMutablePointer<Pullback?>
+    /// The forward of each entry recorded with a ``ForwardKernel`` (``ReplayKind/kernel``), for
+    /// replays: a closure of the specialised kernel, so a replay runs the same code as recording.
+    @usableFromInline var forwards: UnsafeMutablePointer<Pullback?>
     /// The op name of each entry recorded by the general path (see ``TapeGraph``).
     @usableFromInline var names: UnsafeMutablePointer<StaticString>
     /// How a compiled program runs each entry's forward again (rank-0 rule results need none:
@@ -141,6 +144,8 @@ struct TapeStorage<Scalar: TensorScalar> {
         entries = Self.allocateEntries(capacity)
         pullbacks = .allocate(capacity: capacity)
         pullbacks.initialize(repeating: nil, count: capacity)
+        forwards = .allocate(capacity: capacity)
+        forwards.initialize(repeating: nil, count: capacity)
         names = .allocate(capacity: capacity)
         names.initialize(repeating: "", count: capacity)
         replayKinds = .allocate(capacity: capacity)
@@ -157,6 +162,7 @@ struct TapeStorage<Scalar: TensorScalar> {
         capacity = old.capacity
         entries = old.entries
         pullbacks = old.pullbacks
+        forwards = old.forwards
         names = old.names
         replayKinds = old.replayKinds
         valuesCapacity = old.valuesCapacity
@@ -178,12 +184,13 @@ struct TapeStorage<Scalar: TensorScalar> {
     /// captured). Keeps the arenas when they are small (true), else frees them (false).
     mutating func retire() -> Bool {
         pullbacks.update(repeating: nil, count: capacity)
+        forwards.update(repeating: nil, count: capacity)
         for block in retiredScratch { block.deallocate() }
         retiredScratch = []
         tapeID = 0
         owner = nil
         let scalars = valuesCapacity + gradientsCapacity + scratchCapacity
-        let bytes = scalars * MemoryLayout<Scalar>.stride + capacity * (MemoryLayout<TapeEntry<Scalar>>.stride + 8 + MemoryLayout<StaticString>.stride
+        let bytes = scalars * MemoryLayout<Scalar>.stride + capacity * (MemoryLayout<TapeEntry<Scalar>>.stride + 16 + MemoryLayout<StaticString>.stride
                                                                  + MemoryLayout<ReplayKind>.stride)
             + intsCapacity * 8
         guard bytes <= Self.keptArenaBytes else {
@@ -198,6 +205,8 @@ struct TapeStorage<Scalar: TensorScalar> {
     mutating func release() {
         pullbacks.deinitialize(count: capacity)
         pullbacks.deallocate()
+        forwards.deinitialize(count: capacity)
+        forwards.deallocate()
         names.deallocate()
         replayKinds.deallocate()
         UnsafeMutableRawPointer(entries).deallocate()
@@ -237,6 +246,11 @@ struct TapeStorage<Scalar: TensorScalar> {
         (newPullbacks + capacity).initialize(repeating: nil, count: newCapacity - capacity)
         pullbacks.deallocate()
         pullbacks = newPullbacks
+        let newForwards = UnsafeMutablePointer<Pullback?>.allocate(capacity: newCapacity)
+        newForwards.moveInitialize(from: forwards, count: capacity)
+        (newForwards + capacity).initialize(repeating: nil, count: newCapacity - capacity)
+        forwards.deallocate()
+        forwards = newForwards
         let newNames = UnsafeMutablePointer<StaticString>.allocate(capacity: newCapacity)
         newNames.moveInitialize(from: names, count: capacity)
         (newNames + capacity).initialize(repeating: "", count: newCapacity - capacity)

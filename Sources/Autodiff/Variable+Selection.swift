@@ -18,7 +18,7 @@ extension Tape {
         _ op: StaticString, shape: [Int], _ a: Variable<Scalar>, _ b: Variable<Scalar>? = nil, kernel: Kernel.Type
     ) -> Variable<Scalar> {
         let variable = recordConstant(op, shape: shape, a, b) { Kernel.forward($0) }
-        storage.pointee.replayKinds[Int(variable.index)] = .kernel(Kernel.self)
+        storage.pointee.markKernel(Int(variable.index), Kernel.self)
         return variable
     }
 }

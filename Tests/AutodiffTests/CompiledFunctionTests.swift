@@ -186,24 +186,25 @@ struct CompiledFunctionTests {
         #expect(result.value == 5 && result.gradient.scalars == [0, 0])
     }
 
-    @Test("calls from several threads take turns and each gets its own result")
-    func threads() async {
-        let compiled = CompiledFunction(at: Tensor([1.0, 2.0, 3.0])) { x in (x * x * x).sum() }
+    @Test("one compiled function per task: parallel replays share nothing and each gets its own result")
+    func tasks() async {
+        @Sendable func cubes(_ x: Variable<Double>) -> Variable<Double> { (x * x * x).sum() }
         let wrong = await withTaskGroup(of: Int.self) { group in
             for t in 0..<4 {
                 group.addTask {
+                    let compiled = CompiledFunction(at: Tensor([1.0, 2.0, 3.0]), cubes)
                     var wrong = 0
                     for i in 0..<500 {
                         let x = Double(t * 1000 + i)
                         let (value, gradient) = compiled.valueWithGradient(at: Tensor([x, 1, 2]))
                         if value != x * x * x + 9 || gradient.scalars != [3 * x * x, 3, 12] { wrong += 1 }
                     }
-                    return wrong
+                    return wrong + (compiled.replays == 500 ? 0 : 1000)
                 }
             }
             return await group.reduce(0, +)
         }
-        #expect(wrong == 0, "\(wrong) of 2,000 calls from 4 tasks gave another call's result")
+        #expect(wrong == 0, "\(wrong) of 2,000 calls in 4 tasks were wrong, or were not replays")
     }
 }
 

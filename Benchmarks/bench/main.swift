@@ -8,7 +8,7 @@ let usage = """
     usage: bench gemm [--threads N] [--runs N] [--serve]
            bench mlp  [--sizes 784,256,128,10] [--activation relu] [--init he] [--batch 128]
                       [--lr 0.1] [--epochs 5] [--threads N] [--parallel batch|gemm] [--data DIR]
-           bench sqrt
+           bench sqrt [--runs N] [--steps N] [--mode both|fresh|replayed]
            bench forces [--sizes 64,512] [--runs N]
            bench second-order [--runs N]
            bench peak
@@ -38,7 +38,14 @@ case "mlp":
     options.parse(Array(arguments.dropFirst()))
     mlpBenchmark(options)
 case "sqrt":
-    sqrtBenchmark()
+    var options = CommandLineOptions(program: "bench sqrt", summary: "The scalar step of example-sqrt, on a fresh tape and replayed.")
+    options.option("runs", "N", "samples per figure (default 31)")
+    options.option("steps", "N", "steps per sample (default 100000)")
+    options.option("mode", "WHICH", "both, fresh or replayed (default both)")
+    options.parse(Array(arguments.dropFirst()))
+    let mode = options.string("mode") ?? "both"
+    if !["both", "fresh", "replayed"].contains(mode) { fail("bench sqrt: --mode is both, fresh or replayed, not '\(mode)'") }
+    sqrtBenchmark(runs: options.int("runs", 31, in: 1...10_000), steps: options.int("steps", 100_000, in: 1...100_000_000), mode: mode)
 case "forces":
     var options = CommandLineOptions(program: "bench forces", summary: "Lennard-Jones energy and forces on the tape against a hand-written loop.")
     options.option("sizes", "LIST", "particle counts (default 64,512)")

@@ -11,6 +11,7 @@ let usage = """
            bench sqrt [--runs N] [--steps N] [--mode both|fresh|replayed]
            bench forces [--sizes 64,512] [--runs N]
            bench second-order [--runs N]
+           bench fusion [--sizes 4096,1048576] [--runs N]
            bench peak
            bench accuracy [--rows N]
            bench cnn [--threads N] [--parallel gemm|batch] [--batch 64] [--batches N] [--runs N] [--data DIR]
@@ -52,6 +53,12 @@ case "forces":
     options.option("runs", "N", "samples per figure (default 21)")
     options.parse(Array(arguments.dropFirst()))
     forcesBenchmark(options)
+case "fusion":
+    var options = CommandLineOptions(program: "bench fusion", summary: "A chain of elementwise ops: tape, compiled, compiled and fused.")
+    options.option("sizes", "LIST", "element counts (default 4096,1048576)")
+    options.option("runs", "N", "samples per figure (default 15)")
+    options.parse(Array(arguments.dropFirst()))
+    fusionBenchmark(options)
 case "second-order":
     var options = CommandLineOptions(program: "bench second-order", summary: "Forward mode and Hessian-vector products against forward passes and gradients.")
     options.option("runs", "N", "samples per figure (default 21)")

@@ -40,30 +40,42 @@ public enum ChangedDecisionPolicy: Sendable {
 public final class CompiledFunction<Scalar: TensorScalar> {
     @usableFromInline let function: ([Variable<Scalar>]) -> Variable<Scalar>
     @usableFromInline let policy: ChangedDecisionPolicy
+    @usableFromInline let fusing: Bool
     @usableFromInline let tape = Tape<Scalar>()
     /// The recording and the counters, behind a pointer: stored properties of a class would pay
     /// a runtime exclusivity check on every access (as ``TapeStorage`` does for the tape).
     @usableFromInline let program: UnsafeMutablePointer<RecordedProgram<Scalar>>
 
     /// Records `function` of several inputs at `inputs` (their values and shapes).
-    /// - Parameter onChangedDecision: what a call does when a value the code read while recording
-    ///   differs (``ChangedDecisionPolicy``).
-    public init(at inputs: [Tensor<Scalar>], onChangedDecision: ChangedDecisionPolicy = .recordAgain,
+    /// - Parameters:
+    ///   - onChangedDecision: what a call does when a value the code read while recording
+    ///     differs (``ChangedDecisionPolicy``).
+    ///   - fusing: run chains of elementwise ops over one shape, and the sum that ends a chain,
+    ///     block by block, without writing the intermediates (off by default: measured, it does
+    ///     not beat op-by-op replay yet, see `bench fusion`). Sums over broadcast operands and a
+    ///     fused total are then added in another order than on a tape (a few ulps); without
+    ///     fusion a replay gives the tape's bits.
+    public init(at inputs: [Tensor<Scalar>], onChangedDecision: ChangedDecisionPolicy = .recordAgain, fusing: Bool = false,
                 _ function: @escaping ([Variable<Scalar>]) -> Variable<Scalar>) {
         self.function = function
         self.policy = onChangedDecision
+        self.fusing = fusing
         program = .allocate(capacity: 1)
         program.initialize(to: RecordedProgram(output: tape.constant(0)))
         record(at: inputs)
     }
 
     /// Records `function` of one input at `x`.
-    public convenience init(at x: Tensor<Scalar>, onChangedDecision: ChangedDecisionPolicy = .recordAgain,
+    public convenience init(at x: Tensor<Scalar>, onChangedDecision: ChangedDecisionPolicy = .recordAgain, fusing: Bool = false,
                             _ function: @escaping (Variable<Scalar>) -> Variable<Scalar>) {
-        self.init(at: [x], onChangedDecision: onChangedDecision) { function($0[0]) }
+        self.init(at: [x], onChangedDecision: onChangedDecision, fusing: fusing) { function($0[0]) }
     }
 
+    /// How many regions of elementwise ops the recording runs fused.
+    public var fusedRegions: Int { program.pointee.fusion.regions.count }
+
     deinit {
+        program.pointee.releaseFusionMemory()
         program.deinitialize(count: 1)
         program.deallocate()
     }
@@ -184,6 +196,16 @@ public final class CompiledFunction<Scalar: TensorScalar> {
         if p.pointee.blocker == nil, let index = s.pointee.firstUnreplayable(in: 0..<p.pointee.end) {
             p.pointee.blocker = "'\(s.pointee.opName(index))' is recorded with a closure, which cannot run again"
         }
+        p.pointee.releaseFusionMemory()
+        p.pointee.fusion = FusionPlan()
+        if fusing && p.pointee.blocker == nil && !p.pointee.isScalar {
+            let keep = Set(p.pointee.reads.map(\.entry) + p.pointee.comparisons.flatMap { [$0.lhs, $0.rhs] } + [p.pointee.end - 1])
+            p.pointee.fusion = s.pointee.planFusion(end: p.pointee.end, keep: keep)
+            if !p.pointee.fusion.regions.isEmpty {
+                p.pointee.fusionMemory = .allocate(capacity: p.pointee.fusion.scratchScalars)
+                if p.pointee.fusion.unitScalars > 0 { p.pointee.fusionUnits = .allocate(capacity: p.pointee.fusion.unitScalars) }
+            }
+        }
         p.pointee.recordings += 1
     }
 
@@ -237,7 +259,11 @@ public final class CompiledFunction<Scalar: TensorScalar> {
     @inlinable
     func replay(recordAgain: () -> Void) {
         let p = program
-        tape.replayForward(0..<p.pointee.end)
+        if let memory = p.pointee.fusionMemory {
+            tape.replayForward(p.pointee.end, plan: p.pointee.fusion, memory: memory, units: p.pointee.fusionUnits)
+        } else {
+            tape.replayForward(0..<p.pointee.end)
+        }
         p.pointee.replays &+= 1
         if p.pointee.comparisons.isEmpty && p.pointee.reads.isEmpty { return }
         let s = tape.storage
@@ -311,8 +337,13 @@ public final class CompiledFunction<Scalar: TensorScalar> {
     @inlinable
     func runBackward(seed: Tensor<Scalar>?) -> Bool {
         let s = tape.storage
-        guard s.pointee.entries[program.pointee.end - 1].requiresGradient else { return false }
-        tape.backward(program.pointee.output, seed: seed)
+        let p = program
+        guard s.pointee.entries[p.pointee.end - 1].requiresGradient else { return false }
+        if let memory = p.pointee.fusionMemory {
+            tape.backward(p.pointee.end - 1, seed: seed, plan: p.pointee.fusion, memory: memory, units: p.pointee.fusionUnits)
+        } else {
+            tape.backward(p.pointee.output, seed: seed)
+        }
         return true
     }
 
@@ -349,6 +380,19 @@ struct RecordedProgram<Scalar: TensorScalar> {
     @usableFromInline var calls = 0
     @usableFromInline var recordings = 0
     @usableFromInline var replays = 0
+    /// The fused regions, and the memory their blocks run in (nil without regions).
+    @usableFromInline var fusion = FusionPlan()
+    @usableFromInline var fusionMemory: UnsafeMutablePointer<Scalar>?
+    /// The unit gradients of regions that preaccumulate.
+    @usableFromInline var fusionUnits: UnsafeMutablePointer<Scalar>?
 
     @usableFromInline init(output: Variable<Scalar>) { self.output = output }
+
+    /// Frees the fused regions' memory.
+    @usableFromInline
+    mutating func releaseFusionMemory() {
+        fusionMemory?.deallocate()
+        fusionUnits?.deallocate()
+        (fusionMemory, fusionUnits) = (nil, nil)
+    }
 }

@@ -36,6 +36,7 @@
 
 /// Σ of all elements (pairwise) times auxScalar (1 for a sum, 1/n for a mean).
 @usableFromInline enum SumAllForward: ForwardKernel {
+    @inlinable static var fusionRole: FusionRole { .sumAll }
     @inlinable static func forward<S: TensorScalar>(_ ctx: OpContext<S>) {
         ctx.output.value[0] = Summation.sum(ctx.a.value, count: ctx.a.count) * ctx.auxScalar
     }
@@ -43,6 +44,7 @@
 
 /// Σ along axis auxInt (pairwise) times auxScalar.
 @usableFromInline enum SumAlongAxisForward: ForwardKernel {
+    @inlinable static var fusionRole: FusionRole { .sumAlongAxis }
     @inlinable static func forward<S: TensorScalar>(_ ctx: OpContext<S>) {
         let (outer, length, inner) = ShapeMath.split(ctx.a.shapeBuffer, axis: ctx.auxInt)
         ReductionKernels.sum(ctx.a.value, outer: outer, length: length, inner: inner, into: ctx.output.value,

@@ -6,8 +6,8 @@ enum ReplayKind {
     /// A built-in rule on tensors: its forward is derived from the rule behind the entry's code.
     case rule
     /// A built-in op whose forward reads everything from its context: a ``ForwardKernel``, kept
-    /// in ``TapeStorage/forwards``.
-    case kernel
+    /// in ``TapeStorage/forwards``, with what fusion can do with it.
+    case kernel(FusionRole)
     /// An op recorded with a forward closure: it cannot be run again (the closure is gone, and
     /// what it captured may have been values of this recording).
     case closure
@@ -19,6 +19,12 @@ enum ReplayKind {
 @usableFromInline
 protocol ForwardKernel {
     static func forward<S: TensorScalar>(_ ctx: OpContext<S>)
+    /// What a fused region can use this op for (``FusionRole/none`` unless it says).
+    static var fusionRole: FusionRole { get }
+}
+
+extension ForwardKernel {
+    @inlinable static var fusionRole: FusionRole { .none }
 }
 
 /// The value of a rule at one point (the rank-0 forward, derived from the rule).
@@ -87,31 +93,37 @@ extension Tape {
     /// - Precondition: every entry in `range` is replayable (``TapeStorage/firstUnreplayable(in:)``).
     @inlinable
     func replayForward(_ range: Range<Int>) {
+        var index = range.lowerBound
+        while index < range.upperBound {
+            replayEntry(index)
+            index &+= 1
+        }
+    }
+
+    /// Runs the forward of entry `index` again (nothing for a leaf).
+    @inlinable @inline(__always)
+    func replayEntry(_ index: Int) {
         let s = storage
         let entries = s.pointee.entries
         let values = s.pointee.values
-        var index = range.lowerBound
-        while index < range.upperBound {
-            let entry = entries[index]
-            if entry.isScalarOp {
-                let x = values[entries[Int(entry.inputs.0)].valueOffset]
-                let second = Int(entry.inputs.1)
-                let z = second < 0 ? x : values[entries[second].valueOffset]
-                values[entry.valueOffset] = RuleTable.dispatch(entry.rule, to: ScalarValue(x: x, z: z, c: entry.auxScalar))
-            } else {
-                switch s.pointee.replayKinds[index] {
-                case .leaf: break
-                case .rule:
-                    entry.rule.runForwardOnTensors(OpContext(storage: s, entry: index))
-                    s.pointee.endScratch()
-                case .kernel:
-                    s.pointee.forwards[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
-                    s.pointee.endScratch()
-                case .closure:
-                    Failure.stop("replay: entry \(index) ('\(s.pointee.names[index])') was recorded with a closure")
-                }
-            }
-            index &+= 1
+        let entry = entries[index]
+        if entry.isScalarOp {
+            let x = values[entries[Int(entry.inputs.0)].valueOffset]
+            let second = Int(entry.inputs.1)
+            let z = second < 0 ? x : values[entries[second].valueOffset]
+            values[entry.valueOffset] = RuleTable.dispatch(entry.rule, to: ScalarValue(x: x, z: z, c: entry.auxScalar))
+            return
+        }
+        switch s.pointee.replayKinds[index] {
+        case .leaf: break
+        case .rule:
+            entry.rule.runForwardOnTensors(OpContext(storage: s, entry: index))
+            s.pointee.endScratch()
+        case .kernel:
+            s.pointee.forwards[index].unsafelyUnwrapped.body(OpContext(storage: s, entry: index))
+            s.pointee.endScratch()
+        case .closure:
+            Failure.stop("replay: entry \(index) ('\(s.pointee.names[index])') was recorded with a closure")
         }
     }
 }
@@ -154,7 +166,7 @@ extension TapeStorage {
     /// Marks entry `index` as recorded by `Kernel`, keeping its forward for replays.
     @inlinable @inline(__always)
     mutating func markKernel<Kernel: ForwardKernel>(_ index: Int, _: Kernel.Type) {
-        replayKinds[index] = .kernel
+        replayKinds[index] = .kernel(Kernel.fusionRole)
         forwards[index] = StoredPullback { Kernel.forward($0) }
     }
 }

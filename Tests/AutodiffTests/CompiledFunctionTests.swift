@@ -23,6 +23,33 @@ func expectReplayMatchesFreshTape(
     }
 }
 
+/// Expects a fused compiled function recorded at `first` and replayed at `second` to give the
+/// fresh tape's value and gradients at `second` within `tolerance` relative to the largest
+/// magnitude (fusion adds sums over broadcast operands and the final total in another order).
+func expectFusedReplayNearFreshTape(
+    _ what: String, at first: [Tensor<Double>], then second: [Tensor<Double>], regions: Int? = nil, tolerance: Double = 1e-12,
+    _ f: @escaping ([Variable<Double>]) -> Variable<Double>, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let compiled = CompiledFunction(at: first, fusing: true, f)
+    if let regions {
+        #expect(compiled.fusedRegions == regions, "\(what): expected \(regions) fused regions, got \(compiled.fusedRegions)",
+                sourceLocation: sourceLocation)
+    }
+    for point in [second, first] {
+        let replayed = compiled.valueWithGradients(at: point)
+        let fresh = valueWithGradient(at: point, of: f)
+        func near(_ a: Double, _ b: Double, _ scale: Double) -> Bool { Swift.abs(a - b) <= tolerance * Swift.max(1, scale) }
+        #expect(near(replayed.value, fresh.value, Swift.abs(fresh.value)),
+                "\(what): fused value \(replayed.value), fresh tape \(fresh.value)", sourceLocation: sourceLocation)
+        for (i, (r, t)) in zip(replayed.gradients, fresh.gradients).enumerated() {
+            let scale = t.scalars.map(Swift.abs).max() ?? 1
+            #expect(r.shape == t.shape && zip(r.scalars, t.scalars).allSatisfy { near($0, $1, scale) },
+                    "\(what): fused gradient \(i) \(r.scalars.prefix(4)), fresh tape \(t.scalars.prefix(4))", sourceLocation: sourceLocation)
+        }
+    }
+    #expect(compiled.recordings == 1, "\(what): \(compiled.recordings) recordings", sourceLocation: sourceLocation)
+}
+
 @Suite("Compiled functions: record once, replay")
 struct CompiledFunctionTests {
     @Test("every rule replays as a fresh tape computes, bit for bit: tensors, broadcasting, rank 0",
@@ -85,6 +112,59 @@ struct CompiledFunctionTests {
         let first = shapes.enumerated().map { randomTensor($1, seed: UInt64(10 + $0)) }
         let second = shapes.enumerated().map { randomTensor($1, seed: UInt64(20 + $0)) }
         expectReplayMatchesFreshTape(name, at: first, then: second, f)
+    }
+
+    @Test("fused: every rule in a chain with a sum, tensors and broadcasting, near the fresh tape", arguments: RuleTableTests.codes)
+    func fusedRules(_ code: RuleCode) {
+        let c = RuleTableTests.exercise(code)!
+        func inputs(_ shape: [Int], _ seed: UInt64) -> Tensor<Double> { randomTensor(shape, seed: seed, in: c.range) }
+        // The rule, then two more elementwise ops and a sum: one region (the scalar multiply
+        // and the square keep the op inside the chain).
+        let f: ([Variable<Double>]) -> Variable<Double> = { (c.op($0) * 0.5).squared().sum() }
+        if c.binary {
+            expectFusedReplayNearFreshTape("\(code) [3, 5]", at: [inputs([3, 5], 1), inputs([3, 5], 2)],
+                                           then: [inputs([3, 5], 3), inputs([3, 5], 4)], regions: 1, f)
+            expectFusedReplayNearFreshTape("\(code) [3, 1, 2] with [1, 4, 2]", at: [inputs([3, 1, 2], 1), inputs([1, 4, 2], 2)],
+                                           then: [inputs([3, 1, 2], 3), inputs([1, 4, 2], 4)], regions: 1, f)
+        } else {
+            expectFusedReplayNearFreshTape("\(code) [3, 5]", at: [inputs([3, 5], 1)], then: [inputs([3, 5], 3)], regions: 1, f)
+        }
+    }
+
+    @Test("fused: Lennard-Jones forces (two regions: pair differences to squared distances, then the energy)")
+    func fusedForces() {
+        let n = 7
+        let eye = Tensor<Double>.identity(n)
+        let energy: ([Variable<Double>]) -> Variable<Double> = { v in
+            let x = v[0]
+            let difference = x.reshaped(to: [n, 1, 3]) - x.reshaped(to: [1, n, 3])
+            let squared = (difference * difference).sum(alongAxis: -1) + eye
+            let inverse6 = pow(squared, -3)
+            return ((inverse6.squared() - inverse6) * (1 - eye)).sum() * 2
+        }
+        func lattice(_ shift: Double) -> Tensor<Double> {
+            var scalars: [Double] = []
+            for i in 0..<(3 * n) {
+                let site: Double = Double(i / 3) * 1.1 + Double(i % 3) * 0.37
+                scalars.append(site + shift * Double(i % 5))
+            }
+            return Tensor(shape: [n, 3], scalars: scalars)
+        }
+        expectFusedReplayNearFreshTape("Lennard-Jones", at: [lattice(0.01)], then: [lattice(0.03)], regions: 2, energy)
+    }
+
+    @Test("fused: a chain whose middle value is read elsewhere is cut there; vjp of an elementwise region; constants")
+    func fusedCuts() {
+        expectFusedReplayNearFreshTape("cut", at: [randomTensor([4, 6], seed: 1)], then: [randomTensor([4, 6], seed: 2)]) { v in
+            let y = exp(v[0] * 0.5)
+            return (y.squared() + 1).sum() + y.max(alongAxis: 1).sum()
+        }
+        let compiled = CompiledFunction(at: [randomTensor([3, 4], seed: 3)], fusing: true) { v in sin(v[0] * 2).squared() + 1 }
+        #expect(compiled.fusedRegions == 1)
+        let seed = randomTensor([3, 4], seed: 5)
+        let (value, pullback) = compiled.vjp(at: [randomTensor([3, 4], seed: 4)])
+        let fresh = vjp(at: randomTensor([3, 4], seed: 4)) { x in sin(x * 2).squared() + 1 }
+        #expect(value == fresh.value && pullback(seed)[0] == fresh.pullback(seed), "fused vjp differs from the tape's")
     }
 
     @Test("a branch on a comparison replays while it holds and records again when it flips")

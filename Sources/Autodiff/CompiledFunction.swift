@@ -42,6 +42,8 @@ public final class CompiledFunction<Scalar: TensorScalar> {
     @usableFromInline let policy: ChangedDecisionPolicy
     @usableFromInline let fusing: Bool
     @usableFromInline let tape = Tape<Scalar>()
+    /// The tape's storage (it lives as long as the tape), read without touching the tape.
+    @usableFromInline let storage: UnsafeMutablePointer<TapeStorage<Scalar>>
     /// The recording and the counters, behind a pointer: stored properties of a class would pay
     /// a runtime exclusivity check on every access (as ``TapeStorage`` does for the tape).
     @usableFromInline let program: UnsafeMutablePointer<RecordedProgram<Scalar>>
@@ -60,6 +62,7 @@ public final class CompiledFunction<Scalar: TensorScalar> {
         self.function = function
         self.policy = onChangedDecision
         self.fusing = fusing
+        storage = tape.storage
         program = .allocate(capacity: 1)
         program.initialize(to: RecordedProgram(output: tape.constant(0)))
         record(at: inputs)
@@ -115,6 +118,9 @@ public final class CompiledFunction<Scalar: TensorScalar> {
         if inputs.count != total || gradient.count != total {
             Failure.stop("CompiledFunction: \(inputs.count) input and \(gradient.count) gradient elements for inputs of \(total)")
         }
+        if p.pointee.isScalar && p.pointee.checksNothing {
+            return replayScalarProgram(inputs, into: gradient)
+        }
         evaluate(flat: inputs)
         let value = scalarOutput("valueWithGradient")
         let s = tape.storage
@@ -133,6 +139,34 @@ public final class CompiledFunction<Scalar: TensorScalar> {
             offset &+= entry.count
         }
         return value
+    }
+
+    /// ``valueWithGradient(at:into:)`` for a program of rank-0 leaves and rule results with no
+    /// decision to check (the step of scalar code): inputs in, the forwards, the pullbacks,
+    /// gradients out, nothing else.
+    @inlinable
+    func replayScalarProgram(_ inputs: UnsafeBufferPointer<Scalar>, into gradient: UnsafeMutableBufferPointer<Scalar>) -> Scalar {
+        let p = program
+        let s = storage
+        let entries = s.pointee.entries
+        let values = s.pointee.values
+        let inputCount = p.pointee.inputCount
+        for i in 0..<inputCount { values[entries[i].valueOffset] = inputs[i] }
+        let last = p.pointee.end &- 1
+        for index in inputCount...last {
+            let entry = entries[index]
+            guard entry.isScalarOp else { continue }
+            let x = values[entries[Int(entry.inputs.0)].valueOffset]
+            let second = Int(entry.inputs.1)
+            let z = second < 0 ? x : values[entries[second].valueOffset]
+            values[entry.valueOffset] = RuleTable.dispatch(entry.rule, to: ScalarValue(x: x, z: z, c: entry.auxScalar))
+        }
+        tape.replayScalarBackward(last)
+        let gradients = s.pointee.gradients.unsafelyUnwrapped
+        for i in 0..<inputCount { gradient[i] = gradients[entries[i].valueOffset] }
+        p.pointee.calls &+= 1
+        p.pointee.replays &+= 1
+        return values[entries[last].valueOffset]
     }
 
     /// f at `inputs`, without a backward pass.
@@ -196,6 +230,7 @@ public final class CompiledFunction<Scalar: TensorScalar> {
         if p.pointee.blocker == nil, let index = s.pointee.firstUnreplayable(in: 0..<p.pointee.end) {
             p.pointee.blocker = "'\(s.pointee.opName(index))' is recorded with a closure, which cannot run again"
         }
+        p.pointee.checksNothing = p.pointee.blocker == nil && p.pointee.reads.isEmpty && p.pointee.comparisons.isEmpty
         p.pointee.releaseFusionMemory()
         p.pointee.fusion = FusionPlan()
         if fusing && p.pointee.blocker == nil && !p.pointee.isScalar {
@@ -364,6 +399,8 @@ struct RecordedProgram<Scalar: TensorScalar> {
     /// Every entry is rank 0, a leaf or a rule result, and the output needs a gradient: a
     /// replay runs ``Tape/replayScalarBackward(_:)``.
     @usableFromInline var isScalar = false
+    /// No comparison or value read to check and nothing blocks replays.
+    @usableFromInline var checksNothing = false
     @usableFromInline var inputShapes: [[Int]] = []
     /// The elements of all inputs together.
     @usableFromInline var totalCount = 0

@@ -167,6 +167,21 @@ struct CompiledFunctionTests {
         #expect(value == fresh.value && pullback(seed)[0] == fresh.pullback(seed), "fused vjp differs from the tape's")
     }
 
+    @Test("a rank-0 program through the flat form: the tape's bits, every step of a descent")
+    func scalarProgram() {
+        let f: ([Variable<Double>]) -> Variable<Double> = { v in (v[0] * v[0] - 2).squared() + sin(v[1]) * v[0] }
+        let compiled = CompiledFunction(at: [Tensor(1.0), Tensor(0.5)], f)
+        var point = [1.0, 0.5], gradient = [0.0, 0.0]
+        for step in 0..<20 {
+            let value = point.withUnsafeBufferPointer { p in gradient.withUnsafeMutableBufferPointer { compiled.valueWithGradient(at: p, into: $0) } }
+            let fresh = valueWithGradient(at: point.map { Tensor($0) }, of: f)
+            #expect(value.bitPattern == fresh.value.bitPattern && gradient == fresh.gradients.map(\.scalar),
+                    "step \(step) at \(point): replayed \(value), \(gradient); fresh tape \(fresh.value), \(fresh.gradients.map(\.scalar))")
+            point = zip(point, gradient).map { $0 - 0.05 * $1 }
+        }
+        #expect(compiled.replays == 20 && compiled.recordings == 1)
+    }
+
     @Test("a branch on a comparison replays while it holds and records again when it flips")
     func comparison() {
         let f: (Variable<Double>) -> Variable<Double> = { x in x > 0 ? x.squared() * 3 : sin(x) }

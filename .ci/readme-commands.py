@@ -40,6 +40,10 @@ for text in commands:
         args = [a if prev != "--epochs" else "1" for prev, a in zip([""] + args, args)] + ([] if "--epochs" in args else ["--epochs", "1"])
     if program == "bench" and args[:1] == ["forces"]:
         args += ["--sizes", "16", "--runs", "1"]
+    if program == "bench" and args[:1] == ["fusion"]:
+        args += ["--sizes", "1024", "--runs", "1"]
+    if program == "bench" and args[:1] == ["sqrt"]:
+        args += ["--runs", "1", "--steps", "1000"]
     if program == "bench" and args[:1] == ["second-order"]:
         args += ["--runs", "1"]
     if program == "bench" and args[:1] == ["accuracy"]:

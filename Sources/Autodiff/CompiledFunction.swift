@@ -50,6 +50,7 @@ public final class CompiledFunction<Scalar: TensorScalar> {
 
     /// Records `function` of several inputs at `inputs` (their values and shapes).
     /// - Parameters:
+    ///   - inputs: where to record: the inputs' values and shapes.
     ///   - onChangedDecision: what a call does when a value the code read while recording
     ///     differs (``ChangedDecisionPolicy``).
     ///   - fusing: run chains of elementwise ops over one shape, and the sum that ends a chain,
@@ -57,6 +58,7 @@ public final class CompiledFunction<Scalar: TensorScalar> {
     ///     not beat op-by-op replay yet, see `bench fusion`). Sums over broadcast operands and a
     ///     fused total are then added in another order than on a tape (a few ulps); without
     ///     fusion a replay gives the tape's bits.
+    ///   - function: the function of variables (one element for the gradient forms).
     public init(at inputs: [Tensor<Scalar>], onChangedDecision: ChangedDecisionPolicy = .recordAgain, fusing: Bool = false,
                 _ function: @escaping ([Variable<Scalar>]) -> Variable<Scalar>) {
         self.function = function

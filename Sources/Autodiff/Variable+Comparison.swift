@@ -69,7 +69,7 @@ extension Variable {
     }
 
     /// Whether the one-element `lhs` is less than `rhs` (a branch on traced values; kept and
-    /// re-checked by a ``CompiledFunction``). Use ``.<(_:_:)-(Variable,Variable)`` for masks.
+    /// re-checked by a ``CompiledFunction``). The mask operators (`.<`, `.>`, …) compare elementwise.
     @inlinable public static func < (lhs: Variable, rhs: Variable) -> Bool { compare("<", .less, lhs, rhs, constant: 0) }
     /// Whether the one-element `lhs` is at most `rhs`.
     @inlinable public static func <= (lhs: Variable, rhs: Variable) -> Bool { compare("<=", .lessOrEqual, lhs, rhs, constant: 0) }

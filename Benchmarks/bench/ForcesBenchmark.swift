@@ -60,6 +60,16 @@ func forces<S: TensorScalar>(_: S.Type, _ name: String, n: Int, runs: Int, toler
         let inverse6 = pow(squared, -3)
         return ((inverse6.squared() - inverse6) * (1 - eye)).sum() * 2
     }
+    // The functional API: a new tape per call (on warm arenas kept from the last call).
+    let start = Tensor(shape: [n, 3], scalars: positions)
+    func functionalForces() -> S {
+        valueWithGradient(at: start) { x in
+            let difference = x.reshaped(to: [n, 1, 3]) - x.reshaped(to: [1, n, 3])
+            let squared = (difference * difference).sum(alongAxis: -1) + eye
+            let inverse6 = pow(squared, -3)
+            return ((inverse6.squared() - inverse6) * (1 - eye)).sum() * 2
+        }.value
+    }
     var compiledGradient = [S](repeating: 0, count: 3 * n)
     func compiledForces() -> S {
         positions.withUnsafeBufferPointer { p in
@@ -107,11 +117,14 @@ func forces<S: TensorScalar>(_: S.Type, _ name: String, n: Int, runs: Int, toler
     let once = seconds { _ = tapeForces() }
     let repeats = Swift.max(1, Int(0.02 / Swift.max(once, 1e-7)))
     var tapeSample = Sample(), loopSample = Sample(), compiledSample = Sample(), ratios = Sample(), compiledRatios = Sample()
+    var functionalRatios = Sample()
     var sink: S = 0
     for _ in 0..<runs {
         let t = seconds { for _ in 0..<repeats { sink += tapeForces().0 } } / Double(repeats) * 1e6
         let l = seconds { for _ in 0..<repeats { sink += loopForces() } } / Double(repeats) * 1e6
         let c = seconds { for _ in 0..<repeats { sink += compiledForces() } } / Double(repeats) * 1e6
+        let f = seconds { for _ in 0..<repeats { sink += functionalForces() } } / Double(repeats) * 1e6
+        functionalRatios.add(f / t)
         tapeSample.add(t)
         loopSample.add(l)
         compiledSample.add(c)
@@ -124,4 +137,5 @@ func forces<S: TensorScalar>(_: S.Type, _ name: String, n: Int, runs: Int, toler
     print(compiledSample.line("forces N=\(n) \(name) compiled", unit: "µs"))
     print(ratios.line("forces N=\(n) \(name) tape/loop", unit: "×", digits: 2))
     print(compiledRatios.line("forces N=\(n) \(name) compiled/loop", unit: "×", digits: 2))
+    print(functionalRatios.line("forces N=\(n) \(name) functional/tape", unit: "×", digits: 2))
 }

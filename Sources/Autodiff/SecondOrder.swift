@@ -40,9 +40,18 @@ public func valueGradientAndHessianVectorProduct<S>(
 }
 
 /// The Hessian of a scalar function at `x`, shape [n, n] for n elements of `x` (flattened
-/// row-major): column j is H·eⱼ, one dual pass each.
+/// row-major): column j is H·eⱼ, one dual pass each. `f` is recorded once and replayed per
+/// column (``CompiledFunction``): only the tangents change between columns.
 @inlinable
 public func hessian<S>(at x: Tensor<S>, of f: (Variable<Dual<S>>) -> Variable<Dual<S>>) -> Tensor<S> {
-    let columns = (0..<x.count).map { hessianVectorProduct(at: x, direction: .basis(x.shape, $0), of: f) }
-    return .matrix(columns: columns, rows: x.count)
+    let n = x.count
+    guard n > 0 else { return .zeros([0, 0]) }
+    let columns = withoutActuallyEscaping(f) { f in
+        let compiled = CompiledFunction(at: Tensor.dual(x, .basis(x.shape, 0), op: "hessian")) { f($0) }
+        return (0..<n).map { j in
+            let input = Tensor.dual(x, .basis(x.shape, j), op: "hessian")
+            return compiled.valueWithGradient(at: input).gradient.tangents()
+        }
+    }
+    return .matrix(columns: columns, rows: n)
 }

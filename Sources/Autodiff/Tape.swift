@@ -33,8 +33,7 @@ public final class Tape<Scalar: TensorScalar> {
     }
 
     deinit {
-        let warm = storage.pointee.retire()
-        TapeHeaderPool.giveBack(storage, warm: warm)
+        TapeHeaderPool.retire(storage)
     }
 
     /// The number of entries (parameters included).

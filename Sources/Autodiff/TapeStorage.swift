@@ -177,12 +177,16 @@ struct TapeStorage<Scalar: TensorScalar> {
 
     /// The most bytes of arenas a deallocated tape leaves to the next tape of its type. Fresh
     /// tapes in a loop (the functional API: one tape per call) then record without allocating
-    /// or faulting in pages; a training tape larger than this is freed as before.
+    /// or faulting in pages.
     static var keptArenaBytes: Int { 4 << 20 }
+    /// The most bytes of the one large arena set each scalar type may keep besides (a
+    /// functional-API call on large tensors, called again and again); larger ones are freed.
+    static var keptLargeArenaBytes: Int { 256 << 20 }
 
     /// Marks the storage as belonging to no tape and drops every pullback (with what it
-    /// captured). Keeps the arenas when they are small (true), else frees them (false).
-    mutating func retire() -> Bool {
+    /// captured). Keeps the arenas when they are small, or up to `largeLimit` bytes when that
+    /// is more, else frees them: the size kept (0: none).
+    mutating func retire(largeLimit: Int = 0) -> Int {
         pullbacks.update(repeating: nil, count: capacity)
         forwards.update(repeating: nil, count: capacity)
         for block in retiredScratch { block.deallocate() }
@@ -193,11 +197,11 @@ struct TapeStorage<Scalar: TensorScalar> {
         let bytes = scalars * MemoryLayout<Scalar>.stride + capacity * (MemoryLayout<TapeEntry<Scalar>>.stride + 16 + MemoryLayout<StaticString>.stride
                                                                  + MemoryLayout<ReplayKind>.stride)
             + intsCapacity * 8
-        guard bytes <= Self.keptArenaBytes else {
+        guard bytes <= Swift.max(Self.keptArenaBytes, largeLimit) else {
             release()
-            return false
+            return 0
         }
-        return true
+        return Swift.max(bytes, 1)
     }
 
     /// Frees the arenas and marks the storage as belonging to no tape. The struct stays

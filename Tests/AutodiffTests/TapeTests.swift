@@ -22,7 +22,7 @@ struct TapeTests {
         #expect(tape.count == 1 + 3, "the parameter plus this step's three entries")
     }
 
-    @Test("a new tape takes a retired tape's small arenas, starts empty, and what pullbacks captured is freed")
+    @Test("a new tape takes a retired tape's arenas (small ones, and one large set), starts empty, and what pullbacks captured is freed")
     func warmArenas() {
         // Tapes of Dual<Float>, which no other test records: the header pool is per scalar type
         // and shared by the tests running at the same time.
@@ -51,6 +51,25 @@ struct TapeTests {
         let x = tape.parameter(Tensor<S>([4, 5]))
         tape.backward((x * x).sum())
         #expect(x.gradient == Tensor<S>([8, 10]), "a warm tape computes as a fresh one, got \(x.gradient)")
+
+        // Large arenas (8 MB of values): one set per scalar type is kept for the next tape, no more.
+        func large() -> Tape<S> {
+            let tape = Tape<S>()
+            _ = tape.constant(Tensor<S>.zeros([1 << 20])).sum()
+            return tape
+        }
+        var largeArenas = large().storage.pointee.values
+        let b = Tape<S>()
+        #expect(b.storage.pointee.values == largeArenas, "the next tape should take the retired large arenas")
+        do {
+            let c = large()
+            largeArenas = c.storage.pointee.values
+        }
+        withExtendedLifetime(b) {}
+        let d = Tape<S>(), e = Tape<S>()
+        #expect(d.storage.pointee.values == largeArenas, "the most recent large set should be kept")
+        #expect(e.storage.pointee.valuesCapacity < 1 << 20, "a second large set should have been freed, not kept")
+        withExtendedLifetime((d, e)) {}
     }
 
     @Test("tapes on several threads at once give the results of one thread")

@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "example-moons", targets: ["example-moons"]),
         .executable(name: "example-optimizers", targets: ["example-optimizers"]),
         .executable(name: "example-rosenbrock", targets: ["example-rosenbrock"]),
+        .executable(name: "example-molecules", targets: ["example-molecules"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     targets: [
@@ -48,6 +49,9 @@ let package = Package(
         .executableTarget(
             name: "example-rosenbrock", dependencies: ["Autodiff", "NeuralNetworks", "Plotting", "ExampleSupport"],
             path: "Examples/example-rosenbrock"),
+        .executableTarget(
+            name: "example-molecules", dependencies: ["Autodiff", "Plotting", "ExampleSupport"],
+            path: "Examples/example-molecules"),
         .executableTarget(
             name: "example-mnist", dependencies: ["Autodiff", "NeuralNetworks", "Datasets", "Plotting", "ExampleSupport"],
             path: "Examples/example-mnist",

@@ -23,6 +23,7 @@ small = {
     "example-moons": ["--iterations", "50"],
     "example-optimizers": ["--iterations", "20"],
     "example-rosenbrock": ["--iterations", "2000"],
+    "example-molecules": ["--atoms", "32"],
     "bench": [],
 }
 work = tempfile.mkdtemp()

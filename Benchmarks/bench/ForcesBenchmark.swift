@@ -42,34 +42,30 @@ func forces<S: TensorScalar>(_: S.Type, _ name: String, n: Int, runs: Int, toler
     let diagonal = tape.persistentConstant(eye)
     let offDiagonal = tape.persistentConstant(1 - eye)
 
-    func tapeForces() -> (S, [S]) {
-        tape.reset()
+    /// The energy: one expression for the reused tape, the compiled function and the functional API.
+    func energy(_ x: Variable<S>, diagonal: Variable<S>, offDiagonal: Variable<S>) -> Variable<S> {
         let difference = x.reshaped(to: [n, 1, 3]) - x.reshaped(to: [1, n, 3])
         let squared = (difference * difference).sum(alongAxis: -1) + diagonal
         let inverse6 = pow(squared, -3)
         // 4ε Σ_{i<j}: every pair appears twice in the full matrix.
-        let energy = ((inverse6.squared() - inverse6) * offDiagonal).sum() * 2
-        tape.backward(energy)
-        return (energy.scalar, tape.withGradient(of: x) { $0.map { -$0 } })
+        return ((inverse6.squared() - inverse6) * offDiagonal).sum() * 2
+    }
+    func energy(_ x: Variable<S>) -> Variable<S> {
+        energy(x, diagonal: x.tape.constant(eye), offDiagonal: x.tape.constant(1 - eye))
+    }
+
+    func tapeForces() -> (S, [S]) {
+        tape.reset()
+        let e = energy(x, diagonal: diagonal, offDiagonal: offDiagonal)
+        tape.backward(e)
+        return (e.scalar, tape.withGradient(of: x) { $0.map { -$0 } })
     }
 
     // The same energy compiled: recorded once, then replayed on the positions each call.
-    let compiled = CompiledFunction(at: Tensor(shape: [n, 3], scalars: positions)) { x in
-        let difference = x.reshaped(to: [n, 1, 3]) - x.reshaped(to: [1, n, 3])
-        let squared = (difference * difference).sum(alongAxis: -1) + eye
-        let inverse6 = pow(squared, -3)
-        return ((inverse6.squared() - inverse6) * (1 - eye)).sum() * 2
-    }
+    let compiled = CompiledFunction(at: Tensor(shape: [n, 3], scalars: positions), energy)
     // The functional API: a new tape per call (on warm arenas kept from the last call).
     let start = Tensor(shape: [n, 3], scalars: positions)
-    func functionalForces() -> S {
-        valueWithGradient(at: start) { x in
-            let difference = x.reshaped(to: [n, 1, 3]) - x.reshaped(to: [1, n, 3])
-            let squared = (difference * difference).sum(alongAxis: -1) + eye
-            let inverse6 = pow(squared, -3)
-            return ((inverse6.squared() - inverse6) * (1 - eye)).sum() * 2
-        }.value
-    }
+    func functionalForces() -> S { valueWithGradient(at: start, of: energy).value }
     var compiledGradient = [S](repeating: 0, count: 3 * n)
     func compiledForces() -> S {
         positions.withUnsafeBufferPointer { p in

@@ -80,7 +80,6 @@ enum FusedEnd {
 /// Elementwise rule ops over one shape, and the sum that may end them, run block by block.
 @usableFromInline
 struct FusedRegion {
-    @usableFromInline var shape: [Int]
     @usableFromInline var count: Int
     @usableFromInline var ops: [FusedOp]
     @usableFromInline var externals: [FusedExternal]
@@ -221,7 +220,7 @@ extension TapeStorage {
         let count = entries[members[0]].count
         var block = FusionPlan.blockElements
         if case .sumRows(let length) = end { block = Swift.max(1, block / Swift.max(length, 1)) * Swift.max(length, 1) }
-        return FusedRegion(shape: shape, count: count, ops: ops, externals: externals, end: end, output: output,
+        return FusedRegion(count: count, ops: ops, externals: externals, end: end, output: output,
                            block: Swift.min(block, Swift.max(count, 1)))
     }
 }
@@ -374,26 +373,30 @@ extension Tape {
         }
     }
 
+    /// Where the block's values of `operand` are: an op's in `memory`, a dense external's in
+    /// place, a broadcast external's gathered into `memory`.
+    @inlinable @inline(__always)
+    func values(of operand: FusedOperand, _ region: FusedRegion, start: Int, memory: RegionMemory<Scalar>) -> UnsafePointer<Scalar> {
+        switch operand {
+        case .op(let k): return UnsafePointer(memory.value(k))
+        case .external(let e):
+            let external = region.externals[e]
+            if external.isDense { return UnsafePointer(storage.pointee.values + storage.pointee.entries[external.entry].valueOffset + start) }
+            return UnsafePointer(memory.gathered(e))
+        }
+    }
+
     /// The values of the region's ops for elements start..<start + n, in `memory`.
     @inlinable
     func runRegionBlock(_ region: FusedRegion, start: Int, n: Int, memory: RegionMemory<Scalar>) {
         let s = storage
-        let values = s.pointee.values
         for (e, external) in region.externals.enumerated() where !external.isDense {
-            gather(external, from: values + s.pointee.entries[external.entry].valueOffset, start: start, n: n, into: memory.gathered(e))
-        }
-        func pointer(_ operand: FusedOperand) -> UnsafePointer<Scalar> {
-            switch operand {
-            case .op(let k): return UnsafePointer(memory.value(k))
-            case .external(let e):
-                let external = region.externals[e]
-                if external.isDense { return UnsafePointer(values + s.pointee.entries[external.entry].valueOffset + start) }
-                return UnsafePointer(memory.gathered(e))
-            }
+            gather(external, from: s.pointee.values + s.pointee.entries[external.entry].valueOffset, start: start, n: n,
+                   into: memory.gathered(e))
         }
         for (k, op) in region.ops.enumerated() {
-            let x = pointer(op.a)
-            let z = op.b.map(pointer) ?? x
+            let x = values(of: op.a, region, start: start, memory: memory)
+            let z = op.b.map { values(of: $0, region, start: start, memory: memory) } ?? x
             RuleTable.dispatch(op.rule, to: BlockForward(x: x, z: z, y: memory.value(k), n: n,
                                                          c: s.pointee.entries[op.entry].auxScalar))
         }
@@ -451,15 +454,6 @@ extension Tape {
         for (e, external) in region.externals.enumerated() where !external.isDense && targets[e] != nil {
             memory.contribution(e).update(repeating: 0, count: n)
         }
-        func value(_ operand: FusedOperand) -> UnsafePointer<Scalar> {
-            switch operand {
-            case .op(let k): return UnsafePointer(memory.value(k))
-            case .external(let e):
-                let external = region.externals[e]
-                if external.isDense { return UnsafePointer(s.pointee.values + s.pointee.entries[external.entry].valueOffset + start) }
-                return UnsafePointer(memory.gathered(e))
-            }
-        }
         func gradient(_ operand: FusedOperand) -> UnsafeMutablePointer<Scalar>? {
             switch operand {
             case .op(let k): return memory.gradient(k)
@@ -470,8 +464,8 @@ extension Tape {
         }
         for k in stride(from: last, through: 0, by: -1) {
             let op = region.ops[k]
-            let x = value(op.a)
-            let z = op.b.map(value) ?? x
+            let x = values(of: op.a, region, start: start, memory: memory)
+            let z = op.b.map { values(of: $0, region, start: start, memory: memory) } ?? x
             RuleTable.dispatch(op.rule, to: BlockPullback(
                 g: memory.gradient(k), x: x, z: z, y: memory.value(k), gx: gradient(op.a), gz: op.b.flatMap(gradient),
                 n: n, c: s.pointee.entries[op.entry].auxScalar))
